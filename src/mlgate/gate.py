@@ -1,0 +1,127 @@
+"""What every gate shares: its result, its input errors, and how both reach the runner.
+
+A gate's pure core returns a `GateResult`; its command hands that to `finish()`, which writes the JSON
+result and the Markdown report, sets the `passed` / `failure-reason` outputs, writes the step summary,
+optionally upserts a PR comment, and returns the exit code (0 pass, 1 fail).
+
+Bad input is a `GateInputError`: one line naming the file, the field and the fix. `run_gate()` turns it
+into an annotation, a `failure-reason` of `invalid-input` (or the gate's own reason) and exit code 1 —
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgate import github
+
+#: reasons every gate may report besides its own
+COMMON_FAILURE_REASONS = ("invalid-input",)
+
+
+class GateInputError(Exception):
+    """Bad input: names the file, the field (or line) and what to do instead."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str | Path | None = None,
+        field: str | None = None,
+        fix: str | None = None,
+        line: int | None = None,
+        reason: str = "invalid-input",
+    ) -> None:
+        self.problem = problem
+        self.file = str(file) if file is not None else None
+        self.field = field
+        self.fix = fix
+        self.line = line
+        self.reason = reason
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        where = ": ".join(part for part in (self.file, self.field) if part)
+        text = f"{where}: {self.problem}" if where else self.problem
+        return f"{text} — {self.fix}" if self.fix else text
+
+
+@dataclass
+class GateResult:
+    """The outcome of one gate run, before it is written anywhere."""
+
+    gate: str
+    passed: bool
+    failure_reason: str = ""
+    #: verdict and key figures: always shown, never truncated
+    summary_md: str = ""
+    #: tables and logs: may be cut to fit a PR comment
+    details_md: str = ""
+    #: machine-readable payload written to the JSON result
+    data: dict[str, Any] = field(default_factory=dict)
+    #: extra action outputs (kebab-case names)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "gate": self.gate,
+            "passed": self.passed,
+            "failure_reason": self.failure_reason,
+            "outputs": self.outputs,
+            "data": self.data,
+        }
+
+    @property
+    def markdown(self) -> str:
+        return "\n\n".join(part for part in (self.summary_md, self.details_md) if part) + "\n"
+
+
+def finish(
+    result: GateResult,
+    *,
+    report_dir: Path,
+    comment_key: str | None = None,
+) -> int:
+    """Write the result and report, set outputs and summary, upsert the PR comment; return the exit code."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    json_path = report_dir / f"{result.gate}.json"
+    md_path = report_dir / f"{result.gate}.md"
+    json_path.write_text(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    md_path.write_text(result.markdown, encoding="utf-8")
+
+    runner = github.Runner.from_env()
+    runner.set_outputs(
+        {
+            "passed": "true" if result.passed else "false",
+            "failure-reason": result.failure_reason,
+            "result-path": str(json_path),
+            "report-path": str(md_path),
+            **result.outputs,
+        }
+    )
+    runner.write_summary(result.markdown)
+    if comment_key is not None:
+        runner.upsert_pr_comment(
+            gate=result.gate, key=comment_key, summary=result.summary_md, details=result.details_md
+        )
+    return 0 if result.passed else 1
+
+
+def run_gate(gate: str, work: Callable[[], int]) -> int:
+    """Run a gate command body; turn a `GateInputError` into an annotation, outputs and exit 1."""
+    try:
+        return work()
+    except GateInputError as exc:
+        runner = github.Runner.from_env()
+        runner.error(exc.message, file=exc.file, line=exc.line, title=f"mlgate {gate}")
+        runner.set_outputs({"passed": "false", "failure-reason": exc.reason})
+        runner.write_summary(f"### mlgate {gate}: input error\n\n{exc.message}\n")
+        if not runner.in_actions:
+            print(f"mlgate {gate}: error: {exc.message}", file=sys.stderr)
+        return 1
