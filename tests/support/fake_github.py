@@ -1,0 +1,190 @@
+"""A local recording stand-in for the parts of the GitHub REST API that mlgate uses.
+
+Start it with `FakeGitHub()` as a context manager; point `GITHUB_API_URL` at `server.url`. It keeps
+issues, issue/PR comments and labels in memory, records every request, and can be told to fail the
+next N requests with a status (for retry tests). It binds 127.0.0.1 on a free port, serves at most
+`max_requests` requests, and stops when the context exits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class State:
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment (with issue number)
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> issue
+    commit_pulls: dict[str, list[int]] = field(default_factory=dict)  # sha -> PR numbers
+    next_id: int = 1000
+    next_number: int = 100
+    failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+class FakeGitHub:
+    def __init__(self, *, login: str = "github-actions[bot]", max_requests: int = 5000) -> None:
+        self.login = login
+        self.max_requests = max_requests
+        self.requests: list[Recorded] = []
+        self.state = State()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread.daemon = True
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FakeGitHub:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # -- scripting ------------------------------------------------------------------------------------
+    def fail_next(self, count: int, status: int = 502, headers: dict[str, str] | None = None) -> None:
+        with self._lock:
+            self.state.failures.extend([(status, headers or {})] * count)
+
+    def add_comment(self, issue: int, body: str, login: str | None = None) -> dict[str, Any]:
+        with self._lock:
+            return self._new_comment(issue, body, login or self.login)
+
+    def link_commit(self, sha: str, pr: int) -> None:
+        with self._lock:
+            self.state.commit_pulls.setdefault(sha, []).append(pr)
+
+    def comments_on(self, issue: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(c) for c in self.state.comments.values() if c["issue_number"] == issue]
+
+    def writes(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method != "GET"]
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _new_comment(self, issue: int, body: str, login: str) -> dict[str, Any]:
+        self.state.next_id += 1
+        comment = {"id": self.state.next_id, "issue_number": issue, "body": body, "user": {"login": login}}
+        self.state.comments[comment["id"]] = comment
+        return comment
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        st = self.state
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", path):
+            issue = int(m.group(1))
+            if method == "GET":
+                per_page = int(query.get("per_page", ["30"])[0])
+                page = int(query.get("page", ["1"])[0])
+                items = [c for c in st.comments.values() if c["issue_number"] == issue]
+                return 200, items[(page - 1) * per_page : page * per_page]
+            if method == "POST":
+                return 201, self._new_comment(issue, body["body"], self.login)
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/comments/(\d+)", path):
+            comment = st.comments.get(int(m.group(1)))
+            if comment is None:
+                return 404, {"message": "Not Found"}
+            if method == "PATCH":
+                comment["body"] = body["body"]
+                return 200, comment
+            if method == "DELETE":
+                del st.comments[comment["id"]]
+                return 204, None
+            return 200, comment
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/labels", path):
+            issue_obj = st.issues.setdefault(int(m.group(1)), {"number": int(m.group(1)), "labels": []})
+            if method == "POST":
+                names = body["labels"] if isinstance(body, dict) else body
+                issue_obj["labels"] = [*issue_obj.get("labels", []), *({"name": n} for n in names)]
+            return 200, issue_obj.get("labels", [])
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)", path):
+            issue_obj = st.issues.get(int(m.group(1)))
+            if issue_obj is None:
+                return 404, {"message": "Not Found"}
+            if method == "PATCH":
+                issue_obj.update({k: v for k, v in body.items() if k != "labels"})
+                if "labels" in body:
+                    issue_obj["labels"] = [{"name": n} for n in body["labels"]]
+            return 200, issue_obj
+        if re.fullmatch(r"/repos/[^/]+/[^/]+/issues", path):
+            if method == "POST":
+                st.next_number += 1
+                issue_obj = {
+                    "number": st.next_number,
+                    "title": body.get("title", ""),
+                    "body": body.get("body", ""),
+                    "state": "open",
+                    "labels": [{"name": n} for n in body.get("labels", [])],
+                    "user": {"login": self.login},
+                }
+                st.issues[st.next_number] = issue_obj
+                return 201, issue_obj
+            state = query.get("state", ["open"])[0]
+            labels = set(filter(None, query.get("labels", [""])[0].split(",")))
+            items = [
+                i for i in st.issues.values()
+                if (state == "all" or i.get("state") == state)
+                and labels <= {lbl["name"] for lbl in i.get("labels", [])}
+            ]
+            return 200, items
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/commits/([0-9a-f]+)/pulls", path):
+            return 200, [{"number": n, "merged_at": "2026-01-01T00:00:00Z"} for n in st.commit_pulls.get(m.group(1), [])]
+        return 404, {"message": f"FakeGitHub has no route for {method} {path}"}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                return
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                with fake._lock:
+                    if len(fake.requests) >= fake.max_requests:
+                        status, payload, extra = 503, {"message": "FakeGitHub request budget spent"}, {}
+                    else:
+                        fake.requests.append(
+                            Recorded(self.command, parts.path, parse_qs(parts.query), body, dict(self.headers))
+                        )
+                        if fake.state.failures:
+                            status, extra = fake.state.failures.pop(0)
+                            payload = {"message": "scripted failure"}
+                        else:
+                            status, payload = fake._route(self.command, parts.path, parse_qs(parts.query), body)
+                            extra = {}
+                data = b"" if payload is None else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _serve  # noqa: N815 - http.server naming
+
+        return Handler
