@@ -1,0 +1,169 @@
+"""`mlgate.yaml`: one configuration file for every gate, validated by pydantic, published as JSON Schema.
+
+Each gate owns its section: it defines a pydantic model in its own module (light imports only) and
+registers it in `SECTIONS` with one line. `load_section()` reads one section and turns every validation
+problem into a one-line `GateInputError` naming the file, the field and the fix.
+
+    mlgate config schema [--output FILE]   print (or write) the JSON Schema of mlgate.yaml
+    mlgate config check [--config FILE]    validate a mlgate.yaml
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from mlgate.gate import GateInputError
+
+#: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
+SECTIONS: dict[str, str] = {}
+
+DEFAULT_CONFIG = Path("mlgate.yaml")
+SCHEMA_ID = "https://mlgate.dev/schema/mlgate.schema.json"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Section(BaseModel):
+    """Base for a gate's section: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _section_model(name: str) -> type[BaseModel]:
+    module_name, _, attribute = SECTIONS[name].partition(":")
+    model = getattr(importlib.import_module(module_name), attribute)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):  # pragma: no cover
+        raise TypeError(f"{SECTIONS[name]} is not a pydantic model")
+    return model
+
+
+def config_model() -> type[BaseModel]:
+    """The model of the whole file: every registered section, each optional."""
+    fields: dict[str, Any] = {name: (_section_model(name) | None, None) for name in sorted(SECTIONS)}
+    fields["schema_"] = (str | None, None)
+    model: type[BaseModel] = create_model(
+        "MlgateConfig",
+        __config__=ConfigDict(extra="forbid", populate_by_name=True),
+        **fields,
+    )
+    return model
+
+
+def json_schema() -> dict[str, Any]:
+    schema = config_model().model_json_schema(by_alias=True)
+    props = schema.setdefault("properties", {})
+    props.pop("schema_", None)
+    props["$schema"] = {"type": "string", "description": "URL or path of this JSON Schema (editor completion)."}
+    schema["$id"] = SCHEMA_ID
+    schema["title"] = "mlgate.yaml"
+    schema["description"] = "Configuration of every mlgate gate. Each top-level key is one gate's section."
+    return schema
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The raw mapping in `path`; a missing file is an empty configuration (every gate has defaults)."""
+    if not path.exists():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise GateInputError("is not UTF-8 text", file=path, fix="save the file as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "is not valid YAML"
+        raise GateInputError(
+            f"invalid YAML ({problem})", file=path, line=line, fix="fix the YAML syntax at that line"
+        ) from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise GateInputError(
+            "must be a mapping of gate sections", file=path, fix="start the file with keys such as `eval:`"
+        )
+    return raw
+
+
+def _explain(error: dict[str, Any]) -> tuple[str, str]:
+    where = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return where, "unknown key — remove it or check its spelling against the JSON Schema"
+    if kind == "missing":
+        return where, "is required — add it"
+    return where, f"{error['msg']} (got {error.get('input')!r})"
+
+
+def validate_section(raw: Any, name: str, model: type[M], *, file: Path) -> M:
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where, problem = _explain(first)
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        field = f"{name}.{where}" if where else name
+        raise GateInputError(
+            f"{problem}{more}", file=file, field=field, fix="see `mlgate config schema` for allowed values"
+        ) from None
+
+
+def load_section(path: Path, name: str, model: type[M]) -> M:
+    """Read one gate's section of `mlgate.yaml` (defaults when the file or section is absent)."""
+    return validate_section(read_config(path).get(name), name, model, file=path)
+
+
+def check_config(path: Path) -> list[str]:
+    """Validate every section of `path`; returns the names of the sections present."""
+    raw = read_config(path)
+    unknown = sorted(set(raw) - set(SECTIONS) - {"$schema"})
+    if unknown:
+        raise GateInputError(
+            "unknown section",
+            file=path,
+            field=unknown[0],
+            fix=f"use one of: {', '.join(sorted(SECTIONS)) or '(none registered)'}",
+        )
+    for name in SECTIONS:
+        if name in raw:
+            validate_section(raw[name], name, _section_model(name), file=path)
+    return sorted(set(raw) & set(SECTIONS))
+
+
+@click.group("config")
+def command() -> None:
+    """Inspect and validate mlgate.yaml."""
+
+
+@command.command("schema")
+@click.option("--output", type=click.Path(path_type=Path), default=None, help="Write to this file.")
+def schema_command(output: Path | None) -> None:
+    """Print the JSON Schema of mlgate.yaml."""
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@command.command("check")
+@click.option(
+    "--config", "path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, envvar="MLGATE_CONFIG",
+    show_default=True, help="The file to validate.",
+)
+def check_command(path: Path) -> int:
+    """Validate mlgate.yaml against every gate's section model."""
+    from mlgate.gate import run_gate
+
+    def work() -> int:
+        sections = check_config(path)
+        click.echo(f"{path}: valid ({', '.join(sections) or 'no sections; defaults apply'})")
+        return 0
+
+    return run_gate("config", work)
