@@ -21,9 +21,9 @@ What it does
     5. Every rule is evaluated and every failure reported (not just the first).
 
 Rule semantics (MLflow `MetricThreshold` where they overlap, see docs/guides/model-gates.md)
-    threshold           candidate >= threshold (<= when lower is better)                 — as MLflow
-    min_improvement     absolute: candidate >= baseline + a (<= baseline - a)          — MLflow min_absolute_change
-                        relative: (candidate - baseline)/|baseline| >= r               — MLflow min_relative_change
+    threshold           candidate >= threshold (<= when lower is better)      — as MLflow
+    min_improvement     absolute: candidate >= baseline + a (<= baseline - a) — MLflow min_absolute_change
+                        relative: (candidate - baseline)/|baseline| >= r      — MLflow min_relative_change
                         (a baseline of exactly 0 makes a relative rule "strictly better", as MLflow does)
     max_regression      absolute: candidate >= baseline - a; relative: change/|baseline| >= -r
                         ("may be at most 1 % worse": `max_regression: {relative: 0.01}`) — MLflow has none
@@ -53,7 +53,6 @@ from mlgate.config import DEFAULT_CONFIG, Section, load_section
 from mlgate.gate import GateInputError, GateResult
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
     from mlgate.registry import ModelHandle
@@ -312,7 +311,8 @@ class MetricRule(Section):
         default=None, description="The candidate may be worse by at most this."
     )
     require_ci_lower_bound: bool = Field(
-        default=False, description="Judge change rules on the bootstrap interval's lower bound of the improvement."
+        default=False,
+        description="Judge change rules on the bootstrap interval's lower bound of the improvement.",
     )
 
 
@@ -325,7 +325,9 @@ class LatencyRules(Section):
     )
     batch_p95_ms: float | None = Field(default=None, gt=0, description="Budget for one batch predict call.")
     max_relative_increase: float | None = Field(
-        default=None, ge=0, description="p95 may exceed the baseline's by at most this fraction (single and batch)."
+        default=None,
+        ge=0,
+        description="p95 may exceed the baseline's by at most this fraction (single and batch).",
     )
     warmup: int = Field(default=10, ge=0, description="Untimed calls per model before measuring.")
     single_row_calls: int = Field(default=200, ge=10)
@@ -339,7 +341,9 @@ class SegmentRule(Section):
     max_gap: float | None = Field(
         default=None, ge=0, description="Ceiling on max - min of the metric over segments."
     )
-    min_rows: int = Field(default=20, ge=1, description="Segments with fewer rows are reported but not compared.")
+    min_rows: int = Field(
+        default=20, ge=1, description="Segments with fewer rows are reported but not compared."
+    )
 
 
 class BootstrapConfig(Section):
@@ -356,7 +360,9 @@ class ModelCardText(Section):
 class EvalSection(Section):
     """Section `eval` of mlgate.yaml: what `mlgate eval-gate`, `promote` and `model-card` use."""
 
-    golden_data: str = Field(default="data/golden.csv", description="CSV or Parquet file with features and label.")
+    golden_data: str = Field(
+        default="data/golden.csv", description="CSV or Parquet file with features and label."
+    )
     label: str = Field(default="label", description="Label column of the golden dataset.")
     task: Task = "classification"
     exclude_columns: list[str] = Field(
@@ -368,7 +374,9 @@ class EvalSection(Section):
         default="absolute-only",
         description="No champion yet: apply absolute rules only (reported) or fail.",
     )
-    decision_threshold: float = Field(default=0.5, description="Score at or above which a row is predicted positive.")
+    decision_threshold: float = Field(
+        default=0.5, description="Score at or above which a row is predicted positive."
+    )
     metrics: dict[str, MetricRule] = Field(default_factory=lambda: {"roc_auc": MetricRule()})
     latency: LatencyRules = LatencyRules()
     segments: list[SegmentRule] = Field(default_factory=list)
@@ -522,8 +530,8 @@ def judge_metric(
     greater_is_better: bool,
     candidate: float,
     baseline: float | None,
-    delta: Interval | None = None,
     *,
+    delta: Interval | None = None,
     confidence: float = 0.95,
 ) -> list[RuleCheck]:
     """Every rule configured for one metric, each as a RuleCheck (failures are all kept)."""
@@ -558,7 +566,9 @@ def judge_metric(
         if math.isnan(candidate) or math.isnan(baseline):
             checks.append(RuleCheck(name, text, False, reason, "metric is NaN"))
             continue
-        ok_point = _change_ok(kind, change, sign, candidate, baseline, candidate - baseline)
+        ok_point = _change_ok(
+            kind, change, sign, candidate=candidate, baseline=baseline, raw_delta=candidate - baseline
+        )
         ok = ok_point
         detail = f"change {sign * (candidate - baseline):+.4f} (improvement) vs baseline {_fmt(baseline)}"
         if rule.require_ci_lower_bound:
@@ -567,7 +577,9 @@ def judge_metric(
                 detail += "; no confidence interval available"
             else:
                 improvement_low = delta.low if greater_is_better else -delta.high
-                ok_ci = _change_ok(kind, change, sign, None, baseline, sign * improvement_low)
+                ok_ci = _change_ok(
+                    kind, change, sign, candidate=None, baseline=baseline, raw_delta=sign * improvement_low
+                )
                 ok = ok_point and ok_ci
                 detail += f"; {confidence:.0%} interval lower bound of improvement {improvement_low:+.4f}"
                 if ok_point and not ok_ci:
@@ -578,7 +590,7 @@ def judge_metric(
 
 
 def _change_ok(
-    kind: str, change: Change, sign: float, candidate: float | None, baseline: float, raw_delta: float
+    kind: str, change: Change, sign: float, *, candidate: float | None, baseline: float, raw_delta: float
 ) -> bool:
     """The comparison for one change rule. With a point estimate (`candidate` given) the absolute form is
     written exactly as MLflow writes it (candidate ≥ baseline + a), so float rounding matches too."""
@@ -812,7 +824,7 @@ def measure_latency(
 
 
 def segment_report(
-    rule: SegmentRule, metric: Metric, column: Any, y: Any, s_cand: Any, s_base: Any | None
+    rule: SegmentRule, metric: Metric, column: Any, y: Any, s_cand: Any, *, s_base: Any | None
 ) -> SegmentReport:
     import numpy as np
 
@@ -962,7 +974,7 @@ def evaluate(
                 metric.greater_is_better,
                 cand_value,
                 base_value,
-                outcome.delta,
+                delta=outcome.delta,
                 confidence=boot.confidence,
             )
         )
@@ -979,7 +991,7 @@ def evaluate(
         metric = built.get(seg.metric) or build_metric(
             seg.metric, MetricRule(), decision_threshold=section.decision_threshold
         )
-        report = segment_report(seg, metric, frame[seg.column].to_numpy(), y, s_cand, s_base)
+        report = segment_report(seg, metric, frame[seg.column].to_numpy(), y, s_cand, s_base=s_base)
         segments.append(report)
         checks.extend(judge_segment(seg, report))
 
@@ -1171,6 +1183,7 @@ def run(config: Path, candidate: str, baseline: str | None, golden_data: str | N
     help="Upsert the report as a PR comment (in a pull request).",
 )
 def command(
+    *,
     candidate: str,
     baseline: str | None,
     config: Path,

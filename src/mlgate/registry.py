@@ -7,7 +7,8 @@ each function (it costs ~10 s), so importing this module is cheap.
   `models:/m-…`) or a local MLflow model directory (a folder with an `MLmodel` file).
 - The *model digest* is a sha256 over the model's files (relative path + content), with the volatile
   metadata in `MLmodel` (`utc_time_created`, `model_uuid`, `run_id`, `model_id`, `artifact_path`)
-  and the `registered_model_meta` file MLflow adds on registration removed, so the same trained model has the same digest whether it sits in a local folder, in a run's
+  and the `registered_model_meta` file MLflow adds on registration removed, so the same trained model
+  has the same digest whether it sits in a local folder, in a run's
   artifacts or behind a registry version.
 - Registry calls are retried a bounded number of times; then a `GateInputError` with reason
   `registry-unreachable` names the tracking URI.
@@ -128,7 +129,7 @@ class ModelHandle:
 
 
 def _resolve_registry_ref(ref: str) -> tuple[str | None, str | None]:
-    """`models:/name/3` or `models:/name@alias` → (name, version) from the registry; (None, None) otherwise."""
+    """`models:/name/3` or `models:/name@alias` → (name, version) from the registry, else (None, None)."""
     if not ref.startswith("models:/"):
         return None, None
     body = ref.removeprefix("models:/")
@@ -270,4 +271,3 @@ def alias_version(name: str, alias: str) -> str | None:
     except MlflowException:
         return None
     return str(mv.version)
-

@@ -122,8 +122,8 @@ class MlflowRegistry:
             return {}
         versions = client.search_model_versions(f"name='{name}'")
         return {
-            "aliases": dict(model.aliases),
-            "versions": {v.version: dict(v.tags) for v in versions},
+            "aliases": {alias: str(version) for alias, version in model.aliases.items()},
+            "versions": {str(v.version): dict(v.tags) for v in versions},
         }
 
 

@@ -59,8 +59,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     registry = MlflowRegistry.start(root / "registry")
     golden_frame(rows=600).to_csv(root / "golden.csv", index=False)
     (root / "mlgate.yaml").write_text(CONFIG, encoding="utf-8")
-    yield World(root, registry, save_classifier(root / "good", quality="good"),
-                save_classifier(root / "weak", quality="weak"), root / "mlgate.yaml")
+    yield World(
+        root,
+        registry,
+        save_classifier(root / "good", quality="good"),
+        save_classifier(root / "weak", quality="weak"),
+        root / "mlgate.yaml",
+    )
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
@@ -68,8 +73,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             os.environ[key] = value
 
 
-def gate(world: World, monkeypatch: pytest.MonkeyPatch, *args: str, model_name: str | None = None,
-         config: str | None = None) -> tuple[int, dict[str, Any], str]:
+def gate(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+    model_name: str | None = None,
+    config: str | None = None,
+) -> tuple[int, dict[str, Any], str]:
     monkeypatch.chdir(world.root)
     out = world.root / "out"
     monkeypatch.setenv("MLGATE_OUTPUT_DIR", str(out / "local"))
@@ -104,7 +114,9 @@ def test_first_model_without_champion_applies_absolute_rules_and_says_so(
 
 
 def test_first_model_with_policy_fail_blocks(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = CONFIG.replace("  model_name: fraud-detection", "  model_name: never-registered\n  no_baseline: fail")
+    text = CONFIG.replace(
+        "  model_name: fraud-detection", "  model_name: never-registered\n  no_baseline: fail"
+    )
     code, result, _ = gate(world, monkeypatch, "--candidate", str(world.good), config=text)
     assert code == 1
     assert result["failure_reason"] == "no-baseline"
@@ -128,7 +140,9 @@ def test_better_candidate_passes_against_champion(world: World, monkeypatch: pyt
     assert report.index("#### Metrics") < report.index("#### Latency") < report.index("#### Segments")
 
 
-def test_worse_candidate_is_blocked_with_every_failed_rule(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worse_candidate_is_blocked_with_every_failed_rule(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     champion = world.root / "champion-good"
     if not (champion).exists():
         save_classifier(champion, quality="good", seed=1)
@@ -151,8 +165,18 @@ def test_outputs_are_written_for_the_runner(world: World, monkeypatch: pytest.Mo
     monkeypatch.setenv("GITHUB_OUTPUT", str(gh_out))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.chdir(world.root)
-    code = main(["eval-gate", "--config", str(world.config), "--candidate", str(world.good),
-                 "--report-dir", str(world.root / "out2"), "--no-comment"])
+    code = main(
+        [
+            "eval-gate",
+            "--config",
+            str(world.config),
+            "--candidate",
+            str(world.good),
+            "--report-dir",
+            str(world.root / "out2"),
+            "--no-comment",
+        ]
+    )
     assert code == 0
     text = gh_out.read_text()
     for name in ("passed<<", "failure-reason<<", "result-digest<<"):
@@ -173,8 +197,12 @@ def test_outputs_are_written_for_the_runner(world: World, monkeypatch: pytest.Mo
         ("unknown-metric", "unknown metric 'auc'", "invalid-input"),
     ],
 )
-def test_bad_input_is_one_clear_line(
-    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], case: str, expected: str,
+def test_bad_input_is_one_clear_line(  # noqa: PLR0917 - pytest passes fixtures and parameters positionally
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    expected: str,
     reason: str,
 ) -> None:
     args = ["--candidate", str(world.good)]
