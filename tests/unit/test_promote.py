@@ -226,3 +226,95 @@ def test_transaction_undo_restores_aliases_tags_and_deletes_created_versions(wor
     assert world.registry.state(name)["aliases"] == {"champion": created, "previous": "1"}
     assert tx.rollback() == []
     assert world.registry.state(name) == before
+
+
+def test_model_card_renders_the_champion_with_metrics_lineage_and_profile(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "fraud-card"
+    cfg = world.root / "card.yaml"
+    cfg.write_text(
+        CONFIG.replace(f"model_name: {NAME}", f"model_name: {name}")
+        + "  model_card:\n    intended_use: Flag card transactions for manual review.\n"
+        "    limitations: Not validated for merchants outside the EU.\n",
+        encoding="utf-8",
+    )
+    # no champion yet: a clear error
+    code = run(world, monkeypatch, "model-card", "--config", str(cfg))
+    assert code == 1
+    assert "has no `champion` alias yet" in capsys.readouterr().err
+
+    code = run(
+        world,
+        monkeypatch,
+        "eval-gate",
+        "--config",
+        str(cfg),
+        "--candidate",
+        str(world.models["v1"]),
+        "--report-dir",
+        "card-eval",
+        "--no-comment",
+    )
+    assert code == 0
+    result = world.root / "card-eval" / "eval-gate.json"
+    code = run(
+        world,
+        monkeypatch,
+        "promote",
+        "--config",
+        str(cfg),
+        "--candidate",
+        str(world.models["v1"]),
+        "--result",
+        str(result),
+        "--git-sha",
+        "c0ffee",
+        "--report-dir",
+        "card-promote",
+    )
+    assert code == 0
+    profile = world.root / "profile.json"
+    profile.write_text(
+        json.dumps({"rows": 300, "columns": {"amount": {"mean": 0.01, "std": 1.0, "missing": 0}}})
+    )
+    code = run(
+        world,
+        monkeypatch,
+        "model-card",
+        "--config",
+        str(cfg),
+        "--result",
+        str(result),
+        "--profile",
+        str(profile),
+        "--output",
+        "docs/model_card.md",
+    )
+    assert code == 0
+    card = (world.root / "docs" / "model_card.md").read_text()
+    assert card.startswith(f"# Model card: {name} v1")
+    assert "(aliases: `champion`)" in card
+    assert "Flag card transactions for manual review." in card
+    assert "Not validated for merchants outside the EU." in card
+    pr_auc = json.loads(result.read_text())["data"]["metrics"][0]
+    assert f"| pr_auc ↑ | {pr_auc['candidate']:.4f} | [{pr_auc['candidate_interval']['low']:.4f}," in card
+    assert "| Git commit | `c0ffee` |" in card
+    assert "| amount |" in card
+    assert "different model" not in card
+
+    # an eval result of another model is flagged, not presented as this version's
+    other = evaluate(world, monkeypatch, "v2", "card-other")
+    code = run(
+        world,
+        monkeypatch,
+        "model-card",
+        "--config",
+        str(cfg),
+        "--result",
+        str(other),
+        "--output",
+        "docs/other.md",
+    )
+    assert code == 0
+    assert "computed for a different model" in (world.root / "docs" / "other.md").read_text()
