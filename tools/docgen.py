@@ -22,7 +22,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN = "<!-- mlgate:inputs -->"
 END = "<!-- /mlgate:inputs -->"
-_BLOCK = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
 _KEBAB = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 
 
@@ -48,10 +47,12 @@ def render_tables(action: dict[str, Any]) -> str:
     lines = [BEGIN, ""]
     if inputs:
         lines += ["| input | description | required | default |", "|---|---|---|---|"]
-        for name, spec in inputs.items():
-            spec = spec or {}
+        for name, raw_spec in inputs.items():
+            spec = raw_spec or {}
             required = "yes" if spec.get("required") in (True, "true") else "no"
-            lines.append(f"| `{name}` | {_text(spec.get('description', ''))} | {required} | {_default(spec)} |")
+            lines.append(
+                f"| `{name}` | {_text(spec.get('description', ''))} | {required} | {_default(spec)} |"
+            )
     else:
         lines.append("This action has no inputs.")
     lines.append("")
@@ -72,8 +73,8 @@ def action_problems(name: str, action: dict[str, Any]) -> list[str]:
     if not str(action.get("description", "")).strip():
         problems.append(f"{where}: the action has no description")
     for kind in ("inputs", "outputs"):
-        for key, spec in (action.get(kind) or {}).items():
-            spec = spec or {}
+        for key, raw_spec in (action.get(kind) or {}).items():
+            spec = raw_spec or {}
             if not _KEBAB.match(str(key)):
                 problems.append(f"{where}: {kind[:-1]} `{key}` is not kebab-case")
             if not str(spec.get("description", "")).strip():
@@ -107,7 +108,8 @@ def sync(root: Path, *, write: bool) -> list[str]:
             if BEGIN not in text or END not in text:
                 problems.append(f"{relative}: no `{BEGIN}` … `{END}` block for the generated tables")
                 continue
-            updated = _BLOCK.sub(lambda _: block, text, count=1)
+            start, end = text.index(BEGIN), text.index(END, text.index(BEGIN)) + len(END)
+            updated = text[:start] + block + text[end:]
             if updated == text:
                 continue
             if write:
@@ -119,7 +121,9 @@ def sync(root: Path, *, write: bool) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="regenerate the tables in place")
     mode.add_argument("--check", action="store_true", help="exit 1 when a table drifted")
