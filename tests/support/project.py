@@ -23,12 +23,12 @@ TEMPLATE_OPTIONS: dict[str, Any] = json.loads((ROOT / "cookiecutter.json").read_
 
 
 def uv_bin() -> str:
+    candidate = Path(sys.executable).parent / "uv"  # the dev group's uv: a real binary, not a shim
+    if candidate.exists():
+        return str(candidate)
     found = shutil.which("uv")
     if found:
         return found
-    candidate = Path(sys.executable).parent / "uv"
-    if candidate.exists():
-        return str(candidate)
     raise RuntimeError("uv is not installed: run `make setup` (or `pip install uv`)")
 
 
