@@ -44,10 +44,16 @@ def act_bin() -> str:
 
 def clean_copy(src: Path, dest: Path) -> Path:
     """Copy the files git would commit (tracked + untracked-not-ignored) from `src` to `dest`."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=src, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=src,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         source = src / rel
         if source.is_file():
@@ -99,33 +105,51 @@ class ActRun:
     def annotations(self, level: str | None = None) -> list[Annotation]:
         found = []
         for e in self.events:
-            if e.get("command") in {"error", "warning", "notice"} and (level is None or e["command"] == level):
+            if e.get("command") in {"error", "warning", "notice"} and (
+                level is None or e["command"] == level
+            ):
                 kv = e.get("kvPairs") or {}
-                found.append(Annotation(
-                    level=e["command"], message=e.get("arg", ""), job=e.get("jobID", ""), file=kv.get("file"),
-                    line=int(kv["line"]) if kv.get("line") else None,
-                    col=int(kv["col"]) if kv.get("col") else None,
-                ))
+                found.append(
+                    Annotation(
+                        level=e["command"],
+                        message=e.get("arg", ""),
+                        job=e.get("jobID", ""),
+                        file=kv.get("file"),
+                        line=int(kv["line"]) if kv.get("line") else None,
+                        col=int(kv["col"]) if kv.get("col") else None,
+                    )
+                )
         return found
 
     def outputs(self, job: str) -> dict[str, str]:
-        return {e["name"]: e.get("arg", "") for e in self.events
-                if e.get("command") == "set-output" and e.get("jobID") == job}
+        return {
+            e["name"]: e.get("arg", "")
+            for e in self.events
+            if e.get("command") == "set-output" and e.get("jobID") == job
+        }
 
     def summaries(self, job: str | None = None) -> str:
-        return "".join(e.get("content", "") for e in self.events
-                       if e.get("command") == "summary" and (job is None or e.get("jobID") == job))
+        return "".join(
+            e.get("content", "")
+            for e in self.events
+            if e.get("command") == "summary" and (job is None or e.get("jobID") == job)
+        )
 
     def log(self, job: str | None = None) -> str:
-        return "".join(e.get("msg", "") + ("" if e.get("raw_output") else "\n") for e in self.events
-                       if job is None or e.get("jobID") == job)
+        return "".join(
+            e.get("msg", "") + ("" if e.get("raw_output") else "\n")
+            for e in self.events
+            if job is None or e.get("jobID") == job
+        )
 
     def explain(self, tail: int = 6000) -> str:
         """What to print when an assertion on this run fails."""
-        return f"act exit {self.returncode}; jobs {self.job_results()}\n{self.log()[-tail:]}\n{self.stderr[-2000:]}"
+        head = f"act exit {self.returncode}; jobs {self.job_results()}"
+        return f"{head}\n{self.log()[-tail:]}\n{self.stderr[-2000:]}"
 
 
 def pull_request_event(number: int, repo: str, *, head_sha: str = "", base_sha: str = "") -> dict[str, Any]:
+    owner, _, name = repo.partition("/")
     return {
         "action": "synchronize",
         "number": number,
@@ -134,7 +158,7 @@ def pull_request_event(number: int, repo: str, *, head_sha: str = "", base_sha: 
             "head": {"ref": "feature", "sha": head_sha},
             "base": {"ref": "main", "sha": base_sha},
         },
-        "repository": {"full_name": repo, "name": repo.split("/")[1], "owner": {"login": repo.split("/")[0]}},
+        "repository": {"full_name": repo, "name": name, "owner": {"login": owner}},
     }
 
 
@@ -158,10 +182,20 @@ def run_workflow(
     artifacts = work / "artifacts"
     artifacts.mkdir(exist_ok=True)
     args = [
-        act_bin(), event_name, "-e", str(event_path), "-P", "ubuntu-latest=-self-hosted",
-        "--json", "--action-cache-path", str(work / "act-cache"), "--action-offline-mode",
-        "--artifact-server-path", str(artifacts),
-        "--container-daemon-socket", "-",
+        act_bin(),
+        event_name,
+        "-e",
+        str(event_path),
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "--json",
+        "--action-cache-path",
+        str(work / "act-cache"),
+        "--action-offline-mode",
+        "--artifact-server-path",
+        str(artifacts),
+        "--container-daemon-socket",
+        "-",
     ]
     if workflow:
         args += ["-W", str(repo / ".github" / "workflows" / workflow)]
@@ -182,8 +216,9 @@ def run_workflow(
     host_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MLGATE_", "RUNNER_"))}
     host_env.pop("CI", None)
     host_env.pop("VIRTUAL_ENV", None)
-    proc = subprocess.run(args, cwd=repo, env=host_env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        args, cwd=repo, env=host_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     events = []
     for line in proc.stdout.splitlines():
         if line.startswith("{"):
