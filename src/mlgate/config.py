@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic_core import ErrorDetails
 
 from mlgate.gate import GateInputError
 
@@ -94,7 +95,7 @@ def read_config(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _explain(error: dict[str, Any]) -> tuple[str, str]:
+def _explain(error: ErrorDetails) -> tuple[str, str]:
     where = ".".join(str(part) for part in error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
