@@ -27,7 +27,12 @@ def test_repo_workflows_pass(linter: str) -> None:
     args = {
         "zizmor": [str(BIN / "zizmor"), "--offline", "--no-progress", *files],
         "actionlint": [str(BIN / "actionlint"), *files],
-        "check-jsonschema": [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
+        "check-jsonschema": [
+            str(BIN / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *files,
+        ],
     }[linter]
     proc = run(*args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
