@@ -41,7 +41,7 @@ MAX_ANNOTATIONS = 50
 MAX_HOOK_OUTPUT = 4_000
 
 _STATUS_LINE = re.compile(
-    r"^(?P<name>.*?)\.{3,}(?P<postfix>\(no files to check\)|\(unstaged files only\))?"
+    r"^(?P<name>.*?)\.{3,}(?P<postfix>\(no files to check\))?"
     r"(?P<status>Passed|Failed|Skipped)$"
 )
 # `path:line:col: message` (ruff concise, mypy --show-column-numbers, flake8, eslint unix, ...)
@@ -92,6 +92,8 @@ class PreCommitReport:
     diff: str = ""
     #: "An error has occurred: ..." and what follows, when pre-commit itself failed
     error: str = ""
+    #: pre-commit's own `[WARNING] ...` lines (mutable revs, deprecated stages, ...)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[HookRun]:
@@ -149,6 +151,9 @@ def parse_precommit_output(text: str) -> PreCommitReport:
             current = None
             report.diff = "\n".join(lines[index:])
             break
+        if line.startswith("[WARNING] "):
+            report.warnings.append(line.removeprefix("[WARNING] ").strip())
+            continue
         if status := _STATUS_LINE.match(line):
             close()
             body = []
@@ -391,6 +396,8 @@ def command(config: Path, report_dir: Path | None, from_ref: str, skip: str) -> 
             sys.stdout.write(output if output.endswith("\n") or not output else output + "\n")
             sys.stdout.flush()
         report = parse_precommit_output(output)
+        for warning in report.warnings:
+            runner.warning(warning, file=str(config), title="pre-commit")
         for finding in annotation_targets(report)[:MAX_ANNOTATIONS]:
             runner.error(
                 finding.message, file=finding.file, line=finding.line, col=finding.col, title=finding.hook

@@ -270,3 +270,21 @@ def test_missing_config_is_a_one_line_input_error(tmp_path: Path, in_actions: bo
     else:
         (line,) = proc.stderr.strip().splitlines()
         assert line.startswith("mlgate lint: error: .pre-commit-config.yaml: not found — add a")
+
+
+def test_pre_commit_warnings_become_warning_annotations(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, bad=False)
+    config = repo / ".pre-commit-config.yaml"
+    config.write_text("default_stages: [commit]\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+    _git(repo, "add", "-A")
+    code, output = run_precommit(repo, tmp_path)
+    report = parse_precommit_output(output)
+    (warning,) = report.warnings
+    assert "deprecated stage names" in warning
+    assert evaluate(report, code).passed
+
+    proc = run_mlgate(repo, tmp_path, GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(tmp_path / "out.txt"))
+    assert proc.returncode == 0, proc.stdout
+    assert (
+        "::warning file=.pre-commit-config.yaml,title=pre-commit::top-level `default_stages`" in proc.stdout
+    )
