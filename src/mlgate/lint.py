@@ -79,7 +79,13 @@ class HookRun:
 
     @property
     def label(self) -> str:
+        """The hook id when pre-commit printed it (failed hooks), else its name."""
         return self.hook_id or self.name
+
+    @property
+    def title(self) -> str:
+        """Name and id for the summary table: `ruff check (ruff)`."""
+        return f"{self.name} ({self.hook_id})" if self.hook_id and self.hook_id != self.name else self.name
 
 
 @dataclass
@@ -117,6 +123,8 @@ def findings_in(hook: str, output: str) -> list[Finding]:
             continue
         if located := _LOCATED.match(line):
             message = located["msg"].strip() or "reported here"
+            if message.startswith("note:"):  # mypy's notes explain the error before them
+                continue
             col = int(located["col"]) if located["col"] else None
             found.append(Finding(hook, located["file"], int(located["line"]), col, message))
             pending = None
@@ -131,6 +139,7 @@ def parse_precommit_output(text: str) -> PreCommitReport:
     report = PreCommitReport()
     current: HookRun | None = None
     body: list[str] = []
+    in_header = False
 
     def close() -> None:
         if current is not None:
@@ -162,15 +171,18 @@ def parse_precommit_output(text: str) -> PreCommitReport:
                 status=status["status"],
                 no_files=status["postfix"] == "(no files to check)",
             )
+            in_header = True
         elif current is not None:
-            if line.startswith("- hook id: "):
+            # pre-commit's `- key: value` lines come right after the status line, before the hook's output
+            in_header = in_header and line.startswith("- ")
+            if in_header and line.startswith("- hook id: "):
                 current.hook_id = line.removeprefix("- hook id: ").strip()
-            elif line.startswith("- exit code: "):
+            elif in_header and line.startswith("- exit code: "):
                 value = line.removeprefix("- exit code: ").strip()
                 current.exit_code = int(value) if value.lstrip("-").isdigit() else None
-            elif line == "- files were modified by this hook":
+            elif in_header and line == "- files were modified by this hook":
                 current.modified_files = True
-            elif not line.startswith("- duration: "):
+            elif not in_header:
                 body.append(line)
     else:
         close()
@@ -234,7 +246,7 @@ def evaluate(report: PreCommitReport, exit_code: int) -> GateResult:
         )
 
     rows = [
-        f"| {_cell(h.label)} | {icons.get(h.status, '')} {h.status} | {_cell(_findings_cell(h))} |"
+        f"| {_cell(h.title)} | {icons.get(h.status, '')} {h.status} | {_cell(_findings_cell(h))} |"
         for h in report.hooks
     ]
     table = "| hook | status | findings |\n|---|---|---|\n" + "\n".join(rows) if rows else ""

@@ -155,7 +155,8 @@ def test_failing_run_is_parsed_hook_by_hook(tmp_path: Path) -> None:
     assert not result.passed
     assert result.failure_reason == "hooks-failed"
     assert result.failure_reason in FAILURE_REASONS
-    assert "| no-todo | ❌ Failed | 1 finding |" in result.summary_md
+    assert "| no TODO markers (no-todo) | ❌ Failed | 1 finding |" in result.summary_md
+    assert "| ruff check (ruff) | ❌ Failed | 1 finding, files modified |" in result.summary_md
     assert "| sql files | ⏭️ Skipped | no files to check |" in result.summary_md
     assert result.outputs["failed-hooks"] == "ruff,ruff-format,no-todo"
     assert "changes made by fixers" in result.details_md
@@ -196,6 +197,7 @@ def test_findings_in_generic_formats() -> None:
     output = "\n".join(
         [
             "src/pkg/mod.py:10: error: Incompatible return value  [return-value]",
+            "src/pkg/mod.py:10: note: See https://mypy.readthedocs.io",
             "src/pkg/mod.py:3:5: E501 line too long",
             "Found 2 errors in 1 file (checked 3 source files)",
             "https://example.com/docs: not a file",
