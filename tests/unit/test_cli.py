@@ -11,7 +11,8 @@ import pytest
 from mlgate import __version__
 from mlgate.cli import COMMANDS
 
-HEAVY = ("pandas", "great_expectations", "mlflow", "sklearn", "scipy", "numpy", "boto3", "httpx")
+#: optional (extras-only) or slow-to-import libraries: a lint or terraform job must not need them
+HEAVY = ("pandas", "great_expectations", "mlflow", "sklearn", "scipy", "numpy", "pyarrow", "boto3", "dvc")
 
 _PROBE = """
 import json, sys
