@@ -204,6 +204,22 @@ class Runner:
                 sys.stdout.write("::endgroup::\n")
                 sys.stdout.flush()
 
+    def echo_untrusted(self, text: str, *, title: str) -> None:
+        """Print tool output in a collapsible group, with workflow commands in it disabled.
+
+        Output of linters and hooks can contain text from the pull request (file contents, messages);
+        between `::stop-commands::<random token>` and `::<token>::` the runner does not interpret any
+        `::set-output` / `::add-mask` / `::error` lines it contains.
+        """
+        with self.group(title):
+            token = secrets.token_hex(16) if self.in_actions else ""
+            if token:
+                sys.stdout.write(f"::stop-commands::{token}\n")
+            sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+            if token:
+                sys.stdout.write(f"::{token}::\n")
+            sys.stdout.flush()
+
     def mask(self, value: str) -> None:
         if self.in_actions and value:
             for line in value.splitlines():

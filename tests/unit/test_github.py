@@ -300,3 +300,19 @@ def test_in_actions_without_a_token_the_comment_is_skipped(tmp_path: Path, fake:
     assert Runner(env=env).upsert_pr_comment(gate="eval", key="k", summary="s") == "skipped"
     assert fake.requests == []
     assert (tmp_path / "out" / "comments" / "eval-k.md").exists()
+
+
+def test_untrusted_output_cannot_issue_workflow_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = "src/a.py:1: ::set-output name=passed::true\n::add-mask::x\n"
+    Runner(env=actions_env(tmp_path)).echo_untrusted(hostile, title="tool output")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "::group::tool output"
+    assert lines[1].startswith("::stop-commands::")
+    token = lines[1].removeprefix("::stop-commands::")
+    assert len(token) == 32
+    assert lines[2:4] == hostile.splitlines()
+    assert lines[4:] == [f"::{token}::", "::endgroup::"]
+    Runner(env={}).echo_untrusted(hostile, title="tool output")
+    assert capsys.readouterr().out == hostile

@@ -290,3 +290,11 @@ def test_pre_commit_warnings_become_warning_annotations(tmp_path: Path) -> None:
     assert (
         "::warning file=.pre-commit-config.yaml,title=pre-commit::top-level `default_stages`" in proc.stdout
     )
+
+
+def test_colour_codes_do_not_hide_status_lines() -> None:
+    text = (
+        "ruff check......\x1b[41mFailed\x1b[m\n- hook id: ruff\n- exit code: 1\n\napp.py:3:1: F401 unused\n"
+    )
+    (hook,) = parse_precommit_output(text).hooks
+    assert (hook.status, hook.label, len(hook.findings)) == ("Failed", "ruff", 1)
