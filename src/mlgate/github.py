@@ -125,8 +125,16 @@ class Runner:
 
     def pr_number(self) -> int | None:
         """The pull request this run belongs to, from the event payload (or `MLGATE_PR_NUMBER`)."""
-        explicit = self.env.get("MLGATE_PR_NUMBER")
+        explicit = self.env.get("MLGATE_PR_NUMBER", "").strip()
         if explicit:
+            if not explicit.isdigit():
+                from mlgate.gate import GateInputError  # gate imports this module: import at call time
+
+                raise GateInputError(
+                    f"must be a pull request number (got {explicit!r})",
+                    field="MLGATE_PR_NUMBER",
+                    fix="pass the number only, e.g. `pr-number: ${{ github.event.pull_request.number }}`",
+                )
             return int(explicit)
         event = self.event()
         number = (event.get("pull_request") or {}).get("number") or (event.get("issue") or {}).get("number")

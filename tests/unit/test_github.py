@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlgate import github
+from mlgate.gate import GateInputError
 from mlgate.github import COMMENT_LIMIT, GitHubAPIError, Runner, comment_marker, render_comment
 from tests.support.fake_github import FakeGitHub
 
@@ -264,6 +265,8 @@ def test_pr_number_comes_from_the_event_payload(tmp_path: Path) -> None:
     assert Runner(env=env).pr_number() == 12
     assert Runner(env={**env, "MLGATE_PR_NUMBER": "3"}).pr_number() == 3
     assert Runner(env={}).pr_number() is None
+    with pytest.raises(GateInputError, match="MLGATE_PR_NUMBER: must be a pull request number"):
+        Runner(env={"MLGATE_PR_NUMBER": "#12"}).pr_number()
 
 
 # -- outside Actions: the same reports, to the terminal and files ----------------------------------------
