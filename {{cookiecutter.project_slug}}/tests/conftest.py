@@ -51,7 +51,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, fitted: Pipeline) -> Pat
 
     directory = tmp_path_factory.mktemp("models")
     joblib.dump(fitted, directory / train.MODEL_FILE)
-    info = {"name": "{{ cookiecutter.project_slug }}", "version": "7", "run_id": "test", "threshold": 0.5}
+    info = {"name": "test-model", "version": "7", "run_id": "test", "threshold": 0.5}
     (directory / train.MODEL_INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
     return directory
 

@@ -49,11 +49,13 @@ from prometheus_client import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import __version__
 from .data import MAX_AMOUNT, MAX_CARD_AGE_DAYS, Country, Device, MerchantCategory
 from .features import FEATURE_COLUMNS
 
 log = logging.getLogger(__name__)
 
+SERVICE_TITLE = "{{ cookiecutter.project_name }}"
 DEFAULT_MODEL_URI = "models"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SCORE_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
@@ -175,7 +177,7 @@ def create_app(model_uri: str | None = None) -> FastAPI:
             metrics.info.labels(loaded.name, loaded.version, loaded.uri).set(1)
         yield
 
-    app = FastAPI(title="{{ cookiecutter.project_name }}", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title=SERVICE_TITLE, version=__version__, lifespan=lifespan)
 
     def version() -> str:
         loaded: LoadedModel | None = state["model"]
