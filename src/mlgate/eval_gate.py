@@ -333,6 +333,9 @@ class LatencyRules(Section):
     single_row_calls: int = Field(default=200, ge=10)
     batch_calls: int = Field(default=20, ge=3)
     batch_size: int = Field(default=256, ge=2)
+    max_seconds: float = Field(
+        default=120, gt=0, description="Time budget for the timed calls (half single-row, half batch)."
+    )
 
 
 class SegmentRule(Section):
@@ -813,7 +816,11 @@ def measure_latency(
             predictors[name](batch)
     timings: dict[str, dict[str, list[float]]] = {name: {"single_row": [], "batch": []} for name in names}
     for mode, calls in (("single_row", rules.single_row_calls), ("batch", rules.batch_calls)):
+        deadline = time.perf_counter() + rules.max_seconds / 2
         for i in range(calls):
+            # a very slow model must not hold the job for hours: stop at the time budget (≥ 5 calls each)
+            if i >= 5 and time.perf_counter() > deadline:
+                break
             order = names if i % 2 == 0 else names[::-1]
             data = rows[i % len(rows)] if mode == "single_row" else batch
             for name in order:

@@ -211,7 +211,7 @@ def _register(name: str, handle: Any, candidate: str) -> tuple[str, str, bool]:
     A version already tagged with the same model digest is reused (re-running a workflow is idempotent)."""
     import mlflow
 
-    from mlgate.registry import is_local_model, with_retries
+    from mlgate.registry import is_local_model, open_model, registered_version_of, with_retries
 
     client = mlflow.MlflowClient()
     if handle.name == name and handle.version:
@@ -221,6 +221,17 @@ def _register(name: str, handle: Any, candidate: str) -> tuple[str, str, bool]:
     existing = with_retries("reading the registry", lambda: client.search_model_versions(f"name='{name}'"))
     for mv in existing:
         if dict(mv.tags).get(f"{LINEAGE_PREFIX}model_digest") == handle.digest:
+            return str(mv.version), str(mv.run_id or ""), False
+    # a folder downloaded from the registry (training registered it) names its version: reuse it when
+    # that version's files are exactly these files
+    known = registered_version_of(handle.local_path)
+    if known is not None and known[0] == name:
+        try:
+            same = open_model(f"models:/{name}/{known[1]}").digest == handle.digest
+        except GateInputError:
+            same = False
+        if same:
+            mv = with_retries("reading the registry", lambda: client.get_model_version(name, known[1]))
             return str(mv.version), str(mv.run_id or ""), False
     if is_local_model(candidate):
         with mlflow.start_run(run_name=f"promote {name}") as run:

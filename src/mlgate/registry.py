@@ -101,6 +101,19 @@ def model_files_digest(directory: Path) -> str:
     return digest.hexdigest()
 
 
+def registered_version_of(directory: Path) -> tuple[str, str] | None:
+    """(name, version) from `registered_model_meta`, which MLflow writes into a registered model's folder."""
+    meta_file = directory / "registered_model_meta"
+    if not meta_file.is_file():
+        return None
+    try:
+        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        return None
+    name, version = meta.get("model_name"), meta.get("model_version")
+    return (str(name), str(version)) if name and version else None
+
+
 def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:

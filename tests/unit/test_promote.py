@@ -318,3 +318,51 @@ def test_model_card_renders_the_champion_with_metrics_lineage_and_profile(
     )
     assert code == 0
     assert "computed for a different model" in (world.root / "docs" / "other.md").read_text()
+
+
+def test_a_folder_downloaded_from_the_registry_promotes_its_own_version(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI trains (which registers version N), downloads it as the candidate artifact, gates and promotes:
+    promote reuses version N instead of registering the same files again."""
+    import mlflow
+
+    name = "fraud-reuse"
+    version = world.registry.register(world.models["v2"], name)
+    folder = Path(
+        mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=str(world.root / "dl"))
+    )
+    cfg = world.root / "reuse.yaml"
+    cfg.write_text(CONFIG.replace(f"model_name: {NAME}", f"model_name: {name}"), encoding="utf-8")
+    assert (
+        run(
+            world,
+            monkeypatch,
+            "eval-gate",
+            "--config",
+            str(cfg),
+            "--candidate",
+            str(folder),
+            "--report-dir",
+            "reuse-eval",
+            "--no-comment",
+        )
+        == 0
+    )
+    code = run(
+        world,
+        monkeypatch,
+        "promote",
+        "--config",
+        str(cfg),
+        "--candidate",
+        str(folder),
+        "--result",
+        str(world.root / "reuse-eval" / "eval-gate.json"),
+        "--report-dir",
+        "reuse-promote",
+    )
+    assert code == 0
+    state = world.registry.state(name)
+    assert set(state["versions"]) == {version}
+    assert state["aliases"] == {"champion": version}
