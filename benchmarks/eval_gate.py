@@ -79,6 +79,7 @@ def gate_overhead(rows: int) -> None:
             model.fit(train[features], y_train)
             mlflow.sklearn.save_model(
                 model, str(root / name), pip_requirements=["scikit-learn"],
+                skops_trusted_types=["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"],
                 signature=infer_signature(train[features].head(50), model.predict_proba(train[features].head(50))[:, 1]),
             )
         golden_path = root / "golden.csv"
