@@ -129,16 +129,22 @@ def _div(num: Any, den: Any) -> Any:
 
 
 def _curve_points(y: Any, s: Any, w: Any) -> tuple[Any, Any]:
-    """Cumulative weighted true/false positives at each distinct score, highest score first."""
+    """Cumulative weighted true/false positives at each distinct score, highest score first.
+
+    One full-width cumulative sum (of all weights); true positives are summed over the positive rows
+    only (usually a small share) and false positives are the difference.
+    """
     import numpy as np
 
     order = np.argsort(-s, kind="mergesort")
     ys, ss = y[order], s[order]
     wo = np.atleast_2d(w)[:, order].astype(float)
     bounds = np.r_[np.nonzero(np.diff(ss))[0], ys.size - 1]
-    tps = np.cumsum(wo * ys, axis=1)[:, bounds]
-    fps = np.cumsum(wo * (1 - ys), axis=1)[:, bounds]
-    return tps, fps
+    seen = np.cumsum(wo, axis=1)[:, bounds]
+    positives = np.nonzero(ys)[0]
+    cum_pos = np.hstack([np.zeros((wo.shape[0], 1)), np.cumsum(wo[:, positives], axis=1)])
+    tps = cum_pos[:, np.searchsorted(positives, bounds, side="right")]
+    return tps, seen - tps
 
 
 def _roc_auc_w(y: Any, s: Any, w: Any) -> Any:
@@ -162,15 +168,23 @@ def _pr_auc_w(y: Any, s: Any, w: Any) -> Any:
     return np.sum(d_recall * precision, axis=1)
 
 
+def _rowdot(w: Any, v: Any) -> Any:
+    """w @ v without BLAS: on shared CI runners multi-threaded BLAS on these thin products is ~8x slower
+    than a single-threaded einsum (threads contend for the cores the model inference also uses)."""
+    import numpy as np
+
+    return np.einsum("ij,j->i", w, v)
+
+
 def _confusion_w(y: Any, s: Any, w: Any, threshold: float) -> tuple[Any, Any, Any, Any]:
     import numpy as np
 
     w = np.atleast_2d(w).astype(float)
     pred = (s >= threshold).astype(float)
-    tp = w @ (pred * y)
-    pp = w @ pred
-    pos = w @ y
-    correct = w @ (pred == y).astype(float)
+    tp = _rowdot(w, pred * y)
+    pp = _rowdot(w, pred)
+    pos = _rowdot(w, y)
+    correct = _rowdot(w, (pred == y).astype(float))
     return tp, pp, pos, correct
 
 
@@ -232,8 +246,8 @@ def build_metric(name: str, rule: MetricRule, *, decision_threshold: float) -> M
             w = np.atleast_2d(w).astype(float)
             n = w.sum(axis=1)
             if _m == "mae":
-                return (w @ np.abs(y - s)) / n
-            return np.sqrt((w @ (y - s) ** 2) / n)
+                return _rowdot(w, np.abs(y - s)) / n
+            return np.sqrt(_rowdot(w, (y - s) ** 2) / n)
     else:  # precision@k / recall@k: no weighted form, the bootstrap loops over resampled rows
         match = _AT_K.match(name)
         which, k = (match.group(1), int(match.group(2))) if match else ("precision", 1)
@@ -727,6 +741,16 @@ def read_golden(path: Path, section: EvalSection) -> pd.DataFrame:
         )
     if len(frame) < 2:
         raise GateInputError("has fewer than 2 rows", file=path, fix="use a golden dataset with real rows")
+    if section.task != "regression":
+        labels = set(frame[section.label].dropna().unique().tolist())
+        if not labels <= {0, 1} or frame[section.label].isna().any():
+            shown = ", ".join(map(repr, sorted(labels, key=str)[:5]))
+            raise GateInputError(
+                f"label column {section.label!r} must hold 0/1 (or true/false) without gaps; found {shown}",
+                file=path,
+                field="eval.label",
+                fix="encode the positive class as 1 and the rest as 0",
+            )
     for seg in section.segments:
         if seg.column not in frame.columns:
             raise GateInputError(

@@ -190,6 +190,7 @@ def test_outputs_are_written_for_the_runner(world: World, monkeypatch: pytest.Mo
         ("missing-golden", "golden dataset not found", "invalid-input"),
         ("missing-label", "label column 'is_fraud' is missing", "invalid-input"),
         ("missing-feature", "missing feature column(s) velocity", "invalid-input"),
+        ("text-labels", "must hold 0/1", "invalid-input"),
         ("missing-candidate", "does not exist", "invalid-input"),
         ("corrupt-candidate", "no MLmodel file", "invalid-input"),
         ("unknown-version", "cannot be resolved", "invalid-input"),
@@ -216,6 +217,11 @@ def test_bad_input_is_one_clear_line(  # noqa: PLR0917 - pytest passes fixtures 
     elif case == "missing-feature":
         golden.drop(columns=["velocity"]).to_csv(world.root / "nofeature.csv", index=False)
         args += ["--golden-data", "nofeature.csv"]
+    elif case == "text-labels":
+        golden.assign(is_fraud=golden["is_fraud"].map({0: "no", 1: "yes"})).to_csv(
+            world.root / "text.csv", index=False
+        )
+        args += ["--golden-data", "text.csv"]
     elif case == "missing-candidate":
         args = ["--candidate", str(world.root / "no-such-model")]
     elif case == "corrupt-candidate":
