@@ -78,15 +78,19 @@ def gate_overhead(rows: int) -> None:
         for name, model in models.items():
             model.fit(train[features], y_train)
             mlflow.sklearn.save_model(
-                model, str(root / name), pip_requirements=["scikit-learn"],
+                model,
+                str(root / name),
+                pip_requirements=["scikit-learn"],
                 skops_trusted_types=["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"],
-                signature=infer_signature(train[features].head(50), model.predict_proba(train[features].head(50))[:, 1]),
+                signature=infer_signature(head := train[features].head(50), model.predict_proba(head)[:, 1]),
             )
         golden_path = root / "golden.csv"
         golden.to_csv(golden_path, index=False)
         section = eg.EvalSection.model_validate(
             {
-                "golden_data": str(golden_path), "label": "label", "exclude_columns": ["segment"],
+                "golden_data": str(golden_path),
+                "label": "label",
+                "exclude_columns": ["segment"],
                 "metrics": {"pr_auc": {"max_regression": {"relative": 0.01}}, "roc_auc": {}, "recall": {}},
                 "latency": {"enabled": False},
                 "segments": [{"column": "segment", "metric": "recall", "max_gap": 0.5}],
@@ -113,13 +117,19 @@ def gate_overhead(rows: int) -> None:
         cand, base = open_model(str(root / "candidate")), open_model(str(root / "baseline"))
         eg.evaluate(no_boot, golden=golden_path, candidate=cand, baseline=base)
         light = time.perf_counter() - start
-    print(f"\n1. Gate overhead on {rows:,} golden rows (HistGradientBoosting candidate vs LogisticRegression champion)")
+    print(
+        f"\n1. Gate overhead on {rows:,} golden rows (HistGradientBoosting candidate vs LogisticRegression)"
+    )
     print(f"   import mlflow (once per job)                  {import_s:8.2f} s")
     print(f"   pure inference of both models (baseline)       {inference:8.3f} s")
-    print(f"   gate, 1,000 bootstrap resamples, 3 metrics     {gate:8.3f} s   = {gate / inference:6.1f}x inference "
-          f"(+{(gate - inference) / inference:.0%})")
-    print(f"   gate, 50 resamples (load+score+digest+segments){light:8.3f} s   = {light / inference:6.1f}x inference "
-          f"(+{(light - inference) / inference:.0%})")
+    print(
+        f"   gate, 1,000 bootstrap resamples, 3 metrics     {gate:8.3f} s   = "
+        f"{gate / inference:6.1f}x inference (+{(gate - inference) / inference:.0%})"
+    )
+    print(
+        f"   gate, 50 resamples (load+score+digest+segments){light:8.3f} s   = "
+        f"{light / inference:6.1f}x inference (+{(light - inference) / inference:.0%})"
+    )
 
 
 # -- 2. bootstrap cost -----------------------------------------------------------------------------------
@@ -141,9 +151,13 @@ def bootstrap_cost(rows: int, resamples: int, loop_resamples: int) -> None:
     print("   metric     vectorised (gate)   sklearn loop (scaled)   speed-up")
     for name, fn in sk.items():
         metric = eg.build_metric(name, eg.MetricRule(), decision_threshold=0.5)
-        fast, _ = timed(eg.paired_bootstrap, metric, y, s_c, s_b, resamples=resamples, confidence=0.95, seed=0)
+        fast, _ = timed(
+            eg.paired_bootstrap, metric, y, s_c, s_b, resamples=resamples, confidence=0.95, seed=0
+        )
         idx_sets = [i for chunk in eg.resample_indices(0, rows, loop_resamples) for i in chunk]
-        slow_part, _ = timed(lambda: [fn(y[i], s_c[i]) - fn(y[i], s_b[i]) for i in idx_sets])
+        slow_part, _ = timed(
+            lambda fn=fn, idx_sets=idx_sets: [fn(y[i], s_c[i]) - fn(y[i], s_b[i]) for i in idx_sets]
+        )
         slow = slow_part * resamples / loop_resamples
         print(f"   {name:<9} {fast:10.2f} s {slow:18.2f} s {slow / fast:16.1f}x")
 
@@ -154,7 +168,7 @@ def bootstrap_cost(rows: int, resamples: int, loop_resamples: int) -> None:
 def statistical_check(trials: int, golden_rows: int, resamples: int) -> None:
     from sklearn.ensemble import RandomForestClassifier
 
-    train, y_train = population(6_000, seed=11)
+    train, y_train = population(4_000, seed=11)
     features = [c for c in train.columns if c != "segment"]
     weaker = [c for c in features if c != "f1"]  # one informative feature fewer
     rule_point = eg.MetricRule.model_validate({"min_improvement": {"relative": 0.03}})
@@ -162,8 +176,9 @@ def statistical_check(trials: int, golden_rows: int, resamples: int) -> None:
     metric = eg.build_metric("pr_auc", eg.MetricRule(), decision_threshold=0.5)
 
     def forest(seed: int, cols: list[str]) -> Any:
-        model = RandomForestClassifier(n_estimators=60, min_samples_leaf=5, max_features=0.5, n_jobs=1,
-                                       random_state=seed)
+        model = RandomForestClassifier(
+            n_estimators=30, max_depth=10, min_samples_leaf=5, max_features=0.5, n_jobs=1, random_state=seed
+        )
         return model.fit(train[cols], y_train), cols
 
     counts = {"same-point": 0, "same-ci": 0, "better-point": 0, "better-ci": 0}
@@ -184,13 +199,19 @@ def statistical_check(trials: int, golden_rows: int, resamples: int) -> None:
             counts[f"{kind}-point"] += point_ok
             counts[f"{kind}-ci"] += ci_ok
     took = time.perf_counter() - start
-    print(f"\n3. 'PR AUC must improve by >= 3 % relative', {trials} trials, {golden_rows} golden rows, "
-          f"{resamples} resamples ({took:.0f} s)")
+    print(
+        f"\n3. 'PR AUC must improve by >= 3 % relative', {trials} trials, {golden_rows} golden rows, "
+        f"{resamples} resamples ({took:.0f} s)"
+    )
     print("   pair of models                         point estimate   with CI lower bound")
-    print(f"   differ only by training seed (noise)   {counts['same-point'] / trials:13.1%}   "
-          f"{counts['same-ci'] / trials:18.1%}")
-    print(f"   truly better (one more feature)        {counts['better-point'] / trials:13.1%}   "
-          f"{counts['better-ci'] / trials:18.1%}")
+    print(
+        f"   differ only by training seed (noise)   {counts['same-point'] / trials:13.1%}   "
+        f"{counts['same-ci'] / trials:18.1%}"
+    )
+    print(
+        f"   truly better (one more feature)        {counts['better-point'] / trials:13.1%}   "
+        f"{counts['better-ci'] / trials:18.1%}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
