@@ -270,7 +270,7 @@ def next_commands(answers: dict[str, Any], *, git_ready: bool, committed: bool) 
     if not committed:
         commands += ["git add -A", 'git commit -m "Initial commit from mlgate"']
     commands += [
-        "make setup        # uv sync --all-groups + pre-commit hooks",
+        "make setup        # uv sync --all-groups (Python, dependencies, dev tools)",
         "make pipeline     # prepare -> train -> evaluate (DVC + MLflow on sqlite)",
         "make test",
         f"git remote add origin https://github.com/{owner}/{slug}.git",
