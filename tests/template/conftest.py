@@ -10,10 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.project import TEMPLATE_OPTIONS, render_project, snapshot_template
+from tests.support.project import ROOT, TEMPLATE_OPTIONS, render_project, snapshot_template
 
 TOOLS_BIN = Path(sys.executable).parent
 RELEASE_TAG = str(TEMPLATE_OPTIONS["mlgate_ref"])
+
+
+needs_template = pytest.mark.skipif(
+    not (ROOT / "{{cookiecutter.project_slug}}").is_dir(),
+    reason="the template directory is not in this checkout",
+)
 
 
 def tool(name: str) -> str:

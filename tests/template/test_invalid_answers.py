@@ -13,6 +13,9 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 
 from tests.support.project import render_project
+from tests.template.conftest import needs_template
+
+pytestmark = needs_template
 
 CASES = [
     ({"project_name": "My Proj!"}, "project_slug 'my-proj!' is not valid", "e.g. 'my-proj'"),

@@ -20,10 +20,11 @@ import yaml
 
 from tests.support.hooks import default_answers
 from tests.support.project import TEMPLATE_OPTIONS, git_sha
-from tests.template.conftest import RELEASE_TAG, tool, tool_env
+from tests.template.conftest import RELEASE_TAG, needs_template, tool, tool_env
 from tests.template.expected_files import expected_files
 from tests.template.matrix import CHOICES, INTERACTING, ROTATED, Combination, all_combinations, combinations
 
+pytestmark = needs_template
 COMBINATIONS = combinations()
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|(?<![$])\{#")
 PINS: dict[str, str] = TEMPLATE_OPTIONS["_action_pins"]
