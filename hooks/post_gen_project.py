@@ -224,10 +224,10 @@ def lock_environment(project: Path, notes: list[str]) -> bool:
         return False
     proc = run([uv, "lock", "--quiet"], project, timeout=600)
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        detail = " / ".join(line.strip() for line in proc.stderr.splitlines() if line.strip())[:400]
         notes.append(
             "uv lock did not succeed (is the pinned mlgate release published and PyPI reachable?): "
-            f"{last} -- run `uv lock` again once it is."
+            f"{detail or '(no output)'} -- run `uv lock` again once it is."
         )
         return False
     return True

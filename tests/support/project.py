@@ -76,10 +76,11 @@ def render_project(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     old = os.environ.copy()
-    os.environ.clear()
-    os.environ.update(project_env(wheel_dir, **(env or {})))
+    new = project_env(wheel_dir, **(env or {}))  # computed before clearing: it starts from os.environ
     if not init:
-        os.environ["MLGATE_SKIP_INIT"] = "1"
+        new["MLGATE_SKIP_INIT"] = "1"
+    os.environ.clear()
+    os.environ.update(new)
     try:
         path = cookiecutter(
             str(template or ROOT),
