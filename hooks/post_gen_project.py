@@ -5,7 +5,8 @@ Steps, in order (each optional step is skipped with a note when its tool is miss
 
 1. prune files that conditional file names cannot express (`PRUNE`), then empty directories;
 2. when the template is a git checkout, resolve `mlgate_ref` there (`git rev-parse <ref>^{commit}`) and
-   rewrite every `uses: <mlgate_repo>/...@<ref>` in `.github/workflows/` to `@<sha> # <ref>`; when the
+   rewrite every `uses: <mlgate_repo>/...@<ref>` in `.github/` to `@<sha> # <ref>` (and Terraform module
+   sources `...<mlgate_repo>.git//...?ref=<ref>"` under `terraform/` to `?ref=<sha>" # <ref>`); when the
    ref is not in that checkout (an unreleased tag, a zip download) the tag stays as typed and a note says
    so -- pinning HEAD under a release's name would be a lie;
 3. write `.cruft.json` (template, commit, answers) so `cruft check` / `cruft diff` / `cruft update` work;
@@ -153,14 +154,28 @@ def pin_action_refs(text: str, repo: str, ref: str, sha: str) -> tuple[str, int]
     return pattern.subn(lambda m: f"{m['lead']}{m['target']}@{sha}{m['quote']} # {ref}", text)
 
 
+def pin_module_sources(text: str, repo: str, ref: str, sha: str) -> tuple[str, int]:
+    """Rewrite Terraform `source = "git::https://github.com/<repo>.git//<dir>?ref=<ref>"` to a SHA pin."""
+    pattern = re.compile(
+        rf"^(?P<lead>\s*source\s*=\s*\"[^\"\n]*github\.com[/:]{re.escape(repo)}(?:\.git)?//[^\"?\n]*\?(?:[^\"\n]*&)?ref=)"
+        rf"{re.escape(ref)}\"[ \t]*(?:#[^\n]*)?$",
+        flags=re.MULTILINE | re.IGNORECASE,
+    )
+    return pattern.subn(lambda m: f'{m["lead"]}{sha}" # {ref}', text)
+
+
 def pin_workflows(project: Path, repo: str, ref: str, sha: str) -> int:
+    """Pin mlgate in workflows and local actions (`uses:`) and in Terraform module sources."""
     count = 0
-    for folder in (project / ".github" / "workflows", project / ".github" / "actions"):
+    targets = [(project / ".github" / "workflows", {".yml", ".yaml"}, pin_action_refs)]
+    targets.append((project / ".github" / "actions", {".yml", ".yaml"}, pin_action_refs))
+    targets.append((project / "terraform", {".tf"}, pin_module_sources))
+    for folder, suffixes, pin in targets:
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*")):
-            if path.suffix in {".yml", ".yaml"} and path.is_file():
-                text, n = pin_action_refs(path.read_text(encoding="utf-8"), repo, ref, sha)
+            if path.suffix in suffixes and path.is_file():
+                text, n = pin(path.read_text(encoding="utf-8"), repo, ref, sha)
                 if n:
                     path.write_text(text, encoding="utf-8")
                     count += n

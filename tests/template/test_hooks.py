@@ -257,3 +257,45 @@ def test_next_commands_start_where_the_project_is() -> None:
 )
 def test_skip_init_switch(value: str | None, expected: bool) -> None:
     assert post.truthy(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            'source = "git::https://github.com/mlgate-dev/mlgate.git//modules/b?ref=v0.1.0"',
+            f'source = "git::https://github.com/mlgate-dev/mlgate.git//modules/b?ref={SHA}" # v0.1.0',
+        ),
+        (
+            '  source = "github.com/mlgate-dev/mlgate//terraform/modules/x?depth=1&ref=v0.1.0" # release',
+            f'  source = "github.com/mlgate-dev/mlgate//terraform/modules/x?depth=1&ref={SHA}" # v0.1.0',
+        ),
+    ],
+)
+def test_terraform_module_sources_are_pinned(line: str, expected: str) -> None:
+    assert post.pin_module_sources(line, "mlgate-dev/mlgate", "v0.1.0", SHA) == (expected, 1)
+
+
+def test_other_terraform_sources_are_left_alone() -> None:
+    for line in (
+        'source = "git::https://github.com/other/mlgate.git//m?ref=v0.1.0"',
+        'source = "hashicorp/consul/aws"',
+        'source = "../modules/local"',
+    ):
+        assert post.pin_module_sources(line, "mlgate-dev/mlgate", "v0.1.0", SHA) == (line, 0)
+
+
+def test_pinning_walks_workflows_local_actions_and_terraform(tmp_path: Path) -> None:
+    files = {
+        ".github/workflows/ci.yml": "      - uses: mlgate-dev/mlgate/actions/lint@v0.1.0\n",
+        ".github/actions/local/action.yml": "    - uses: mlgate-dev/mlgate/actions/setup@v0.1.0\n",
+        "terraform/envs/prod/main.tf": 'source = "git::https://github.com/mlgate-dev/mlgate.git//terraform/m?ref=v0.1.0"\n',
+        "README.md": "uses: mlgate-dev/mlgate/actions/lint@v0.1.0\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert post.pin_workflows(tmp_path, "mlgate-dev/mlgate", "v0.1.0", SHA) == 3
+    assert (tmp_path / "README.md").read_text() == files["README.md"]
+    assert f"@{SHA} # v0.1.0" in (tmp_path / ".github/actions/local/action.yml").read_text()
+    assert f'?ref={SHA}" # v0.1.0' in (tmp_path / "terraform/envs/prod/main.tf").read_text()

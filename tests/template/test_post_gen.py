@@ -158,3 +158,30 @@ def test_git_repository_with_one_commit_even_without_an_identity(
     assert {".cruft.json", ".dvc/config", ".github/workflows/ci.yml", "pyproject.toml"} <= tracked
     assert "note: uv is not installed" in out
     assert "git init -b main" not in out and "  cd fraud-detection" in out
+
+
+def test_cruft_create_runs_the_same_hooks(tmp_path: Path, tagged_template: Path) -> None:
+    """Under cruft: answers validated, mlgate pinned to the tag's commit, cruft's own .cruft.json kept."""
+    out = tmp_path / "out"
+    out.mkdir()
+    create = [tool("cruft"), "create", str(tagged_template), "--no-input", "--output-dir", str(out)]
+    proc = subprocess.run(create, capture_output=True, text=True, env=project_env(), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    project = out / "fraud-detection"
+    release = git_sha(tagged_template, RELEASE_TAG)
+    uses = mlgate_uses(project)
+    assert uses and all(line.endswith(f"@{release} # {RELEASE_TAG}") for line in uses)
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert state["commit"] == git_sha(tagged_template)
+    assert not (project / ".git").exists(), "initialisation is left to the user under cruft"
+
+    bad = subprocess.run(
+        [*create[:-1], str(tmp_path / "bad"), "--extra-context", '{"author_email": "nobody"}'],
+        capture_output=True,
+        text=True,
+        env=project_env(),
+        check=False,
+        timeout=300,
+    )
+    assert bad.returncode != 0
+    assert "ERROR: author_email 'nobody' is not an e-mail address" in bad.stderr + bad.stdout
