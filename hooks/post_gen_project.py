@@ -239,7 +239,7 @@ def lock_environment(project: Path, notes: list[str]) -> bool:
         return False
     proc = run([uv, "lock", "--quiet"], project, timeout=600)
     if proc.returncode != 0:
-        detail = " / ".join(line.strip() for line in proc.stderr.splitlines() if line.strip())[:400]
+        detail = " / ".join([line.strip() for line in proc.stderr.splitlines() if line.strip()][:2])[:300]
         notes.append(
             "uv lock did not succeed (is the pinned mlgate release published and PyPI reachable?): "
             f"{detail or '(no output)'} -- run `uv lock` again once it is."

@@ -185,3 +185,16 @@ def test_cruft_create_runs_the_same_hooks(tmp_path: Path, tagged_template: Path)
     )
     assert bad.returncode != 0
     assert "ERROR: author_email 'nobody' is not an e-mail address" in bad.stderr + bad.stdout
+
+
+def test_failed_uv_lock_is_a_note_not_a_failure(
+    tmp_path: Path, tagged_template: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Before the pinned mlgate release is reachable, `uv lock` fails: the project is still generated
+    and committed, and the note says what to run later."""
+    project = render_project(tmp_path, template=tagged_template, init=True, env={"UV_OFFLINE": "1"})
+    out = capfd.readouterr().out
+    assert "note: uv lock did not succeed" in out and "run `uv lock` again" in out
+    assert not (project / "uv.lock").exists()
+    assert git(project, "rev-list", "--count", "HEAD") == "1"
+    assert git(project, "status", "--porcelain") == ""
