@@ -117,6 +117,32 @@ def test_structured_files_parse(project: Path) -> None:
             pytest.fail(f"{path.relative_to(project)} does not parse: {error}")
 
 
+def test_python_files_compile(project: Path) -> None:
+    for path in sorted(project.rglob("*.py")):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+AWKWARD = {
+    "project_name": "Bob's Model: v2 #1 & <co>",
+    "project_slug": "bob-model",
+    "description": "Scores: 'fraud' & more # not a comment {x} [y] *z*",
+    "author_name": "O'Brien, J. & Co: ML",
+    "author_email": "o.brien+ml@sub.example.co.uk",
+    "github_owner": "A-Team-42",
+}
+
+
+def test_awkward_but_valid_answers_render_cleanly(render_cached: Callable[..., Path]) -> None:
+    """Quotes, colons, hashes, ampersands and brackets in free text still give parseable files."""
+    project = render_cached(**AWKWARD)
+    assert project.name == "bob-model"
+    test_no_leftover_jinja(project)
+    test_structured_files_parse(project)
+    test_python_files_compile(project)
+    cruft = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert {k: cruft["context"]["cookiecutter"][k] for k in AWKWARD} == AWKWARD
+
+
 def test_answers_reach_the_project(combo: Combination, project: Path) -> None:
     answers = combo.answers
     assert (project / ".python-version").read_text(encoding="utf-8").strip() == answers["python_version"]
