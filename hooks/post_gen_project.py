@@ -284,9 +284,10 @@ def next_commands(answers: dict[str, Any], *, git_ready: bool, committed: bool) 
         commands.append("git init -b main")
     if not committed:
         commands += ["git add -A", 'git commit -m "Initial commit from mlgate"']
+    tracking = "sqlite" if answers.get("mlflow_tracking") != "server" else "$MLFLOW_TRACKING_URI"
     commands += [
         "make setup        # uv sync --all-groups (Python, dependencies, dev tools)",
-        "make pipeline     # prepare -> train -> evaluate (DVC + MLflow on sqlite)",
+        f"make pipeline     # prepare -> train -> evaluate (DVC + MLflow on {tracking})",
         "make test",
         f"git remote add origin https://github.com/{owner}/{slug}.git",
         "git push -u origin main",
@@ -310,16 +311,21 @@ def main() -> int:
     repo, ref = str(answers["mlgate_repo"]), str(answers["mlgate_ref"])
     sha = resolve_ref(template_dir, ref)
     if sha is None and not re.fullmatch(r"[0-9a-f]{40}", ref):
+        where = (
+            "not in the template checkout"
+            if template_dir
+            else "unresolved (the template is not a git checkout)"
+        )
         notes.append(
-            f"{ref} is not in the template checkout, so workflows pin `{repo}/...@{ref}` by name; "
-            "generate from a clone that has the tag (or pin its commit SHA) for a SHA pin."
+            f"{ref} is {where}, so workflows pin `{repo}/...@{ref}` by name; "
+            "generate from a clone that has the tag (or answer the commit SHA) for a SHA pin."
         )
     elif sha is not None and sha != ref:
         pin_workflows(project, repo, ref, sha)
 
     if not under_cruft:
-        commit = str(answers["_commit"]) if answers.get("_commit") else git_head(template_dir)
-        write_cruft_json(project, cruft_state(answers, template_source(answers, template_dir), commit))
+        state = cruft_state(answers, template_source(answers, template_dir), git_head(template_dir))
+        write_cruft_json(project, state)
 
     git_ready = committed = False
     if not skip_init:
