@@ -141,6 +141,8 @@ def template_source(answers: dict[str, Any], template_dir: Path | None) -> str:
     prefix, _, rest = template.partition(":")
     if prefix in ABBREVIATIONS and rest and "//" not in rest:
         return ABBREVIATIONS[prefix].format(rest)
+    if template.startswith("git+"):  # cookiecutter's "this is git" marker; git itself wants the bare URL
+        return template[len("git+") :]
     return template or (str(template_dir) if template_dir else "")
 
 

@@ -213,7 +213,8 @@ def test_cruft_state_records_answers_not_machine_paths() -> None:
     [
         ("gh:mlgate-dev/mlgate", "https://github.com/mlgate-dev/mlgate.git"),
         ("https://github.com/mlgate-dev/mlgate.git", "https://github.com/mlgate-dev/mlgate.git"),
-        ("git+ssh://git@github.com/mlgate-dev/mlgate.git", "git+ssh://git@github.com/mlgate-dev/mlgate.git"),
+        ("git+ssh://git@github.com/mlgate-dev/mlgate.git", "ssh://git@github.com/mlgate-dev/mlgate.git"),
+        ("git@github.com:mlgate-dev/mlgate.git", "git@github.com:mlgate-dev/mlgate.git"),
     ],
 )
 def test_remote_template_source(template: str, expected: str) -> None:

@@ -198,3 +198,40 @@ def test_failed_uv_lock_is_a_note_not_a_failure(
     assert not (project / "uv.lock").exists()
     assert git(project, "rev-list", "--count", "HEAD") == "1"
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_generate_from_a_git_url_at_a_tag_like_a_user(
+    tmp_path: Path, tagged_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cookiecutter <git url> --checkout <tag>` clones the template (here a file:// URL standing in for
+    GitHub), pins the tag's commit, and records the URL and commit for cruft."""
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {tmp_path / 'clones'}\nreplay_dir: {tmp_path / 'replay'}\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("MLGATE_SKIP_INIT", "1")
+    url = f"file://{tagged_template}"
+    project = Path(
+        cookiecutter(
+            f"git+{url}",
+            checkout=RELEASE_TAG,
+            no_input=True,
+            output_dir=str(tmp_path / "out"),
+            config_file=str(config),
+        )
+    )
+    release = git_sha(tagged_template, RELEASE_TAG)
+    uses = mlgate_uses(project)
+    assert uses and all(line.endswith(f"@{release} # {RELEASE_TAG}") for line in uses)
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert (state["template"], state["commit"]) == (url, release)
+    check = subprocess.run(
+        [tool("cruft"), "check"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=project_env(),
+        check=False,
+        timeout=300,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
