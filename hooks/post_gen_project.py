@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -278,10 +279,23 @@ def first_commit(project: Path, notes: list[str]) -> bool:
     return True
 
 
-def next_commands(answers: dict[str, Any], *, git_ready: bool, committed: bool) -> list[str]:
+def project_path_for_cd(project: Path, start: str | None) -> str:
+    """How to reach the project from where cookiecutter was started: relative when below it."""
+    if start:
+        try:
+            return project.resolve().relative_to(Path(start).resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(project)
+
+
+def next_commands(
+    answers: dict[str, Any], *, git_ready: bool, committed: bool, where: str | None = None
+) -> list[str]:
     slug = answers["project_slug"]
     owner = answers["github_owner"]
-    commands = [f"cd {slug}"]
+    target = where or slug
+    commands = [f"cd {shlex.quote(target)}"]
     if not git_ready:
         commands.append("git init -b main")
     if not committed:
@@ -343,7 +357,8 @@ def main() -> int:
     for note in notes:
         print(f"note: {note}")
     print("\nNext:")
-    for command in next_commands(answers, git_ready=git_ready, committed=committed):
+    where = project_path_for_cd(project, os.environ.get("PWD"))
+    for command in next_commands(answers, git_ready=git_ready, committed=committed, where=where):
         print(f"  {command}")
     return 0
 

@@ -251,6 +251,16 @@ def test_next_commands_start_where_the_project_is() -> None:
     assert "git init -b main" in commands
     assert commands[-2] == "git remote add origin https://github.com/acme/fraud-detection.git"
     assert "git init -b main" not in post.next_commands(default_answers(), git_ready=True, committed=True)
+    elsewhere = post.next_commands(default_answers(), git_ready=True, committed=True, where="/tmp/my dir/x")
+    assert elsewhere[0] == "cd '/tmp/my dir/x'"
+
+
+def test_project_path_for_cd(tmp_path: Path) -> None:
+    project = tmp_path / "out" / "fraud-detection"
+    project.mkdir(parents=True)
+    assert post.project_path_for_cd(project, str(tmp_path)) == "out/fraud-detection"
+    assert post.project_path_for_cd(project, str(tmp_path / "elsewhere")) == str(project)
+    assert post.project_path_for_cd(project, None) == str(project)
 
 
 @pytest.mark.parametrize(
