@@ -36,48 +36,16 @@ TAG_RE = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
 # Characters that would break the TOML/YAML/Markdown files the answers are written into.
 FREE_TEXT_FORBIDDEN = ('"', "\\", "\n", "\r", "\t", "`")
 
-# Package names that would shadow something the generated project imports or is tested with.
+# Package names that would shadow a top-level directory of the generated project, mlgate itself, or a
+# package the project imports or runs (its dependencies and dev tools).
 RESERVED_PACKAGES = frozenset(
     {
-        "mlgate",
-        "test",
-        "tests",
-        "src",
-        "docs",
-        "conftest",
-        "setup",
-        "site",
-        "main",
-        "app",
-        "api",
-        "sklearn",
-        "scikit_learn",
-        "numpy",
-        "pandas",
-        "scipy",
-        "mlflow",
-        "dvc",
-        "fastapi",
-        "starlette",
-        "uvicorn",
-        "pydantic",
-        "prometheus_client",
-        "httpx",
-        "great_expectations",
-        "gx",
-        "pytest",
-        "yaml",
-        "click",
-        "joblib",
-        "pyarrow",
-        "boto3",
-        "requests",
-        "model",
-        "data",
-        "features",
-        "train",
+        "mlgate", "test", "tests", "src", "docs", "conftest", "setup",
+        "sklearn", "scikit_learn", "numpy", "pandas", "scipy", "mlflow", "dvc", "fastapi", "starlette",
+        "uvicorn", "pydantic", "prometheus_client", "httpx", "great_expectations", "gx", "pytest", "yaml",
+        "click", "joblib", "pyarrow", "boto3", "requests", "ruff", "pre_commit", "pre_commit_hooks",
     }
-)
+)  # fmt: skip
 
 FIXED_CHOICES = ("python_version", "license", "mlflow_tracking")
 
@@ -117,7 +85,7 @@ def check_package_name(package: str, slug: str) -> list[str]:
     elif package in sys.stdlib_module_names:
         why = "a standard-library module"
     elif package in RESERVED_PACKAGES:
-        why = "reserved (the generated project imports or runs a package of that name)"
+        why = "reserved (a directory of the generated project, or a package it imports or runs)"
     if why:
         return [
             f"the package name {package!r} (derived from project_slug {slug!r}) is {why} and would "

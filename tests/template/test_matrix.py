@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.hooks import default_answers
+from tests.support.hooks import default_answers, load_hook
 from tests.support.project import TEMPLATE_OPTIONS, git_sha
 from tests.template.conftest import RELEASE_TAG, needs_template, tool, tool_env
 from tests.template.expected_files import expected_files
@@ -186,3 +186,20 @@ def test_workflows_pass_linters(project: Path) -> None:
         assert proc.returncode == 0, (
             f"{Path(args[0]).name} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
+
+
+# Distribution name -> import name, where they differ.
+IMPORT_NAMES = {"scikit-learn": "sklearn", "pyyaml": "yaml", "prometheus-client": "prometheus_client"}
+
+
+def test_reserved_package_names_cover_the_projects_dependencies(render_cached: Callable[..., Path]) -> None:
+    """A project named after one of its own dependencies would shadow it: the hook must refuse those."""
+    pre = load_hook("pre_gen_project")
+    pyproject = tomllib.loads((render_cached() / "pyproject.toml").read_text(encoding="utf-8"))
+    requirements = list(pyproject["project"]["dependencies"])
+    for group in pyproject.get("dependency-groups", {}).values():
+        requirements += [item for item in group if isinstance(item, str)]
+    for requirement in requirements:
+        name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower()
+        module = IMPORT_NAMES.get(name, name.replace("-", "_"))
+        assert module in pre.RESERVED_PACKAGES, f"{requirement}: add {module!r} to RESERVED_PACKAGES"
