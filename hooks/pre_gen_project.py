@@ -47,8 +47,6 @@ RESERVED_PACKAGES = frozenset(
     }
 )  # fmt: skip
 
-FIXED_CHOICES = ("python_version", "license", "mlflow_tracking")
-
 
 def suggest_slug(text: str) -> str:
     """A valid slug close to `text` ('My Model 2!' -> 'my-model-2'), for 'type this instead' hints."""
@@ -164,8 +162,9 @@ def check_choice(field: str, value: Any, choices: list[Any] | None) -> list[str]
 def find_problems(answers: dict[str, Any], options: dict[str, Any] | None = None) -> list[str]:
     """Every problem with the answers, one message each; an empty list means generation may go ahead.
 
-    `options` are the offered values from cookiecutter.json (a list per choice option); without them
-    the choice options are only checked for being non-empty.
+    `options` are the options as cookiecutter.json offers them (a list of values per choice option).
+    Without them (cruft renders without) choices are not checked here: cookiecutter itself refuses a
+    value outside a choice list before any hook runs.
     """
     options = options or {}
     problems: list[str] = []
@@ -184,15 +183,9 @@ def find_problems(answers: dict[str, Any], options: dict[str, Any] | None = None
     repo = str(answers.get("mlgate_repo", ""))
     problems += check_mlgate_repo(repo)
     problems += check_mlgate_ref(str(answers.get("mlgate_ref", "")))
-    for field in FIXED_CHOICES:
-        value = answers.get(field)
-        offered = options.get(field)
-        if value in (None, ""):
-            problems.append(
-                f"{field} is empty: type one of {offered!r}." if offered else f"{field} is empty."
-            )
-        else:
-            problems += check_choice(field, value, offered if isinstance(offered, list) else None)
+    for field, offered in options.items():  # choice options: a list of values in cookiecutter.json
+        if isinstance(offered, list):
+            problems += check_choice(field, answers.get(field), offered)
     # Combinations.
     if repo.lower() == f"{owner}/{slug}".lower() and repo:
         problems.append(
