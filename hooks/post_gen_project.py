@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -141,6 +142,8 @@ def template_source(answers: dict[str, Any], template_dir: Path | None) -> str:
     prefix, _, rest = template.partition(":")
     if prefix in ABBREVIATIONS and rest and "//" not in rest:
         return ABBREVIATIONS[prefix].format(rest)
+    if template.startswith("git+"):  # cookiecutter's "this is git" marker; git itself wants the bare URL
+        return template[len("git+") :]
     return template or (str(template_dir) if template_dir else "")
 
 
@@ -239,7 +242,7 @@ def lock_environment(project: Path, notes: list[str]) -> bool:
         return False
     proc = run([uv, "lock", "--quiet"], project, timeout=600)
     if proc.returncode != 0:
-        detail = " / ".join(line.strip() for line in proc.stderr.splitlines() if line.strip())[:400]
+        detail = " / ".join([line.strip() for line in proc.stderr.splitlines() if line.strip()][:2])[:300]
         notes.append(
             "uv lock did not succeed (is the pinned mlgate release published and PyPI reachable?): "
             f"{detail or '(no output)'} -- run `uv lock` again once it is."
@@ -276,17 +279,31 @@ def first_commit(project: Path, notes: list[str]) -> bool:
     return True
 
 
-def next_commands(answers: dict[str, Any], *, git_ready: bool, committed: bool) -> list[str]:
+def project_path_for_cd(project: Path, start: str | None) -> str:
+    """How to reach the project from where cookiecutter was started: relative when below it."""
+    if start:
+        try:
+            return project.resolve().relative_to(Path(start).resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(project)
+
+
+def next_commands(
+    answers: dict[str, Any], *, git_ready: bool, committed: bool, where: str | None = None
+) -> list[str]:
     slug = answers["project_slug"]
     owner = answers["github_owner"]
-    commands = [f"cd {slug}"]
+    target = where or slug
+    commands = [f"cd {shlex.quote(target)}"]
     if not git_ready:
         commands.append("git init -b main")
     if not committed:
         commands += ["git add -A", 'git commit -m "Initial commit from mlgate"']
+    tracking = "sqlite" if answers.get("mlflow_tracking") != "server" else "$MLFLOW_TRACKING_URI"
     commands += [
         "make setup        # uv sync --all-groups (Python, dependencies, dev tools)",
-        "make pipeline     # prepare -> train -> evaluate (DVC + MLflow on sqlite)",
+        f"make pipeline     # prepare -> train -> evaluate (DVC + MLflow on {tracking})",
         "make test",
         f"git remote add origin https://github.com/{owner}/{slug}.git",
         "git push -u origin main",
@@ -310,16 +327,21 @@ def main() -> int:
     repo, ref = str(answers["mlgate_repo"]), str(answers["mlgate_ref"])
     sha = resolve_ref(template_dir, ref)
     if sha is None and not re.fullmatch(r"[0-9a-f]{40}", ref):
+        where = (
+            "not in the template checkout"
+            if template_dir
+            else "unresolved (the template is not a git checkout)"
+        )
         notes.append(
-            f"{ref} is not in the template checkout, so workflows pin `{repo}/...@{ref}` by name; "
-            "generate from a clone that has the tag (or pin its commit SHA) for a SHA pin."
+            f"{ref} is {where}, so workflows pin `{repo}/...@{ref}` by name; "
+            "generate from a clone that has the tag (or answer the commit SHA) for a SHA pin."
         )
     elif sha is not None and sha != ref:
         pin_workflows(project, repo, ref, sha)
 
     if not under_cruft:
-        commit = str(answers["_commit"]) if answers.get("_commit") else git_head(template_dir)
-        write_cruft_json(project, cruft_state(answers, template_source(answers, template_dir), commit))
+        state = cruft_state(answers, template_source(answers, template_dir), git_head(template_dir))
+        write_cruft_json(project, state)
 
     git_ready = committed = False
     if not skip_init:
@@ -335,7 +357,8 @@ def main() -> int:
     for note in notes:
         print(f"note: {note}")
     print("\nNext:")
-    for command in next_commands(answers, git_ready=git_ready, committed=committed):
+    where = project_path_for_cd(project, os.environ.get("PWD"))
+    for command in next_commands(answers, git_ready=git_ready, committed=committed, where=where):
         print(f"  {command}")
     return 0
 

@@ -36,50 +36,16 @@ TAG_RE = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
 # Characters that would break the TOML/YAML/Markdown files the answers are written into.
 FREE_TEXT_FORBIDDEN = ('"', "\\", "\n", "\r", "\t", "`")
 
-# Package names that would shadow something the generated project imports or is tested with.
+# Package names that would shadow a top-level directory of the generated project, mlgate itself, or a
+# package the project imports or runs (its dependencies and dev tools).
 RESERVED_PACKAGES = frozenset(
     {
-        "mlgate",
-        "test",
-        "tests",
-        "src",
-        "docs",
-        "conftest",
-        "setup",
-        "site",
-        "main",
-        "app",
-        "api",
-        "sklearn",
-        "scikit_learn",
-        "numpy",
-        "pandas",
-        "scipy",
-        "mlflow",
-        "dvc",
-        "fastapi",
-        "starlette",
-        "uvicorn",
-        "pydantic",
-        "prometheus_client",
-        "httpx",
-        "great_expectations",
-        "gx",
-        "pytest",
-        "yaml",
-        "click",
-        "joblib",
-        "pyarrow",
-        "boto3",
-        "requests",
-        "model",
-        "data",
-        "features",
-        "train",
+        "mlgate", "test", "tests", "src", "docs", "conftest", "setup",
+        "sklearn", "scikit_learn", "numpy", "pandas", "scipy", "mlflow", "dvc", "fastapi", "starlette",
+        "uvicorn", "pydantic", "prometheus_client", "httpx", "great_expectations", "gx", "pytest", "yaml",
+        "click", "joblib", "pyarrow", "boto3", "requests", "ruff", "pre_commit", "pre_commit_hooks",
     }
-)
-
-FIXED_CHOICES = ("python_version", "license", "mlflow_tracking")
+)  # fmt: skip
 
 
 def suggest_slug(text: str) -> str:
@@ -117,7 +83,7 @@ def check_package_name(package: str, slug: str) -> list[str]:
     elif package in sys.stdlib_module_names:
         why = "a standard-library module"
     elif package in RESERVED_PACKAGES:
-        why = "reserved (the generated project imports or runs a package of that name)"
+        why = "reserved (a directory of the generated project, or a package it imports or runs)"
     if why:
         return [
             f"the package name {package!r} (derived from project_slug {slug!r}) is {why} and would "
@@ -196,8 +162,9 @@ def check_choice(field: str, value: Any, choices: list[Any] | None) -> list[str]
 def find_problems(answers: dict[str, Any], options: dict[str, Any] | None = None) -> list[str]:
     """Every problem with the answers, one message each; an empty list means generation may go ahead.
 
-    `options` are the offered values from cookiecutter.json (a list per choice option); without them
-    the choice options are only checked for being non-empty.
+    `options` are the options as cookiecutter.json offers them (a list of values per choice option).
+    Without them (cruft renders without) choices are not checked here: cookiecutter itself refuses a
+    value outside a choice list before any hook runs.
     """
     options = options or {}
     problems: list[str] = []
@@ -216,15 +183,9 @@ def find_problems(answers: dict[str, Any], options: dict[str, Any] | None = None
     repo = str(answers.get("mlgate_repo", ""))
     problems += check_mlgate_repo(repo)
     problems += check_mlgate_ref(str(answers.get("mlgate_ref", "")))
-    for field in FIXED_CHOICES:
-        value = answers.get(field)
-        offered = options.get(field)
-        if value in (None, ""):
-            problems.append(
-                f"{field} is empty: type one of {offered!r}." if offered else f"{field} is empty."
-            )
-        else:
-            problems += check_choice(field, value, offered if isinstance(offered, list) else None)
+    for field, offered in options.items():  # choice options: a list of values in cookiecutter.json
+        if isinstance(offered, list):
+            problems += check_choice(field, answers.get(field), offered)
     # Combinations.
     if repo.lower() == f"{owner}/{slug}".lower() and repo:
         problems.append(

@@ -62,8 +62,10 @@ def test_default_answers_are_valid() -> None:
 
 def test_every_offered_choice_is_valid() -> None:
     options = offered_options()
-    for field in pre.FIXED_CHOICES:
-        for value in options[field]:
+    choices = {field: values for field, values in options.items() if isinstance(values, list)}
+    assert {"python_version", "license", "mlflow_tracking"} <= set(choices)
+    for field, values in choices.items():
+        for value in values:
             assert pre.find_problems(default_answers(**{field: value}), options) == [], (field, value)
 
 
@@ -213,7 +215,8 @@ def test_cruft_state_records_answers_not_machine_paths() -> None:
     [
         ("gh:mlgate-dev/mlgate", "https://github.com/mlgate-dev/mlgate.git"),
         ("https://github.com/mlgate-dev/mlgate.git", "https://github.com/mlgate-dev/mlgate.git"),
-        ("git+ssh://git@github.com/mlgate-dev/mlgate.git", "git+ssh://git@github.com/mlgate-dev/mlgate.git"),
+        ("git+ssh://git@github.com/mlgate-dev/mlgate.git", "ssh://git@github.com/mlgate-dev/mlgate.git"),
+        ("git@github.com:mlgate-dev/mlgate.git", "git@github.com:mlgate-dev/mlgate.git"),
     ],
 )
 def test_remote_template_source(template: str, expected: str) -> None:
@@ -250,6 +253,16 @@ def test_next_commands_start_where_the_project_is() -> None:
     assert "git init -b main" in commands
     assert commands[-2] == "git remote add origin https://github.com/acme/fraud-detection.git"
     assert "git init -b main" not in post.next_commands(default_answers(), git_ready=True, committed=True)
+    elsewhere = post.next_commands(default_answers(), git_ready=True, committed=True, where="/tmp/my dir/x")
+    assert elsewhere[0] == "cd '/tmp/my dir/x'"
+
+
+def test_project_path_for_cd(tmp_path: Path) -> None:
+    project = tmp_path / "out" / "fraud-detection"
+    project.mkdir(parents=True)
+    assert post.project_path_for_cd(project, str(tmp_path)) == "out/fraud-detection"
+    assert post.project_path_for_cd(project, str(tmp_path / "elsewhere")) == str(project)
+    assert post.project_path_for_cd(project, None) == str(project)
 
 
 @pytest.mark.parametrize(

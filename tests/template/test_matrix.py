@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.hooks import default_answers
+from tests.support.hooks import default_answers, load_hook
 from tests.support.project import TEMPLATE_OPTIONS, git_sha
 from tests.template.conftest import RELEASE_TAG, needs_template, tool, tool_env
 from tests.template.expected_files import expected_files
@@ -117,6 +117,32 @@ def test_structured_files_parse(project: Path) -> None:
             pytest.fail(f"{path.relative_to(project)} does not parse: {error}")
 
 
+def test_python_files_compile(project: Path) -> None:
+    for path in sorted(project.rglob("*.py")):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+AWKWARD = {
+    "project_name": "Bob's Model: v2 #1 & <co>",
+    "project_slug": "bob-model",
+    "description": "Scores: 'fraud' & more # not a comment {x} [y] *z*",
+    "author_name": "O'Brien, J. & Co: ML",
+    "author_email": "o.brien+ml@sub.example.co.uk",
+    "github_owner": "A-Team-42",
+}
+
+
+def test_awkward_but_valid_answers_render_cleanly(render_cached: Callable[..., Path]) -> None:
+    """Quotes, colons, hashes, ampersands and brackets in free text still give parseable files."""
+    project = render_cached(**AWKWARD)
+    assert project.name == "bob-model"
+    test_no_leftover_jinja(project)
+    test_structured_files_parse(project)
+    test_python_files_compile(project)
+    cruft = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert {k: cruft["context"]["cookiecutter"][k] for k in AWKWARD} == AWKWARD
+
+
 def test_answers_reach_the_project(combo: Combination, project: Path) -> None:
     answers = combo.answers
     assert (project / ".python-version").read_text(encoding="utf-8").strip() == answers["python_version"]
@@ -160,3 +186,20 @@ def test_workflows_pass_linters(project: Path) -> None:
         assert proc.returncode == 0, (
             f"{Path(args[0]).name} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
+
+
+# Distribution name -> import name, where they differ.
+IMPORT_NAMES = {"scikit-learn": "sklearn", "pyyaml": "yaml", "prometheus-client": "prometheus_client"}
+
+
+def test_reserved_package_names_cover_the_projects_dependencies(render_cached: Callable[..., Path]) -> None:
+    """A project named after one of its own dependencies would shadow it: the hook must refuse those."""
+    pre = load_hook("pre_gen_project")
+    pyproject = tomllib.loads((render_cached() / "pyproject.toml").read_text(encoding="utf-8"))
+    requirements = list(pyproject["project"]["dependencies"])
+    for group in pyproject.get("dependency-groups", {}).values():
+        requirements += [item for item in group if isinstance(item, str)]
+    for requirement in requirements:
+        name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower()
+        module = IMPORT_NAMES.get(name, name.replace("-", "_"))
+        assert module in pre.RESERVED_PACKAGES, f"{requirement}: add {module!r} to RESERVED_PACKAGES"

@@ -157,7 +157,8 @@ def test_git_repository_with_one_commit_even_without_an_identity(
     tracked = set(git(project, "ls-files").splitlines())
     assert {".cruft.json", ".dvc/config", ".github/workflows/ci.yml", "pyproject.toml"} <= tracked
     assert "note: uv is not installed" in out
-    assert "git init -b main" not in out and "  cd fraud-detection" in out
+    assert "git init -b main" not in out
+    assert re.search(rf"^  cd {re.escape(str(project))}$", out, flags=re.MULTILINE), out
 
 
 def test_cruft_create_runs_the_same_hooks(tmp_path: Path, tagged_template: Path) -> None:
@@ -185,3 +186,53 @@ def test_cruft_create_runs_the_same_hooks(tmp_path: Path, tagged_template: Path)
     )
     assert bad.returncode != 0
     assert "ERROR: author_email 'nobody' is not an e-mail address" in bad.stderr + bad.stdout
+
+
+def test_failed_uv_lock_is_a_note_not_a_failure(
+    tmp_path: Path, tagged_template: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Before the pinned mlgate release is reachable, `uv lock` fails: the project is still generated
+    and committed, and the note says what to run later."""
+    project = render_project(tmp_path, template=tagged_template, init=True, env={"UV_OFFLINE": "1"})
+    out = capfd.readouterr().out
+    assert "note: uv lock did not succeed" in out and "run `uv lock` again" in out
+    assert not (project / "uv.lock").exists()
+    assert git(project, "rev-list", "--count", "HEAD") == "1"
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_generate_from_a_git_url_at_a_tag_like_a_user(
+    tmp_path: Path, tagged_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cookiecutter <git url> --checkout <tag>` clones the template (here a file:// URL standing in for
+    GitHub), pins the tag's commit, and records the URL and commit for cruft."""
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {tmp_path / 'clones'}\nreplay_dir: {tmp_path / 'replay'}\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("MLGATE_SKIP_INIT", "1")
+    url = f"file://{tagged_template}"
+    project = Path(
+        cookiecutter(
+            f"git+{url}",
+            checkout=RELEASE_TAG,
+            no_input=True,
+            output_dir=str(tmp_path / "out"),
+            config_file=str(config),
+        )
+    )
+    release = git_sha(tagged_template, RELEASE_TAG)
+    uses = mlgate_uses(project)
+    assert uses and all(line.endswith(f"@{release} # {RELEASE_TAG}") for line in uses)
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert (state["template"], state["commit"]) == (url, release)
+    check = subprocess.run(
+        [tool("cruft"), "check"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=project_env(),
+        check=False,
+        timeout=300,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
