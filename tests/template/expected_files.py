@@ -18,6 +18,7 @@ BASE: frozenset[str] = frozenset(
         ".dvc/config",
         ".dvcignore",
         ".github/workflows/ci.yml",
+        ".github/workflows/template-update.yml",
         ".gitignore",
         ".pre-commit-config.yaml",
         ".python-version",
