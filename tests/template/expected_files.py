@@ -17,6 +17,7 @@ BASE: frozenset[str] = frozenset(
         ".dvc/.gitignore",
         ".dvc/config",
         ".dvcignore",
+        ".github/workflows/cd.yml",
         ".github/workflows/ci.yml",
         ".github/workflows/template-update.yml",
         ".gitignore",

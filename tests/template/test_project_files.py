@@ -81,9 +81,11 @@ def test_ci_workflow_is_least_privilege_and_cancels_superseded_runs(default_proj
     ci = yaml.safe_load((default_project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     assert ci["permissions"] == {}
     assert ci["concurrency"]["cancel-in-progress"] is True
-    assert set(ci["jobs"]) == {"lint", "test"}
-    for job in ci["jobs"].values():
-        assert job["permissions"] == {"contents": "read"}
+    assert set(ci["jobs"]) == {"lint", "test", "train", "eval-gate"}
+    for name, job in ci["jobs"].items():
+        # only the eval gate writes: its report comment on the pull request
+        extra = {"pull-requests": "write"} if name == "eval-gate" else {}
+        assert job["permissions"] == {"contents": "read", **extra}
         checkout = job["steps"][0]
         assert checkout["uses"].startswith("actions/checkout@")
         assert checkout["with"]["persist-credentials"] is False
@@ -120,3 +122,29 @@ def test_pre_commit_hooks_are_local_system_tools_only(default_project: Path) -> 
     assert {"ruff-check", "ruff-format", "check-yaml", "check-toml", "check-added-large-files"} <= {
         hook["id"] for hook in hooks
     }
+
+
+def test_model_gate_jobs_pass_the_candidate_as_an_artifact(default_project: Path) -> None:
+    ci = yaml.safe_load((default_project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    train, gate = ci["jobs"]["train"], ci["jobs"]["eval-gate"]
+    assert gate["needs"] == "train"
+    upload = next(s for s in train["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    download = next(s for s in gate["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert upload["with"]["name"] == download["with"]["name"] == "candidate-model"
+    eval_step = next(s for s in gate["steps"] if "/actions/eval-gate@" in s.get("uses", ""))
+    assert eval_step["with"]["candidate"] == "candidate/model"
+
+
+def test_cd_promotes_behind_an_environment_and_only_the_card_job_writes(default_project: Path) -> None:
+    cd = yaml.safe_load((default_project / ".github/workflows/cd.yml").read_text(encoding="utf-8"))
+    assert cd["permissions"] == {}
+    assert cd["concurrency"]["cancel-in-progress"] is False  # never cancel a promotion half-way
+    assert cd[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads the key `on` as True
+    jobs = cd["jobs"]
+    assert jobs["promote"]["environment"] == jobs["rollback"]["environment"] == "model-production"
+    writers = {name for name, job in jobs.items() if job["permissions"] != {"contents": "read"}}
+    assert writers == {"model-card"}
+    assert jobs["model-card"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert "MLFLOW_TRACKING_URI" not in str(jobs["model-card"])  # the writer never sees the registry
+    promote = next(s for s in jobs["promote"]["steps"] if "/actions/promote-model@" in s.get("uses", ""))
+    assert promote["with"]["result"] == "candidate/reports/eval-gate.json"
