@@ -860,8 +860,9 @@ def segment_report(
     import numpy as np
 
     values: dict[str, tuple[int, float, float | None]] = {}
-    for value in sorted({str(v) for v in column}):
-        mask = np.asarray([str(v) == value for v in column])
+    keys = np.asarray(column).astype(str)
+    for value in sorted(set(np.unique(keys).tolist())):
+        mask = keys == value
         rows = int(mask.sum())
         with np.errstate(all="ignore"):
             cand = metric.value(y[mask], s_cand[mask])

@@ -1,0 +1,140 @@
+"""The generated model gates run for real with act: `ci.yml` (train → eval-gate, candidate passed as an
+artifact, report upserted on the PR) and `cd.yml` (gate → promote behind the environment), against one
+MLflow registry on a sqlite file shared by the runs (the project is generated with
+`mlflow_tracking=server` and the tracking URI comes from the secret, as it would for a real server).
+
+First model: the gate passes on absolute rules and says there is no baseline; CD promotes it to
+`champion`; a worse model on a later pull request is blocked with the comment explaining why.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.act import ActRun, pull_request_event, run_workflow
+from tests.support.fake_github import FakeGitHub
+from tests.support.project import project_env, render_project
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-model-gates")]
+
+REPO = "acme/fraud-detection"
+
+
+def git(project: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=project, env=project_env(), check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
+    path = render_project(
+        tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True, mlflow_tracking="server"
+    )
+    if not (path / ".git").exists():
+        git(path, "init", "-q", "-b", "main")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", "Initial commit")
+    git(path, "remote", "add", "origin", f"https://github.com/{REPO}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('registry') / 'mlflow.db'}"
+
+
+def run(
+    project: Path,
+    work: Path,
+    wheel_dir: Path,
+    mlgate_src: Path,
+    registry: str,
+    *,
+    event: str,
+    job: str,
+    fake: FakeGitHub,
+) -> ActRun:
+    head = git(project, "rev-parse", "HEAD")
+    payload = (
+        pull_request_event(7, REPO, head_sha=head)
+        if event == "pull_request"
+        else {
+            "ref": "refs/heads/main",
+            "after": head,
+            "head_commit": {"id": head, "message": "Merge pull request #7"},
+        }
+    )
+    return run_workflow(
+        project,
+        event,
+        payload,
+        mlgate_src=mlgate_src,
+        work=work,
+        workflow="ci.yml" if event == "pull_request" else "cd.yml",
+        job=job,
+        env={"GITHUB_API_URL": fake.url, "UV_FIND_LINKS": str(wheel_dir)},
+        secrets={"GITHUB_TOKEN": "test-token", "MLFLOW_TRACKING_URI": registry},
+    )
+
+
+def aliases(registry: str) -> dict[str, str]:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=registry, registry_uri=registry)
+    return {k: str(v) for k, v in client.get_registered_model("fraud-detection").aliases.items()}
+
+
+def test_first_model_then_promotion_then_a_worse_model_is_blocked(
+    project: Path, tmp_path: Path, wheel_dir: Path, mlgate_src: Path, registry: str
+) -> None:
+    with FakeGitHub() as fake:
+        first = run(
+            project,
+            tmp_path / "ci1",
+            wheel_dir,
+            mlgate_src,
+            registry,
+            event="pull_request",
+            job="eval-gate",
+            fake=fake,
+        )
+        assert first.job_results().get("eval-gate") == "success", first.explain()
+        assert first.outputs("eval-gate").get("passed") == "true", first.explain()
+        comments = [c["body"] for c in fake.comments_on(7)]
+    assert comments and "No baseline" in comments[-1], comments
+    assert comments[-1].index("passed") < comments[-1].index("#### Metrics")  # verdict first
+
+    with FakeGitHub() as fake:
+        cd = run(
+            project, tmp_path / "cd1", wheel_dir, mlgate_src, registry, event="push", job="promote", fake=fake
+        )
+    assert cd.job_results().get("promote") == "success", cd.explain()
+    assert "champion" in aliases(registry)
+
+    params = project / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    params.write_text(text.replace("    C: 1.0", "    C: 0.00001"), encoding="utf-8")  # starve the model
+    git(project, "commit", "-qam", "Regularise the model far too much")
+    try:
+        with FakeGitHub() as fake:
+            worse = run(
+                project,
+                tmp_path / "ci2",
+                wheel_dir,
+                mlgate_src,
+                registry,
+                event="pull_request",
+                job="eval-gate",
+                fake=fake,
+            )
+    finally:
+        params.write_text(text, encoding="utf-8")
+        git(project, "commit", "-qam", "Restore the parameters")
+    assert worse.job_results().get("eval-gate") == "failure", worse.explain()
+    assert worse.outputs("eval-gate").get("passed") == "false", worse.explain()
+    assert "blocked" in worse.summaries("eval-gate"), worse.summaries("eval-gate")
+    assert "pr_auc" in worse.summaries("eval-gate")
