@@ -59,15 +59,16 @@ def run(
     fake: FakeGitHub,
 ) -> ActRun:
     head = git(project, "rev-parse", "HEAD")
-    payload = (
-        pull_request_event(7, REPO, head_sha=head)
-        if event == "pull_request"
-        else {
+    if event == "pull_request":
+        payload = pull_request_event(7, REPO, head_sha=head)
+    elif event == "workflow_dispatch":
+        payload = {"ref": "refs/heads/main", "inputs": {"rollback": True}}
+    else:
+        payload = {
             "ref": "refs/heads/main",
             "after": head,
             "head_commit": {"id": head, "message": "Merge pull request #7"},
         }
-    )
     return run_workflow(
         project,
         event,
@@ -138,3 +139,50 @@ def test_first_model_then_promotion_then_a_worse_model_is_blocked(
     assert worse.outputs("eval-gate").get("passed") == "false", worse.explain()
     assert "blocked" in worse.summaries("eval-gate"), worse.summaries("eval-gate")
     assert "pr_auc" in worse.summaries("eval-gate")
+
+
+def test_cd_promotes_a_second_model_and_rollback_restores_the_first(
+    project: Path, tmp_path: Path, wheel_dir: Path, mlgate_src: Path, registry: str
+) -> None:
+    """Runs after the test above (same registry): a second merged model becomes champion, the first
+    keeps `previous`, and the dispatched rollback puts it back in one step."""
+    before = aliases(registry)
+    assert "champion" in before, "run the whole module: the first test promotes the first model"
+    params = project / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    params.write_text(
+        text.replace("    C: 1.0", "    C: 2.0"), encoding="utf-8"
+    )  # a slightly different model
+    git(project, "commit", "-qam", "Loosen the regularisation")
+    try:
+        with FakeGitHub() as fake:
+            cd = run(
+                project,
+                tmp_path / "cd2",
+                wheel_dir,
+                mlgate_src,
+                registry,
+                event="push",
+                job="promote",
+                fake=fake,
+            )
+        assert cd.job_results().get("promote") == "success", cd.explain()
+        promoted = aliases(registry)
+        assert promoted["previous"] == before["champion"]
+        assert promoted["champion"] != before["champion"]
+        with FakeGitHub() as fake:
+            back = run(
+                project,
+                tmp_path / "rb",
+                wheel_dir,
+                mlgate_src,
+                registry,
+                event="workflow_dispatch",
+                job="rollback",
+                fake=fake,
+            )
+        assert back.job_results().get("rollback") == "success", back.explain()
+        assert aliases(registry) == {"champion": before["champion"], "previous": promoted["champion"]}
+    finally:
+        params.write_text(text, encoding="utf-8")
+        git(project, "commit", "-qam", "Restore the parameters")
