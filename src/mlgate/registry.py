@@ -10,13 +10,15 @@ each function (it costs ~10 s), so importing this module is cheap.
   and the `registered_model_meta` file MLflow adds on registration removed, so the same trained model
   has the same digest whether it sits in a local folder, in a run's
   artifacts or behind a registry version.
-- Registry calls are retried a bounded number of times; then a `GateInputError` with reason
+- Registry calls are retried a bounded number of times (3, with MLflow's own HTTP retries capped at 1
+  and a 30 s timeout unless `MLFLOW_HTTP_REQUEST_*` say otherwise); then a `GateInputError` with reason
   `registry-unreachable` names the tracking URI.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +58,9 @@ def with_retries(
     """
     from mlflow.exceptions import MlflowException
 
+    # MLflow's own HTTP retries (7, exponential backoff) would multiply ours into many minutes
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     last: Exception | None = None
     for attempt in range(attempts):
         try:

@@ -366,3 +366,32 @@ def test_a_folder_downloaded_from_the_registry_promotes_its_own_version(
     state = world.registry.state(name)
     assert set(state["versions"]) == {version}
     assert state["aliases"] == {"champion": version}
+
+
+def test_unreachable_registry_is_reported_and_changes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    import mlflow
+
+    result = evaluate(world, monkeypatch, "v2", "eval-unreachable")
+    before = world.registry.state(NAME)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    mlflow.set_tracking_uri(dead)
+    mlflow.set_registry_uri(dead)
+    try:
+        code, _ = promote(world, monkeypatch, "v2", result)
+    finally:
+        mlflow.set_tracking_uri(world.registry.uri)
+        mlflow.set_registry_uri(world.registry.uri)
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "failed after 3 attempts" in err and dead in err
+    outputs = (world.root / "local" / "outputs.env").read_text().splitlines()
+    assert outputs[-1] == 'failure-reason="registry-unreachable"'
+    assert world.registry.state(NAME) == before
