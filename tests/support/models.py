@@ -64,16 +64,24 @@ def save_classifier(path: Path, *, quality: str = "good", seed: int = 0) -> Path
     return path
 
 
-def save_nan_model(path: Path) -> Path:
+def save_nan_model(path: Path, behaviour: str = "nan") -> Path:
+    """A pyfunc model that misbehaves: `nan` (returns NaN), `raise` (predict raises), `short` (one value)."""
     import mlflow.pyfunc
 
-    class NanModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
+    class BrokenModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
+        def __init__(self, behaviour: str) -> None:
+            self.behaviour = behaviour
+
         def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
             import numpy as np
 
+            if self.behaviour == "raise":
+                raise ValueError("feature 'amount' has an unexpected dtype")
+            if self.behaviour == "short":
+                return np.zeros(1)
             return np.full(len(model_input), np.nan)
 
-    mlflow.pyfunc.save_model(str(path), python_model=NanModel(), pip_requirements=["numpy"])
+    mlflow.pyfunc.save_model(str(path), python_model=BrokenModel(behaviour), pip_requirements=["numpy"])
     return path
 
 

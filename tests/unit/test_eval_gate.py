@@ -195,6 +195,12 @@ def test_outputs_are_written_for_the_runner(world: World, monkeypatch: pytest.Mo
         ("corrupt-candidate", "no MLmodel file", "invalid-input"),
         ("unknown-version", "cannot be resolved", "invalid-input"),
         ("nan-model", "NaN", "prediction-error"),
+        (
+            "raise-model",
+            "predict raised ValueError: feature 'amount' has an unexpected dtype",
+            "prediction-error",
+        ),
+        ("short-model", "predict returned 1 values for 600 rows", "prediction-error"),
         ("unknown-metric", "unknown metric 'auc'", "invalid-input"),
     ],
 )
@@ -229,10 +235,10 @@ def test_bad_input_is_one_clear_line(  # noqa: PLR0917 - pytest passes fixtures 
         args = ["--candidate", str(world.root / "empty-model")]
     elif case == "unknown-version":
         args = ["--candidate", "models:/fraud-detection/99"]
-    elif case == "nan-model":
-        if not (world.root / "nan-model").exists():
-            save_nan_model(world.root / "nan-model")
-        args = ["--candidate", str(world.root / "nan-model")]
+    elif case in {"nan-model", "raise-model", "short-model"}:
+        if not (world.root / case).exists():
+            save_nan_model(world.root / case, behaviour=case.split("-", maxsplit=1)[0])
+        args = ["--candidate", str(world.root / case)]
     elif case == "unknown-metric":
         config = CONFIG.replace("    recall:\n", "    auc:\n")
     code, _, _ = gate(world, monkeypatch, *args, model_name="first-model", config=config)
