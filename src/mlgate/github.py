@@ -161,8 +161,11 @@ class Runner:
         if self.in_actions:
             props = {"file": file, "line": line, "col": col, "title": title}
             rendered = ",".join(f"{k}={_escape_property(str(v))}" for k, v in props.items() if v is not None)
-            sys.stdout.write(f"::{level} {rendered}::{_escape_data(message)}\n" if rendered else
-                             f"::{level}::{_escape_data(message)}\n")
+            sys.stdout.write(
+                f"::{level} {rendered}::{_escape_data(message)}\n"
+                if rendered
+                else f"::{level}::{_escape_data(message)}\n"
+            )
             sys.stdout.flush()
             return
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
@@ -205,7 +208,9 @@ class Runner:
         if existing is None:
             self.api("POST", f"/repos/{self.repository}/issues/{pr}/comments", json_body={"body": body})
             return "created"
-        self.api("PATCH", f"/repos/{self.repository}/issues/comments/{existing['id']}", json_body={"body": body})
+        self.api(
+            "PATCH", f"/repos/{self.repository}/issues/comments/{existing['id']}", json_body={"body": body}
+        )
         return "updated"
 
     def find_comment(self, pr: int, marker: str) -> dict[str, Any] | None:
@@ -213,7 +218,9 @@ class Runner:
         page = 1
         while True:
             comments = self.api(
-                "GET", f"/repos/{self.repository}/issues/{pr}/comments", params={"per_page": 100, "page": page}
+                "GET",
+                f"/repos/{self.repository}/issues/{pr}/comments",
+                params={"per_page": 100, "page": page},
             )
             if not isinstance(comments, list) or not comments:
                 return None
@@ -226,8 +233,10 @@ class Runner:
 
     def _overflow_hint(self) -> str:
         url = self.run_url
-        return f"the full report is in [the run summary and artifacts]({url})" if url else (
-            "the full report is in the workflow run's summary and artifacts"
+        return (
+            f"the full report is in [the run summary and artifacts]({url})"
+            if url
+            else ("the full report is in the workflow run's summary and artifacts")
         )
 
     def api(
