@@ -103,7 +103,11 @@ class Repo:
         return code, self.outputs()
 
     def comment(self, key: str) -> str:
-        bodies = [c["body"] for c in self.gh.comments_on(PR) if c["body"].startswith(f"<!-- mlgate:tf-plan:{key} -->")]
+        bodies = [
+            c["body"]
+            for c in self.gh.comments_on(PR)
+            if c["body"].startswith(f"<!-- mlgate:tf-plan:{key} -->")
+        ]
         assert len(bodies) == 1, bodies
         return str(bodies[0])
 
@@ -113,7 +117,8 @@ class Repo:
             return set()
         data = json.loads(state.read_text(encoding="utf-8"))
         return {
-            f"{r['type']}.{r['name']}" + (f"[{i['index_key']!r}]".replace("'", '"') if "index_key" in i else "")
+            f"{r['type']}.{r['name']}"
+            + (f"[{i['index_key']!r}]".replace("'", '"') if "index_key" in i else "")
             for r in data.get("resources", [])
             for i in r.get("instances", [])
         }
@@ -166,7 +171,9 @@ def test_apply_refuses_a_plan_that_changed_after_review(repo: Repo) -> None:
     repo.write("envs/dev/main.tf", BASE)
     assert repo.plan("envs/dev")[0] == 0
     # a later commit on main changes the configuration: the reviewed plan is no longer what would run
-    repo.write("envs/dev/main.tf", BASE.replace("redis-small", "redis-large") + 'resource "terraform_data" "x" {}\n')
+    repo.write(
+        "envs/dev/main.tf", BASE.replace("redis-small", "redis-large") + 'resource "terraform_data" "x" {}\n'
+    )
     code, out = repo.apply("envs/dev")
     assert code == 1 and out["failure-reason"] == "plan-changed" and out["applied"] == "false"
     assert out["fingerprint"] != out["reviewed-fingerprint"]
@@ -198,7 +205,7 @@ def test_destroy_replace_move_and_output_only_plans(repo: Repo) -> None:
     # destroy `cache`, replace `r`, move `db` to `database`
     config = BASE.replace('resource "terraform_data" "cache" {\n  input = "redis-small"\n}\n', "")
     config = config.replace('"terraform_data" "db"', '"terraform_data" "database"')
-    config += 'moved {\n  from = terraform_data.db\n  to   = terraform_data.database\n}\n'
+    config += "moved {\n  from = terraform_data.db\n  to   = terraform_data.database\n}\n"
     config += 'resource "terraform_data" "r" {\n  triggers_replace = [2]\n}\n'
     repo.write("envs/dev/main.tf", config)
     code, out = repo.plan("envs/dev")
@@ -231,7 +238,9 @@ def test_pr_touching_two_environments_gets_one_comment_each(repo: Repo) -> None:
     assert "orders-prod" in prod and "orders-prod" not in staging
     assert repo.apply("envs/prod")[0] == 0
     assert repo.state_addresses("envs/prod") and not repo.state_addresses("envs/staging")
-    assert "Applied" in repo.comment("envs/prod@default") and "Apply" not in repo.comment("envs/staging@default")
+    assert "Applied" in repo.comment("envs/prod@default") and "Apply" not in repo.comment(
+        "envs/staging@default"
+    )
     assert repo.apply("envs/staging")[0] == 0
 
 
@@ -251,12 +260,21 @@ def test_apply_without_a_reviewed_plan_comment_applies_nothing(repo: Repo) -> No
     ("files", "reason", "annotated"),
     [
         ({"envs/dev/README.md": "no terraform here"}, "no-terraform-files", "envs/dev"),
-        ({"envs/dev/main.tf": 'resource "terraform_data" "a" {\n  input = "x"\n'}, "invalid-config",
-         "file=envs/dev/main.tf,line=1"),
-        ({"envs/dev/main.tf": BASE + 'variable "region" {\n  type = string\n}\n'}, "missing-variable",
-         "file=envs/dev/main.tf,line=21"),
-        ({"envs/dev/main.tf": 'resource "terraform_data" "a" {\n  input = var.nope\n}\n'}, "invalid-config",
-         "file=envs/dev/main.tf,line=2"),
+        (
+            {"envs/dev/main.tf": 'resource "terraform_data" "a" {\n  input = "x"\n'},
+            "invalid-config",
+            "file=envs/dev/main.tf,line=1",
+        ),
+        (
+            {"envs/dev/main.tf": BASE + 'variable "region" {\n  type = string\n}\n'},
+            "missing-variable",
+            "file=envs/dev/main.tf,line=19",
+        ),
+        (
+            {"envs/dev/main.tf": 'resource "terraform_data" "a" {\n  input = var.nope\n}\n'},
+            "invalid-config",
+            "file=envs/dev/main.tf,line=2",
+        ),
     ],
     ids=["no-tf-files", "syntax-error", "missing-variable", "undeclared-variable"],
 )
@@ -292,13 +310,19 @@ def test_init_failure_is_reported_as_such(repo: Repo) -> None:
 
 
 def test_a_held_state_lock_is_reported_as_state_locked(repo: Repo) -> None:
-    sleeper = 'resource "terraform_data" "sleeper" {\n  provisioner "local-exec" {\n    command = "sleep 30"\n  }\n}\n'
+    sleeper = (
+        'resource "terraform_data" "sleeper" {\n'
+        '  provisioner "local-exec" {\n    command = "sleep 30"\n  }\n}\n'
+    )
     repo.write("envs/dev/main.tf", BASE + sleeper)
     assert repo.plan("envs/dev")[0] == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MLGATE_"))}
     holder = subprocess.Popen(
         ["terraform", "apply", "-auto-approve", "-input=false", "-no-color"],
-        cwd=repo.root / "envs/dev", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=repo.root / "envs/dev",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         lock_info = repo.root / "envs/dev/.terraform.tfstate.lock.info"

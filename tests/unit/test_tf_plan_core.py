@@ -23,7 +23,9 @@ from mlgate.terraform.plan import (
 )
 
 
-def change(address: str, actions: list[str], before: Any = None, after: Any = None, **extra: Any) -> dict[str, Any]:
+def change(
+    address: str, actions: list[str], before: Any = None, after: Any = None, **extra: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "actions": actions,
         "before": before,
@@ -81,7 +83,9 @@ def sample_plan() -> dict[str, Any]:
             "same": {"actions": ["no-op"], "before": "x", "after": "x"},
         },
         "resource_drift": [
-            change("terraform_data.upd", ["update"], {"id": "1", "input": "old"}, {"id": "1", "input": "drifted"})
+            change(
+                "terraform_data.upd", ["update"], {"id": "1", "input": "old"}, {"id": "1", "input": "drifted"}
+            )
         ],
     }
 
@@ -219,10 +223,20 @@ def test_checkov_report_parsing_soft_fail_by_id() -> None:
             "check_type": "terraform",
             "results": {
                 "failed_checks": [
-                    {"check_id": "CKV_AWS_18", "check_name": "logging", "resource": "aws_s3_bucket.b",
-                     "file_path": "/main.tf", "file_line_range": [3, 9]},
-                    {"check_id": "CKV2_AWS_6", "check_name": "pab", "resource": "aws_s3_bucket.b",
-                     "file_path": "/main.tf", "file_line_range": [3, 9]},
+                    {
+                        "check_id": "CKV_AWS_18",
+                        "check_name": "logging",
+                        "resource": "aws_s3_bucket.b",
+                        "file_path": "/main.tf",
+                        "file_line_range": [3, 9],
+                    },
+                    {
+                        "check_id": "CKV2_AWS_6",
+                        "check_name": "pab",
+                        "resource": "aws_s3_bucket.b",
+                        "file_path": "/main.tf",
+                        "file_line_range": [3, 9],
+                    },
                 ]
             },
             "summary": {"passed": 4, "failed": 2, "skipped": 1},
