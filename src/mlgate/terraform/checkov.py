@@ -103,7 +103,17 @@ def run_checkov(
             args += ["--repo-root-for-plan-enrichment", str(repo_root)]
     else:
         args += ["-d", str(target), "--framework", "terraform"]
-    args += ["-o", "json", "-o", "sarif", "--output-file-path", str(out_dir), "--compact", "--quiet"]
+    args += [
+        "-o",
+        "json",
+        "-o",
+        "sarif",
+        "--output-file-path",
+        str(out_dir),
+        "--compact",
+        "--quiet",
+        "--skip-download",
+    ]
     skips = [item.strip() for item in skip if item.strip()]
     if skips:
         args += ["--skip-check", ",".join(skips)]
