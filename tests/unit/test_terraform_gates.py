@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 
 from mlgate.cli import main
+from mlgate.terraform.checkov import DEFAULT_COMMAND as DEFAULT_CHECKOV
 from mlgate.terraform.plan import read_plan_header
 from tests.support.fake_github import FakeGitHub
 
@@ -353,3 +356,43 @@ def test_a_5000_resource_plan_keeps_the_comment_under_the_limit(repo: Repo) -> N
     assert "plan cut to fit" in body and "tf-plan-big" in body
     reviewed = read_plan_header(body)
     assert reviewed is not None and reviewed.fingerprint == out["fingerprint"]
+
+
+@pytest.mark.slow
+def test_checkov_findings_fail_the_gate_unless_soft_failed_or_in_the_baseline(
+    repo: Repo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # an unused module folder with an S3 bucket: checkov scans it, Terraform never needs its provider
+    repo.write("envs/dev/main.tf", BASE)
+    repo.write("envs/dev/modules/bucket/main.tf", 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
+
+    def plan(*args: str) -> tuple[int, dict[str, str]]:
+        repo._env({"pull_request": {"number": PR}}, "feedfacefeedfacefeedfacefeedfacefeedface")
+        return main(["tf-plan", "--working-directory", "envs/dev", *args]), repo.outputs()
+
+    code, out = plan()
+    assert code == 1 and out["failure-reason"] == "checkov-failed" and out["has-changes"] == "true"
+    assert "::error file=envs/dev/modules/bucket/main.tf,line=1" in capsys.readouterr().out
+    assert all(Path(p).is_file() for p in out["sarif-paths"].splitlines()) and out["sarif-paths"]
+    body = repo.comment("envs/dev@default")
+    assert "❌ checkov (configuration)" in body and "`aws_s3_bucket.b`" in body and "**2** to add" in body
+    result = json.loads(Path(out["result-path"]).read_text(encoding="utf-8"))
+    assert result["failure_reason"] == "checkov-failed"
+
+    failed = sorted(set(re.findall(r"`(CKV2?_AWS_\d+)`", body)))
+    assert failed
+    code, out = plan("--checkov-soft-fail", ",".join(failed))
+    assert code == 0, out["failure-reason"]
+    assert "::warning file=envs/dev/modules/bucket/main.tf" in capsys.readouterr().out
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MLGATE_"))}
+    subprocess.run(
+        [*shlex.split(DEFAULT_CHECKOV), "-d", "envs/dev", "--create-baseline", "--skip-download", "--quiet"],
+        cwd=repo.root,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert (repo.root / "envs/dev/.checkov.baseline").is_file()
+    code, out = plan("--checkov-baseline", "envs/dev/.checkov.baseline")
+    assert code == 0, out["failure-reason"]
