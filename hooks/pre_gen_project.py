@@ -79,7 +79,7 @@ RESERVED_PACKAGES = frozenset(
     }
 )
 
-FIXED_CHOICES = ("python_version", "license", "mlflow_tracking")
+FIXED_CHOICES = ("python_version", "license", "mlflow_tracking", "cloud")
 
 
 def suggest_slug(text: str) -> str:
