@@ -396,3 +396,18 @@ def test_checkov_findings_fail_the_gate_unless_soft_failed_or_in_the_baseline(
     assert (repo.root / "envs/dev/.checkov.baseline").is_file()
     code, out = plan("--checkov-baseline", "envs/dev/.checkov.baseline")
     assert code == 0, out["failure-reason"]
+
+
+def test_in_place_update_shows_the_changed_attribute_and_masks_the_sensitive_one(repo: Repo) -> None:
+    repo.write("envs/dev/main.tf", BASE)
+    repo.plan("envs/dev")
+    assert repo.apply("envs/dev")[0] == 0
+    config = BASE.replace("redis-small", "redis-large").replace("correct-horse-battery", "new-secret-value")
+    repo.write("envs/dev/main.tf", config)
+    code, out = repo.plan("envs/dev")
+    assert code == 0 and (out["add"], out["change"], out["destroy"]) == ("0", "2", "0")
+    body = repo.comment("envs/dev@default")
+    assert '`input`: `"redis-small"` → `"redis-large"`' in body
+    assert "(sensitive value)" in body  # the password changes, and the reviewer is told so
+    assert "correct-horse-battery" not in body and "new-secret-value" not in body
+    assert repo.apply("envs/dev")[0] == 0
