@@ -36,7 +36,7 @@ from mlgate.terraform.planning import (
     plan_directory,
 )
 from mlgate.terraform.runner import Terraform
-from mlgate.terraform.tf_plan import REASON_TEXT, _split, emit_annotations
+from mlgate.terraform.tf_plan import REASON_TEXT, emit_annotations, split_values
 
 GATE = "tf-apply"
 FAILURE_REASONS = (
@@ -270,8 +270,8 @@ def command(  # noqa: PLR0917 - click passes every option by name
             key=key,
             out_dir=out_dir,
             workspace=workspace,
-            backend_config=_split(backend_config),
-            var_files=_split(var_file),
+            backend_config=split_values(backend_config),
+            var_files=split_values(var_file),
             lock_timeout=lock_timeout or section.lock_timeout,
             pr=pr,
         )

@@ -183,17 +183,12 @@ def judge_plan(
         reason = "fmt-check"
     if not reason and any(not r.ok for r in reports):
         reason = "checkov-failed"
-    checks = [
-        ("✅" if not run.unformatted else ("❌" if fail_on_fmt else "⚠️"))
-        + " `terraform fmt`"
-        + (
-            f": {len(run.unformatted)} file(s) to format: "
-            + ", ".join(f"`{f}`" for f in run.unformatted[:10])
-            if run.unformatted
-            else ""
-        ),
-    ]
-    checks = ["- " + checks[0], *_checkov_lines(reports)]
+    fmt_line = "- ✅ `terraform fmt`"
+    if run.unformatted:
+        files = ", ".join(f"`{f}`" for f in run.unformatted[:10])
+        icon = "❌" if fail_on_fmt else "⚠️"
+        fmt_line = f"- {icon} `terraform fmt`: {len(run.unformatted)} file(s) to format: {files}"
+    checks = [fmt_line, *_checkov_lines(reports)]
     outputs: dict[str, str] = {
         "comment-key": run.key,
         "has-changes": "false",
@@ -253,7 +248,7 @@ def emit_annotations(runner: github.Runner, annotations: list[Annotation], *, ti
         runner.annotate(note.level, note.message, file=note.file, line=note.line, title=title)
 
 
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
     """Flags may repeat, or carry several comma/newline-separated values (from one action input)."""
     return tuple(
         part.strip() for value in values for part in value.replace(",", "\n").splitlines() if part.strip()
@@ -353,13 +348,13 @@ def command(  # noqa: PLR0917 - click passes every option by name
         opts = PlanGateOptions(
             workdir=workdir,
             workspace=workspace,
-            backend_config=_split(backend_config),
-            var_files=_split(var_file),
+            backend_config=split_values(backend_config),
+            var_files=split_values(var_file),
             lock_timeout=lock_timeout or section.lock_timeout,
             checkov=section.checkov if checkov is None else checkov,
             checkov_command=checkov_command,
-            checkov_skip=_split(checkov_skip) or tuple(section.checkov_skip),
-            checkov_soft_fail=_split(checkov_soft_fail) or tuple(section.checkov_soft_fail),
+            checkov_skip=split_values(checkov_skip) or tuple(section.checkov_skip),
+            checkov_soft_fail=split_values(checkov_soft_fail) or tuple(section.checkov_soft_fail),
             checkov_baseline=baseline,
             fail_on_fmt=section.fail_on_fmt if fail_on_fmt is None else fail_on_fmt,
             out_dir=out_dir,
