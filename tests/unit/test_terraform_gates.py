@@ -310,6 +310,12 @@ def test_init_failure_is_reported_as_such(repo: Repo) -> None:
     code, out = repo.plan("envs/dev", "--backend-config", "no_such_setting=1")
     assert code == 1 and out["failure-reason"] == "init-failed"
     assert "Invalid backend configuration argument" in repo.comment("envs/dev@default")
+    # a module that cannot be fetched is an init failure too, even though Terraform names its line
+    repo.write(
+        "envs/dev/main.tf", BASE + 'module "m" {\n  source = "git::https://127.0.0.1:9/nowhere.git"\n}\n'
+    )
+    code, out = repo.plan("envs/dev")
+    assert code == 1 and out["failure-reason"] == "init-failed"
 
 
 def test_a_held_state_lock_is_reported_as_state_locked(repo: Repo) -> None:

@@ -145,9 +145,11 @@ def plan_directory(
             )
     outcome = tf.init(backend_config)
     if outcome.returncode != 0:
-        # configuration errors (with a file and line) surface at init already: report them as such
+        # configuration errors (with a file and line) surface at init already: report them as such,
+        # unless what failed is fetching something (a module, a provider, the backend)
+        fetching = any(d.is_fetch_error for d in outcome.errors)
         with_range = [d for d in outcome.errors if d.file]
-        return _stop(run, "init", "invalid-config" if with_range else "init-failed", outcome)
+        return _stop(run, "init", "invalid-config" if with_range and not fetching else "init-failed", outcome)
     if workspace and workspace != "default":
         outcome = tf.select_workspace(workspace)
         if outcome.returncode != 0:

@@ -16,6 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+FETCH_MARKERS = (
+    "failed to download",
+    "failed to install",
+    "failed to query",
+    "registry",
+    "failed to resolve",
+    "error configuring the backend",
+    "failed to get existing workspaces",
+    "could not retrieve",
+)
 LOCK_MARKERS = ("Error acquiring the state lock", "state lock", "ConditionalCheckFailedException")
 
 
@@ -35,6 +45,12 @@ class Diagnostic:
     @property
     def is_lock_error(self) -> bool:
         return any(marker.lower() in (self.summary + " " + self.detail).lower() for marker in LOCK_MARKERS)
+
+    @property
+    def is_fetch_error(self) -> bool:
+        """A module, provider or backend could not be fetched (network, registry, credentials)."""
+        text = self.summary.lower()
+        return any(marker in text for marker in FETCH_MARKERS)
 
     @property
     def is_missing_variable(self) -> bool:
