@@ -23,7 +23,9 @@ from pydantic_core import ErrorDetails
 from mlgate.gate import GateInputError
 
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
-SECTIONS: dict[str, str] = {}
+SECTIONS: dict[str, str] = {
+    "terraform": "mlgate.terraform.planning:TerraformSection",
+}
 
 DEFAULT_CONFIG = Path("mlgate.yaml")
 SCHEMA_ID = "https://mlgate.dev/schema/mlgate.schema.json"
