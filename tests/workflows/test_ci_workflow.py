@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.act import ActRun, pull_request_event, run_workflow
 from tests.support.fake_github import FakeGitHub
-from tests.support.project import project_env, render_project
+from tests.support.project import project_env, render_project, run_in, uv_bin
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-ci")]
 
@@ -30,6 +30,8 @@ def git(project: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
     path = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir)
+    if not (path / "uv.lock").exists():  # the post-generation hook locks when uv is present
+        run_in(path, uv_bin(), "lock", wheel_dir=wheel_dir)
     if not (path / ".git").exists():  # the post-generation hook does this when git is present
         git(path, "init", "-q", "-b", "main")
         git(path, "add", "-A")
