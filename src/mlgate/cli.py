@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "eval-gate": "mlgate.eval_gate:command",
     "promote": "mlgate.promote:command",
     "model-card": "mlgate.model_card:command",
+    "tf-plan": "mlgate.terraform.tf_plan:command",
+    "tf-apply": "mlgate.terraform.tf_apply:command",
 }
 
 

@@ -25,6 +25,7 @@ from mlgate.gate import GateInputError
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
 SECTIONS: dict[str, str] = {
     "eval": "mlgate.eval_gate:EvalSection",
+    "terraform": "mlgate.terraform.planning:TerraformSection",
 }
 
 DEFAULT_CONFIG = Path("mlgate.yaml")

@@ -54,7 +54,17 @@ BASE: frozenset[str] = frozenset(
 )
 
 # Files that exist only for some answers: {(option, value): files}.
-ONLY_WHEN: dict[tuple[str, str], frozenset[str]] = {}
+ONLY_WHEN: dict[tuple[str, str], frozenset[str]] = {
+    # cloud=aws: both environments on mlgate's modules, and the plan/apply workflow
+    ("cloud", "aws"): frozenset(
+        {".github/workflows/infra.yml"}
+        | {
+            f"terraform/envs/{env}/{name}"
+            for env in ("staging", "prod")
+            for name in ("backend.tf", "main.tf", "outputs.tf", "variables.tf")
+        }
+    ),
+}
 
 # Files that the initialisation steps add (not part of the rendering; see test_post_gen.py).
 FROM_INIT: frozenset[str] = frozenset({"uv.lock"})

@@ -22,7 +22,7 @@ from tests.support.hooks import default_answers, load_hook, offered_options
 from tests.support.project import TEMPLATE_OPTIONS
 
 INTERACTING = ("python_version", "mlflow_tracking")
-ROTATED = ("license",)
+ROTATED = ("license", "cloud")
 
 CHOICES: dict[str, list[str]] = {
     key: value

@@ -98,6 +98,7 @@ def test_a_new_action_gets_a_page_without_editing_the_docs(tmp_path: Path) -> No
         shutil.copy2(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
     shutil.copytree(ROOT / "tools", tmp_path / "tools")
+    shutil.copytree(ROOT / "actions", tmp_path / "actions")  # guides link to the existing actions' pages
     new = tmp_path / "actions" / "brand-new"
     new.mkdir(parents=True)
     (new / "action.yml").write_text(

@@ -28,7 +28,7 @@ def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
-    path = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir)
+    path = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True)
     if not (path / "uv.lock").exists():  # the post-generation hook locks when uv is present
         run_in(path, uv_bin(), "lock", wheel_dir=wheel_dir)
     if not (path / ".git").exists():  # ... and makes the first commit when git is present

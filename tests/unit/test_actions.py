@@ -17,7 +17,13 @@ ACTION_FILES = sorted((ROOT / "actions").glob("*/action.yml"))
 IDS = [p.parent.name for p in ACTION_FILES]
 BIN = Path(sys.executable).parent
 #: action folder -> gate module whose FAILURE_REASONS the README must document
-GATE_MODULES = {"lint": "mlgate.lint", "eval-gate": "mlgate.eval_gate", "promote-model": "mlgate.promote"}
+GATE_MODULES = {
+    "lint": "mlgate.lint",
+    "terraform-plan": "mlgate.terraform.tf_plan",
+    "terraform-apply": "mlgate.terraform.tf_apply",
+    "eval-gate": "mlgate.eval_gate",
+    "promote-model": "mlgate.promote",
+}
 
 
 def load(path: Path) -> dict[str, Any]:
