@@ -62,7 +62,7 @@ def run(
     if event == "pull_request":
         payload = pull_request_event(7, REPO, head_sha=head)
     elif event == "workflow_dispatch":
-        payload = {"ref": "refs/heads/main", "inputs": {"rollback": True}}
+        payload = {"ref": "refs/heads/main", "inputs": {"rollback": "true"}}  # strings, as GitHub sends them
     else:
         payload = {
             "ref": "refs/heads/main",
