@@ -17,6 +17,8 @@ from mlgate import __version__
 COMMANDS: dict[str, str] = {
     "lint": "mlgate.lint:command",
     "config": "mlgate.config:command",
+    "profile": "mlgate.profile:command",
+    "drift": "mlgate.drift:command",
 }
 
 
