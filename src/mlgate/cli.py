@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "config": "mlgate.config:command",
     "profile": "mlgate.profile:command",
     "drift": "mlgate.drift:command",
+    "validate-data": "mlgate.validate_data:command",
 }
 
 

@@ -23,6 +23,7 @@ from mlgate.gate import GateInputError
 
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
 SECTIONS: dict[str, str] = {
+    "data": "mlgate.validate_data:DataSection",
     "drift": "mlgate.drift:DriftSection",
 }
 

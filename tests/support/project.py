@@ -75,12 +75,23 @@ def render_project(out_dir: Path, *, wheel_dir: Path | None = None, **answers: A
     return Path(path)
 
 
-def run_in(project: Path, *args: str, wheel_dir: Path | None = None, check: bool = True,
-           timeout: float = 900, **env: str) -> subprocess.CompletedProcess[str]:
+def run_in(
+    project: Path,
+    *args: str,
+    wheel_dir: Path | None = None,
+    check: bool = True,
+    timeout: float = 900,
+    **env: str,
+) -> subprocess.CompletedProcess[str]:
     """Run a command inside a generated project and capture its output."""
     proc = subprocess.run(
-        list(args), cwd=project, env=project_env(wheel_dir, **env), text=True,
-        capture_output=True, timeout=timeout, check=False,
+        list(args),
+        cwd=project,
+        env=project_env(wheel_dir, **env),
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise AssertionError(
