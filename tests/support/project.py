@@ -23,12 +23,12 @@ TEMPLATE_OPTIONS: dict[str, Any] = json.loads((ROOT / "cookiecutter.json").read_
 
 
 def uv_bin() -> str:
+    candidate = Path(sys.executable).parent / "uv"  # the dev group's uv: a real binary, not a shim
+    if candidate.exists():
+        return str(candidate)
     found = shutil.which("uv")
     if found:
         return found
-    candidate = Path(sys.executable).parent / "uv"
-    if candidate.exists():
-        return str(candidate)
     raise RuntimeError("uv is not installed: run `make setup` (or `pip install uv`)")
 
 
@@ -95,7 +95,8 @@ def run_in(
     )
     if check and proc.returncode != 0:
         raise AssertionError(
-            f"{' '.join(args)} failed in {project} ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+            f"{' '.join(args)} failed in {project} ({proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
     return proc
 
