@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "profile": "mlgate.profile:command",
     "drift": "mlgate.drift:command",
     "validate-data": "mlgate.validate_data:command",
+    "drift-check": "mlgate.drift_check:command",
 }
 
 

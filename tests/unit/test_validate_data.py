@@ -161,6 +161,20 @@ def test_bad_input_is_one_clear_line(
     assert reason in validate_data.FAILURE_REASONS
 
 
-def test_spark_engine(env: Path) -> None:
-    pytest.importorskip("pyspark", reason="pyspark is not installed (install the `spark` extra to run this)")
-    pytest.skip("covered by tests/unit/test_validate_data_spark.py (slow)")
+@pytest.mark.slow
+def test_spark_engine_runs_the_same_suite(env: Path, project: Path) -> None:
+    pytest.importorskip("pyspark", reason="pyspark is not installed (the `spark` extra)")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java 17+ and `java` is not on PATH")
+    assert run(env, "--data", "bad.csv", "--engine", "spark") == 1
+    out = outputs(env)
+    assert out["failure-reason"] == "contract-violated"
+    assert set(out["failed-expectation-types"].split(",")) >= {
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_unique",
+    }
+    report = (env / "reports" / "validate-data.md").read_text()
+    assert "spark engine" in report and "leaked-secret-address" not in report
+    assert (project / "gx" / "checkpoints" / "data-contract-spark.json").is_file()
+    assert run(env, "--data", "good.parquet", "--engine", "spark") == 0
