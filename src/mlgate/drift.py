@@ -669,9 +669,9 @@ def drift_gate(
     "--data",
     "data",
     type=click.Path(path_type=Path),
-    required=True,
+    default=None,
     envvar="MLGATE_DATA",
-    help="New data to check (CSV or Parquet).",
+    help="New data to check (CSV or Parquet) [default: data.dataset in mlgate.yaml].",
 )
 @click.option(
     "--profile",
@@ -713,7 +713,7 @@ def drift_gate(
 )
 def command(
     *,
-    data: Path,
+    data: Path | None,
     profile_path: Path | None,
     reference: Path | None,
     config_path: Path,
@@ -725,8 +725,11 @@ def command(
     def work() -> int:
         from mlgate.config import load_section
 
+        from mlgate.validate_data import DataSection
+
         settings = load_section(config_path, "drift", DriftSection)
-        result = drift_gate(data, profile_path or Path(settings.profile), settings, reference=reference)
-        return finish(result, report_dir=report_dir, comment_key=str(data) if comment else None)
+        path = data or Path(load_section(config_path, "data", DataSection).dataset)
+        result = drift_gate(path, profile_path or Path(settings.profile), settings, reference=reference)
+        return finish(result, report_dir=report_dir, comment_key=str(path) if comment else None)
 
     return run_gate("drift", work)
