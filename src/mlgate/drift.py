@@ -724,7 +724,6 @@ def command(
 
     def work() -> int:
         from mlgate.config import load_section
-
         from mlgate.validate_data import DataSection
 
         settings = load_section(config_path, "drift", DriftSection)

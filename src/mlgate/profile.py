@@ -20,7 +20,6 @@ every value is kept), so a KS statistic computed from it is within `error_bound 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from collections import Counter
@@ -405,7 +404,6 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:  # n
     return {
         "schema_version": SCHEMA_VERSION,
         "mlgate_version": __version__,
-        "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "source": {"path": str(path), "format": data_format(path), "rows": rows},
         "settings": {
             "bins": settings.bins,

@@ -45,6 +45,7 @@ FAILURE_REASONS = (
     "invalid-suite",
     "too-large",
     "engine-unavailable",
+    "gx-error",
 )
 #: result fields that hold values taken from the data
 VALUE_FIELDS = ("partial_unexpected_list", "unexpected_list")
@@ -287,7 +288,16 @@ def run_checkpoint(root: Path, name: str, frame: Any, *, engine: str) -> tuple[A
     asset_types = {getattr(vd.asset, "type", "") for vd in checkpoint.validation_definitions}
     params = {"dataframe": frame} if asset_types & {"dataframe"} else {}
     started = time.perf_counter()
-    result = checkpoint.run(batch_parameters=params)
+    try:
+        result = checkpoint.run(batch_parameters=params)
+    except Exception as exc:  # noqa: BLE001 - a GX failure is reported as one line, never a traceback
+        first_line = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise GateInputError(
+            f"Great Expectations failed while validating ({type(exc).__name__}: {first_line})",
+            file=root / "gx" / "checkpoints" / f"{name}.json",
+            fix="run the checkpoint with GX directly to debug it",
+            reason="gx-error",
+        ) from None
     return context, result, time.perf_counter() - started
 
 
