@@ -26,6 +26,7 @@ share of drifted columns is at least `dataset_drift_share` (0.5).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from pydantic import Field
 from mlgate.config import Section
 from mlgate.dataset import DEFAULT_CHUNK_ROWS, iter_batches, read_table, schema
 from mlgate.gate import COMMON_FAILURE_REASONS, GateInputError, GateResult, finish, run_gate
-from mlgate.profile import ProfileSettings, load_profile, numeric_kind
+from mlgate.profile import ProfileSettings, in_parallel, load_profile, numeric_kind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,22 +132,32 @@ def ks_p_value_asymptotic(d: float, n: int, m: int) -> float:
 
 
 def ks_statistic_from_sketch(
-    values: Any, weights: Any, *, error_bound: float, left: Any, right: Any, m: int
+    values: Any, weights: Any, *, error_bound: float, at_most: Any, below: Any, m: int
 ) -> float:
-    """KS D between a reference sketch and the new data, given the new data's counts per sketch interval.
+    """KS D between a reference sketch and the new data, given how many new values are ≤ and < each
+    sketch value (`at_most[j]`, `below[j]` for sketch value j).
 
-    `right[j]` counts new values x with exactly j sketch values ≤ x, `left[j]` those with j sketch values
-    < x (from `searchsorted`). Between sketch points the sketch CDF is constant and the new data's CDF
-    rises monotonically, so the supremum is at an interval's ends: exact for the sketch CDF, which itself
-    is within `error_bound / 2` of the reference's CDF (after centring the one-sided error)."""
+    Between sketch points the sketch CDF is constant and the new data's CDF rises monotonically, so the
+    supremum of their difference is at an interval's ends: exact for the sketch CDF, which itself is
+    within `error_bound / 2` of the reference's CDF (after centring the sketch's one-sided error)."""
     import numpy as np
 
     w = np.asarray(weights, dtype=np.float64)
-    f_hat = np.concatenate(([0.0], np.cumsum(w) / w.sum()))
+    f_hat = np.concatenate(([0.0], np.cumsum(w) / w.sum()))  # on [v_j, v_j+1), j = 0 … K (v_0 = -inf)
     f_centred = np.minimum(f_hat + error_bound / 2, 1.0)
-    g_start = np.concatenate(([0.0], np.cumsum(left)[:-1] / m))  # G(v_j): new values ≤ v_j
-    g_end = np.cumsum(right) / m  # G(v_{j+1}^-): new values < v_{j+1}
+    g_start = np.concatenate(([0.0], np.asarray(at_most, dtype=np.float64) / m))  # G(v_j)
+    g_end = np.concatenate((np.asarray(below, dtype=np.float64) / m, [1.0]))  # G(v_j+1 from the left)
     return float(max(np.max(np.abs(f_centred - g_start)), np.max(np.abs(f_centred - g_end))))
+
+
+def cumulative_counts(sorted_values: Any, points: Any) -> tuple[Any, Any]:
+    """(#values ≤ p, #values < p) for each point, from sorted values."""
+    import numpy as np
+
+    return (
+        np.searchsorted(sorted_values, points, side="right"),
+        np.searchsorted(sorted_values, points, side="left"),
+    )
 
 
 def chi_square(reference_counts: Any, current_counts: Any) -> tuple[float, float]:
@@ -177,6 +188,8 @@ def sparkline(shares: list[float], top: float) -> str:
 
 @dataclass
 class NumericCurrent:
+    """The new data of one numeric column, reduced chunk by chunk to counts on the profile's points."""
+
     edges: Any
     sketch_values: Any
     keep_values: bool
@@ -184,8 +197,8 @@ class NumericCurrent:
     count: int = 0
     total: float = 0.0
     hist: Any = None
-    left: Any = None
-    right: Any = None
+    at_most: Any = None
+    below: Any = None
     values: list[Any] = field(default_factory=list)
 
     def add(self, array: pa.Array | pa.ChunkedArray) -> None:
@@ -194,16 +207,17 @@ class NumericCurrent:
         from mlgate.profile import numeric_values
 
         self.rows += len(array)
-        vals = numeric_values(array)
+        vals = np.sort(numeric_values(array))  # one sort, then only the profile's few points are looked up
         self.count += len(vals)
         self.total += float(vals.sum())
-        hist = np.bincount(np.searchsorted(self.edges, vals, side="left"), minlength=len(self.edges) + 1)
-        k = len(self.sketch_values) + 1
-        left = np.bincount(np.searchsorted(self.sketch_values, vals, side="left"), minlength=k)
-        right = np.bincount(np.searchsorted(self.sketch_values, vals, side="right"), minlength=k)
+        in_bins = np.searchsorted(
+            vals, self.edges, side="right"
+        )  # values ≤ each edge (bins are right-closed)
+        hist = np.diff(np.concatenate(([0], in_bins, [len(vals)])))
+        at_most, below = cumulative_counts(vals, self.sketch_values)
         self.hist = hist if self.hist is None else self.hist + hist
-        self.left = left if self.left is None else self.left + left
-        self.right = right if self.right is None else self.right + right
+        self.at_most = at_most if self.at_most is None else self.at_most + at_most
+        self.below = below if self.below is None else self.below + below
         if self.keep_values:
             self.values.append(vals)
 
@@ -319,6 +333,10 @@ def _check_schema(profile: dict[str, Any], data: Path) -> tuple[dict[str, str], 
     return expected, skipped
 
 
+def _add_column(batch: pa.RecordBatch, job: tuple[str, NumericCurrent | CategoricalCurrent]) -> None:
+    job[1].add(batch.column(job[0]))
+
+
 def pa_is_null(dtype: Any) -> bool:
     import pyarrow as pa
 
@@ -334,7 +352,7 @@ def _bin_labels(edges: list[float]) -> list[str]:
     return labels
 
 
-def compare(  # noqa: PLR0912 - one branch per column kind and per input problem, read top to bottom
+def compare(
     profile: dict[str, Any],
     data: Path,
     settings: DriftSection,
@@ -364,10 +382,8 @@ def compare(  # noqa: PLR0912 - one branch per column kind and per input problem
         data, chunk_rows=settings.chunk_rows, columns=list(kinds), numeric=list(numeric)
     ):
         rows += batch.num_rows
-        for name, acc in numeric.items():
-            acc.add(batch.column(name))
-        for name, cat in categorical.items():
-            cat.add(batch.column(name))
+        jobs: list[Any] = [*numeric.items(), *categorical.items()]
+        in_parallel(functools.partial(_add_column, batch), jobs)
     if rows == 0:
         raise GateInputError("has no rows", file=data, fix="check the data export", reason="empty-data")
 
@@ -446,8 +462,8 @@ def _numeric_drift(
             sk["values"],
             sk["weights"],
             error_bound=float(sk["error_bound"]),
-            left=acc.left,
-            right=acc.right,
+            at_most=acc.at_most,
+            below=acc.below,
             m=m,
         )
         p = ks_p_value_asymptotic(d, n, m)

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -274,6 +276,20 @@ class CategoricalAccumulator:
             self.overflow = True
 
 
+def in_parallel(work: Callable[[Any], None], items: list[Any]) -> None:
+    """Run `work` on every item on a few threads (one per core); the first error is raised."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        for item in items:
+            work(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work, item) for item in items]:
+            future.result()
+
+
 # --- the profile ---------------------------------------------------------------------------------------
 
 
@@ -307,10 +323,9 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:  # n
     categorical = {n: CategoricalAccumulator() for n, k in kinds.items() if k == "categorical"}
 
     def consume(batch: pa.RecordBatch) -> None:
-        for name, acc in numeric.items():
-            acc.add(batch.column(name))
-        for name, cat in categorical.items():
-            cat.add(batch.column(name))
+        # numpy sorts and pyarrow kernels release the GIL: columns are summarised in parallel
+        jobs: list[Any] = [*numeric.items(), *categorical.items()]
+        in_parallel(lambda job: job[1].add(batch.column(job[0])), jobs)
 
     consume(first)
     if second is not None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mlgate.drift import chi_square, ks_p_value_asymptotic, ks_statistic_from_sketch, psi
+from mlgate.drift import chi_square, cumulative_counts, ks_p_value_asymptotic, ks_statistic_from_sketch, psi
 from mlgate.profile import NumericAccumulator, compress, sketch_cdf, summarize_sorted
 
 
@@ -98,9 +98,8 @@ def test_ks_from_sketch_within_stated_bound_of_exact(shift: float, size: int) ->
 
     acc.add(pa.array(ref))
     v, w, bound, _ = acc.sketch()
-    left = np.bincount(np.searchsorted(v, cur, side="left"), minlength=len(v) + 1)
-    right = np.bincount(np.searchsorted(v, cur, side="right"), minlength=len(v) + 1)
-    approx = ks_statistic_from_sketch(v, w, error_bound=bound, left=left, right=right, m=len(cur))
+    at_most, below = cumulative_counts(np.sort(cur), v)
+    approx = ks_statistic_from_sketch(v, w, error_bound=bound, at_most=at_most, below=below, m=len(cur))
     exact = stats.ks_2samp(ref, cur).statistic
     assert exact == pytest.approx(ks_d_independent(ref, cur), abs=1e-12)
     assert abs(approx - exact) <= bound / 2 + 1e-12
@@ -111,9 +110,8 @@ def test_ks_from_exact_sketch_is_exact() -> None:
     ref, cur = rng.integers(0, 30, 2000).astype(float), rng.integers(2, 32, 700).astype(float)
     v, w, exact = summarize_sorted(np.sort(ref), 1000)
     assert exact
-    left = np.bincount(np.searchsorted(v, cur, side="left"), minlength=len(v) + 1)
-    right = np.bincount(np.searchsorted(v, cur, side="right"), minlength=len(v) + 1)
-    d = ks_statistic_from_sketch(v, w, error_bound=0.0, left=left, right=right, m=len(cur))
+    at_most, below = cumulative_counts(np.sort(cur), v)
+    d = ks_statistic_from_sketch(v, w, error_bound=0.0, at_most=at_most, below=below, m=len(cur))
     assert d == pytest.approx(stats.ks_2samp(ref, cur).statistic, abs=1e-12)
     assert d == pytest.approx(ks_d_independent(ref, cur), abs=1e-12)
 
