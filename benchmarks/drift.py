@@ -3,7 +3,7 @@
     uv run --with "evidently>=0.7,<0.8" --with "pandas>=2.2,<3" python benchmarks/drift.py [--quick]
 
 (Evidently 0.7 needs pandas < 3; without Evidently installed its rows are skipped.) For each size
-(default 1M rows × 20 and × 100 numeric columns; `--quick`: 100k rows × 20 and × 100) it writes a
+(default 1M rows x 20 and x 100 numeric columns; `--quick`: 100k rows x 20 and x 100) it writes a
 reference and a current Parquet file in which 40 % of the columns are shifted by 0.5 standard
 deviations, then times, in the same run:
 
@@ -56,10 +56,10 @@ def timed(fn):  # type: ignore[no-untyped-def]
 
 
 def run_mlgate(ref: Path, cur: Path, work: Path) -> tuple[dict[str, tuple[bool, bool]], float, float]:
+    import json
+
     from mlgate.drift import DriftSection, drift_gate
     from mlgate.profile import ProfileSettings, build_profile
-
-    import json
 
     profile, t_profile = timed(lambda: build_profile(ref, ProfileSettings()))
     (work / "profile.json").write_text(json.dumps(profile))
@@ -128,19 +128,24 @@ def main() -> None:
         work = Path(tmp)
         for cols in args.cols:
             ref, cur, _ = make_data(work, rows, cols)
-            print(f"\n== {rows:,} rows × {cols} numeric columns")
+            print(f"\n== {rows:,} rows x {cols} numeric columns")
             ours, t_profile, t_drift = run_mlgate(ref, cur, work)
             print(f"mlgate profile (once, reference)     {t_profile:8.2f} s")
             print(f"mlgate drift (profile; PSI + KS)     {t_drift:8.2f} s")
             baseline, t_np = run_numpy(ref, cur)
-            print(f"numpy/scipy, no profile (PSI + KS)   {t_np:8.2f} s   mlgate is {t_np / t_drift:5.1f}× faster; "
-                  f"PSI {agreement(ours, {k: v[0] for k, v in baseline.items()}, 0)}, "
-                  f"KS {agreement(ours, {k: v[1] for k, v in baseline.items()}, 1)}")
+            print(
+                f"numpy/scipy, no profile (PSI + KS)   {t_np:8.2f} s   "
+                f"mlgate is {t_np / t_drift:5.1f}x faster; "
+                f"PSI {agreement(ours, {k: v[0] for k, v in baseline.items()}, 0)}, "
+                f"KS {agreement(ours, {k: v[1] for k, v in baseline.items()}, 1)}"
+            )
             if has_evidently:
                 for index, method in enumerate(("psi", "ks")):
                     theirs, t_ev = run_evidently(ref, cur, method)
-                    print(f"Evidently DataDriftPreset({method:>3})     {t_ev:8.2f} s   mlgate is "
-                          f"{t_ev / t_drift:5.1f}× faster; {agreement(ours, theirs, index)}")
+                    print(
+                        f"Evidently DataDriftPreset({method:>3})     {t_ev:8.2f} s   mlgate is "
+                        f"{t_ev / t_drift:5.1f}x faster; {agreement(ours, theirs, index)}"
+                    )
 
 
 if __name__ == "__main__":
