@@ -22,11 +22,17 @@ pytestmark = pytest.mark.slow
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = render_project(tmp_path_factory.mktemp("rendered"))
     env = {**os.environ, "PYTHONPATH": str(path / "src")}
-    subprocess.run([sys.executable, "-m", "fraud_detection.data"], cwd=path, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "fraud_detection.data"], cwd=path, env=env, check=True, capture_output=True
+    )
     for args in (["--output", "calm.csv"], ["--drift", "--output", "drifted.csv"]):
-        subprocess.run([sys.executable, "-m", "fraud_detection.simulate", *args], cwd=path, env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "fraud_detection.simulate", *args],
+            cwd=path,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     return path
 
 
@@ -44,10 +50,14 @@ def test_shipped_files_are_valid(project: Path) -> None:
     suite = json.loads((project / "gx" / "expectations" / "transactions.json").read_text())
     types = {e["type"] for e in suite["expectations"]}
     assert {
-        "expect_table_columns_to_match_ordered_list", "expect_table_row_count_to_be_between",
-        "expect_column_values_to_be_unique", "expect_column_values_to_not_be_null",
-        "expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
-        "expect_column_values_to_be_of_type", "expect_column_mean_to_be_between",
+        "expect_table_columns_to_match_ordered_list",
+        "expect_table_row_count_to_be_between",
+        "expect_column_values_to_be_unique",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_of_type",
+        "expect_column_mean_to_be_between",
         "expect_column_median_to_be_between",
     } <= types
     dvc = (project / "dvc.yaml").read_text()
@@ -67,8 +77,12 @@ def test_contract_fails_on_broken_data(in_project: Path, project: Path) -> None:
     df.loc[0, "country"] = "XX"
     df.loc[1, "amount"] = -5.0
     df.to_csv(in_project / "broken.csv", index=False)
-    assert cli.main(["validate-data", "--data", str(in_project / "broken.csv"), "--report-dir",
-                     str(in_project / "r")]) == 1
+    assert (
+        cli.main(
+            ["validate-data", "--data", str(in_project / "broken.csv"), "--report-dir", str(in_project / "r")]
+        )
+        == 1
+    )
     report = (in_project / "r" / "validate-data.md").read_text()
     assert "transaction_id=tx-" in report and "country=XX" in report and "amount=-5.0" in report
 
