@@ -32,14 +32,18 @@ def production_sample(rows: int, *, drift: bool, seed: int = 7) -> pd.DataFrame:
     if not drift:
         return df
     rng = np.random.default_rng(seed + 1)
-    df["amount"] = np.clip(np.round(df["amount"].to_numpy(float) * rng.uniform(1.5, 3.0, rows), 2), 0.5, MAX_AMOUNT)
+    df["amount"] = np.clip(
+        np.round(df["amount"].to_numpy(float) * rng.uniform(1.5, 3.0, rows), 2), 0.5, MAX_AMOUNT
+    )
     night = rng.random(rows) < 0.35
     df.loc[night, "hour"] = rng.integers(0, 6, int(night.sum()))
     online = rng.random(rows) < 0.5
     df.loc[online, "device"] = rng.choice(["web", "mobile"], int(online.sum()))
     new_markets = rng.random(rows) < 0.4
     df.loc[new_markets, "country"] = rng.choice(["BR", "IN", "NG"], int(new_markets.sum()))
-    df["card_age_days"] = np.clip((df["card_age_days"] * rng.uniform(0.1, 0.6, rows)).astype(int), 0, MAX_CARD_AGE_DAYS)
+    df["card_age_days"] = np.clip(
+        (df["card_age_days"] * rng.uniform(0.1, 0.6, rows)).astype(int), 0, MAX_CARD_AGE_DAYS
+    )
     return df
 
 
