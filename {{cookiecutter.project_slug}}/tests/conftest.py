@@ -28,14 +28,10 @@ def params() -> Params:
 
 @pytest.fixture(scope="session")
 def splits(params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from sklearn.model_selection import train_test_split
-
     df = data.generate_transactions(
         params.data.n_rows, seed=params.data.seed, fraud_rate=params.data.fraud_rate
     )
-    train_df, test_df = train_test_split(
-        df, test_size=params.data.test_size, random_state=params.data.seed, stratify=df["is_fraud"]
-    )
+    train_df, test_df = data.stratified_split(df, test_size=params.data.test_size, seed=params.data.seed)
     return train_df, test_df
 
 

@@ -314,14 +314,25 @@ def golden_dataset() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def stratified_split(df: pd.DataFrame, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and test frames with the same fraud rate (a seeded shuffle within each label)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    test_index: list[int] = []
+    for _, group in df.groupby("is_fraud", sort=True):
+        shuffled = rng.permutation(group.index.to_numpy())
+        test_index.extend(shuffled[: round(len(shuffled) * test_size)].tolist())
+    in_test = df.index.isin(test_index)
+    return df.loc[~in_test], df.loc[in_test]
+
+
 def prepare(
     data_dir: Path, *, n_rows: int, seed: int, fraud_rate: float, test_size: float
 ) -> dict[str, Path]:
     """Generate, split (stratified on the label) and write the datasets; returns the written files."""
-    from sklearn.model_selection import train_test_split
-
     df = generate_transactions(n_rows, seed=seed, fraud_rate=fraud_rate)
-    train, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=df["is_fraud"])
+    train, test = stratified_split(df, test_size=test_size, seed=seed)
     data_dir.mkdir(parents=True, exist_ok=True)
     files = {
         "train": data_dir / "train.csv",
