@@ -22,6 +22,10 @@ COMMANDS: dict[str, str] = {
     "model-card": "mlgate.model_card:command",
     "tf-plan": "mlgate.terraform.tf_plan:command",
     "tf-apply": "mlgate.terraform.tf_apply:command",
+    "profile": "mlgate.profile:command",
+    "drift": "mlgate.drift:command",
+    "validate-data": "mlgate.validate_data:command",
+    "drift-check": "mlgate.drift_check:command",
 }
 
 

@@ -26,6 +26,8 @@ from mlgate.gate import GateInputError
 SECTIONS: dict[str, str] = {
     "eval": "mlgate.eval_gate:EvalSection",
     "terraform": "mlgate.terraform.planning:TerraformSection",
+    "data": "mlgate.validate_data:DataSection",
+    "drift": "mlgate.drift:DriftSection",
 }
 
 DEFAULT_CONFIG = Path("mlgate.yaml")

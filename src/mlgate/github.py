@@ -281,6 +281,61 @@ class Runner:
                 return None
             page += 1
 
+    # -- issues (one issue per episode of a condition, e.g. data drift) ------------------------------------
+    def can_call_api(self) -> bool:
+        return bool(self.in_actions and self.env.get("GITHUB_TOKEN") and self.repository)
+
+    def find_open_issue(self, marker: str, label: str) -> dict[str, Any] | None:
+        """The open issue labelled `label` whose body starts with `marker` (pull requests excluded)."""
+        page = 1
+        while True:
+            issues = self.api(
+                "GET",
+                f"/repos/{self.repository}/issues",
+                params={"state": "open", "labels": label, "per_page": 100, "page": page},
+            )
+            if not isinstance(issues, list) or not issues:
+                return None
+            for issue in issues:
+                if "pull_request" not in issue and str(issue.get("body", "")).startswith(marker):
+                    return dict(issue)
+            if len(issues) < 100:
+                return None
+            page += 1
+
+    def open_or_update_issue(
+        self, *, marker: str, label: str, title: str, summary: str, details: str = ""
+    ) -> tuple[str, int | None]:
+        """Open the issue for this episode, or update the one still open; `(action, number)` where action
+        is `opened`, `updated` or `skipped` (no API access: the body goes to `output_dir/issues/`)."""
+        text = render_comment(marker, summary, details, overflow_hint=self._overflow_hint())
+        if not self.can_call_api():
+            target = self.output_dir / "issues" / f"{label}.md"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f"# {title}\n\n{text}", encoding="utf-8")
+            return "skipped", None
+        existing = self.find_open_issue(marker, label)
+        if existing is None:
+            payload = {"title": title, "body": text, "labels": [label]}
+            created = self.api("POST", f"/repos/{self.repository}/issues", json_body=payload)
+            return "opened", int(created["number"])
+        number = int(existing["number"])
+        self.api("PATCH", f"/repos/{self.repository}/issues/{number}", json_body={"body": text})
+        return "updated", number
+
+    def close_issue_if_open(self, *, marker: str, label: str, comment: str) -> tuple[str, int | None]:
+        """Close this episode's open issue with a closing comment; `(closed|none|skipped, number)`."""
+        if not self.can_call_api():
+            return "skipped", None
+        existing = self.find_open_issue(marker, label)
+        if existing is None:
+            return "none", None
+        number = int(existing["number"])
+        self.api("POST", f"/repos/{self.repository}/issues/{number}/comments", json_body={"body": comment})
+        closing = {"state": "closed", "state_reason": "completed"}
+        self.api("PATCH", f"/repos/{self.repository}/issues/{number}", json_body=closing)
+        return "closed", number
+
     def _overflow_hint(self) -> str:
         url = self.run_url
         return (

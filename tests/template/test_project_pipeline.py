@@ -45,12 +45,12 @@ def pipeline_output(project: Path, wheel_dir: Path) -> str:
 
 
 def test_pipeline_runs_every_stage_and_says_where_results_are(pipeline_output: str, project: Path) -> None:
-    for stage in ("prepare", "train", "evaluate"):
+    for stage in ("prepare", "profile", "train", "evaluate"):
         assert f"Running stage '{stage}'" in pipeline_output
     assert "metrics.json" in pipeline_output
     assert "sqlite:///mlruns.db" in pipeline_output
     lock = yaml.safe_load((project / "dvc.lock").read_text(encoding="utf-8"))
-    assert set(lock["stages"]) == {"prepare", "train", "evaluate"}
+    assert set(lock["stages"]) == {"prepare", "profile", "train", "evaluate"}
 
 
 def test_metrics_beat_the_baseline_and_cover_every_country(pipeline_output: str, project: Path) -> None:

@@ -1,0 +1,197 @@
+"""Benchmark: `mlgate validate-data` vs the same suite run directly through GX vs a plain pandas scan.
+
+    uv run python benchmarks/validate_data.py [--quick]
+
+For each size (1M and 10M rows; `--quick`: 200k rows) it writes a Parquet file of transactions
+(id, amount, channel, score) and runs the same 7 checks three ways in one process:
+
+- floor: `pd.read_parquet` + the checks in plain pandas (not null, range, allowed set, unique ids,
+  row count, mean range);
+- GX as its docs show: an ephemeral context, a pandas data source with a dataframe asset, a suite, a
+  validation definition, `run(batch_parameters={"dataframe": df})`;
+- mlgate: `validate()` on a GX file project (gx/) with the same suite behind a checkpoint that updates
+  Data Docs — reading, input checks, the checkpoint run, masking and the Data Docs path included.
+
+`import great_expectations` is timed once, first (it is the same for GX alone and for mlgate). The
+ratios compare read + validate times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+CHANNELS = ["web", "pos", "atm", "mobile"]
+
+
+def make_data(path: Path, rows: int, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    pd.DataFrame(
+        {
+            "id": np.arange(rows, dtype=np.int64),
+            "amount": rng.lognormal(3, 1, rows).round(2),
+            "channel": rng.choice(CHANNELS, rows),
+            "score": rng.uniform(0, 1, rows),
+        }
+    ).to_parquet(path, row_group_size=500_000)
+
+
+def expectations() -> list[Any]:
+    from great_expectations import expectations as gxe
+
+    return [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, max_value=100_000_000),
+        gxe.ExpectColumnValuesToBeUnique(column="id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="amount"),
+        gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=1_000_000),
+        gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=CHANNELS),
+        gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),
+        gxe.ExpectColumnMeanToBeBetween(column="amount", min_value=1, max_value=1000),
+    ]
+
+
+def floor(path: Path) -> tuple[float, float, bool]:
+    t0 = time.perf_counter()
+    df = pd.read_parquet(path)
+    t1 = time.perf_counter()
+    ok = all(
+        (
+            1 <= len(df) <= 100_000_000,
+            df["id"].is_unique,
+            df["amount"].notna().all(),
+            df["amount"].between(0, 1_000_000).all(),
+            df["channel"].isin(CHANNELS).all(),
+            df["score"].between(0, 1).all(),
+            1 <= df["amount"].mean() <= 1000,
+        )
+    )
+    return t1 - t0, time.perf_counter() - t1, bool(ok)
+
+
+def gx_direct(path: Path) -> tuple[float, float, bool]:
+    import great_expectations as gx
+
+    t0 = time.perf_counter()
+    df = pd.read_parquet(path)
+    t1 = time.perf_counter()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    source = context.data_sources.add_pandas(name="bench")
+    batch = source.add_dataframe_asset(name="transactions").add_batch_definition_whole_dataframe(name="all")
+    suite = context.suites.add(gx.ExpectationSuite(name="bench"))
+    for expectation in expectations():
+        suite.add_expectation(expectation)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name="bench", data=batch, suite=suite)
+    )
+    result = definition.run(batch_parameters={"dataframe": df})
+    return t1 - t0, time.perf_counter() - t1, bool(result.success)
+
+
+def gx_project(root: Path) -> None:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    context.variables.save()
+    batch = (
+        context.data_sources.add_pandas(name="bench")
+        .add_dataframe_asset(name="transactions")
+        .add_batch_definition_whole_dataframe(name="all")
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name="bench"))
+    for expectation in expectations():
+        suite.add_expectation(expectation)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name="bench", data=batch, suite=suite)
+    )
+    context.checkpoints.add(
+        gx.Checkpoint(
+            name="data-contract",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")],
+            result_format={
+                "result_format": "COMPLETE",
+                "partial_unexpected_count": 5,
+                "unexpected_index_column_names": ["id"],
+            },
+        )
+    )
+
+
+def gx_checkpoint(path: Path, root: Path) -> tuple[float, float, bool]:
+    """The file project's checkpoint (with its Data Docs action) run directly: what mlgate wraps."""
+    import great_expectations as gx
+
+    t0 = time.perf_counter()
+    df = pd.read_parquet(path)
+    t1 = time.perf_counter()
+    checkpoint = gx.get_context(mode="file", project_root_dir=str(root)).checkpoints.get("data-contract")
+    result = checkpoint.run(batch_parameters={"dataframe": df})
+    return t1 - t0, time.perf_counter() - t1, bool(result.success)
+
+
+def mlgate_run(path: Path, root: Path) -> tuple[float, float, bool]:
+    from mlgate.validate_data import DataSection, validate
+
+    t0 = time.perf_counter()
+    result = validate(path, DataSection(), gx_root=root)
+    total = time.perf_counter() - t0
+    checks = float(result.data["validation_seconds"])
+    return total - checks, checks, result.passed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200k rows instead of 1M and 10M")
+    parser.add_argument("--rows", type=int, nargs="+", default=None)
+    args = parser.parse_args()
+    sizes = args.rows or ([200_000] if args.quick else [1_000_000, 10_000_000])
+    t0 = time.perf_counter()
+    import great_expectations  # noqa: F401 - timed on purpose
+
+    print(
+        f"import great_expectations: {time.perf_counter() - t0:.1f} s (paid once by GX alone and by mlgate)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        gx_project(root)
+        for rows in sizes:
+            path = root / f"transactions_{rows}.parquet"
+            make_data(path, rows)
+            print(f"\n== {rows:,} rows x 4 columns, 7 expectations")
+            print(f"{'':34} {'read':>8} {'validate':>9} {'total':>8}  passed")
+            figures = {}
+            runs = (
+                ("plain pandas (floor)", floor, (path,)),
+                ("GX directly (ephemeral context)", gx_direct, (path,)),
+                ("GX checkpoint + Data Docs (gx/)", gx_checkpoint, (path, root)),
+                ("mlgate validate-data", mlgate_run, (path, root)),
+            )
+            for name, run, run_args in runs:
+                read, check, ok = run(*run_args)
+                figures[name] = read + check
+                print(f"{name:34} {read:8.2f} {check:9.2f} {read + check:8.2f}  {ok}")
+            ours = figures["mlgate validate-data"]
+            print(
+                f"mlgate / GX directly: {ours / figures['GX directly (ephemeral context)']:.2f}x; "
+                f"mlgate / GX checkpoint: {ours / figures['GX checkpoint + Data Docs (gx/)']:.2f}x; "
+                f"mlgate / floor: {ours / figures['plain pandas (floor)']:.1f}x"
+            )
+            print(
+                "(mlgate's 'read' column holds everything outside GX's run: input checks, reading, "
+                "context, masking, Data Docs)"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""Reading a tabular dataset (CSV or Parquet) in chunks, with every reading problem a one-line input error.
+
+The data gates never need a whole dataset in memory to profile it or to check it for drift: they read
+record batches of at most `chunk_rows` rows through pyarrow (`pyarrow.csv.open_csv` streams a CSV block by
+block; `ParquetFile.iter_batches` streams a Parquet file row group by row group).
+
+Problems a user can fix become `GateInputError`s naming the file, the column and what to do:
+missing or empty file (`missing-file`, `empty-data`), a CSV that is not UTF-8 or not parseable and a
+damaged Parquet file (`unreadable-data`), a column whose values do not fit the type read from the
+first rows (`schema-mismatch`), and a dataset too large for memory on an engine that needs it all at
+once (`too-large`, with the Spark suggestion).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlgate.gate import GateInputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+#: default rows per chunk: about 8 MB per numeric column, small next to any runner's memory
+DEFAULT_CHUNK_ROWS = 1_000_000
+
+
+def data_format(path: Path) -> str:
+    """`csv` or `parquet`, from the file name (a directory of Parquet files counts as Parquet)."""
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES or (path.is_dir() and any(path.glob("*.parquet"))):
+        return "parquet"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    raise GateInputError(
+        f"unsupported file type {suffix or '(no suffix)'!r}",
+        file=path,
+        fix="give a .csv or .parquet file",
+        reason="unreadable-data",
+    )
+
+
+def check_exists(path: Path, *, what: str = "dataset") -> None:
+    """Raise `missing-file` / `empty-data` for a path that is absent or holds no bytes."""
+    if not path.exists():
+        raise GateInputError(
+            f"{what} not found",
+            file=path,
+            fix="check the path (is it pulled with `dvc pull`?)",
+            reason="missing-file",
+        )
+    if path.is_file() and path.stat().st_size == 0:
+        raise GateInputError(
+            f"{what} is an empty file", file=path, fix="write the data first", reason="empty-data"
+        )
+
+
+def _csv_error(path: Path, exc: Exception, names: list[str]) -> GateInputError:
+    text = str(exc)
+    match = re.search(r"CSV column #(\d+)", text)
+    column = names[int(match.group(1))] if match and int(match.group(1)) < len(names) else None
+    if "UTF8" in text or "UTF-8" in text or "utf-8" in text:
+        return GateInputError(
+            "is not UTF-8 text",
+            file=path,
+            field=column,
+            fix="re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+            reason="unreadable-data",
+        )
+    if column is not None and "conversion error" in text:
+        value = re.search(r"invalid value '([^']*)'", text)
+        shown = f" {value.group(1)!r}" if value else ""
+        return GateInputError(
+            f"value{shown} does not fit the column's type read from the first rows",
+            file=path,
+            field=column,
+            fix="fix the value, or make the column's type consistent across the file",
+            reason="schema-mismatch",
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return GateInputError(
+        f"cannot parse CSV ({first})",
+        file=path,
+        fix="check the file is a valid CSV",
+        reason="unreadable-data",
+    )
+
+
+def _csv_reader(path: Path, chunk_rows: int, column_types: dict[str, Any] | None = None) -> Any:
+    from pyarrow import csv
+
+    # about 80 bytes per row is typical; pyarrow reads whole blocks, so this bounds rows per batch loosely
+    block = int(min(max(chunk_rows * 80, 1 << 20), 1 << 30))
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    return csv.open_csv(
+        path,
+        read_options=csv.ReadOptions(block_size=block),
+        parse_options=csv.ParseOptions(delimiter=delimiter),
+        convert_options=csv.ConvertOptions(column_types=column_types or {}, strings_can_be_null=True),
+    )
+
+
+def schema(path: Path) -> pa.Schema:
+    """The dataset's schema: read from Parquet metadata, or inferred from the first CSV block."""
+    import pyarrow as pa
+
+    check_exists(path)
+    if data_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise GateInputError(
+                f"cannot read Parquet ({str(exc).splitlines()[0]})",
+                file=path,
+                fix="rewrite the file with a Parquet writer",
+                reason="unreadable-data",
+            ) from None
+    try:
+        reader = _csv_reader(path, DEFAULT_CHUNK_ROWS)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _csv_error(path, exc, []) from None
+    names = list(reader.schema.names)
+    _require_utf8(path, reader.schema)
+    widened = _widen(reader.schema, keep_null=True)
+    return pa.schema([pa.field(n, widened.get(n, reader.schema.field(n).type)) for n in names])
+
+
+def _require_utf8(path: Path, found: pa.Schema) -> None:
+    """pyarrow reads a CSV column holding invalid UTF-8 as binary: name it instead of guessing on."""
+    import pyarrow as pa
+
+    for item in found:
+        if pa.types.is_binary(item.type) or pa.types.is_large_binary(item.type):
+            raise GateInputError(
+                "is not UTF-8 text",
+                file=path,
+                field=item.name,
+                fix="re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+                reason="unreadable-data",
+            )
+
+
+def _widen(
+    found: pa.Schema, *, keep_null: bool = False, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """CSV types inferred from the first block, widened so later blocks fit: integers → float64 (a later
+    '1.5' would not fit int64), an all-empty first block → string; `overrides` (name → type) win."""
+    import pyarrow as pa
+
+    out: dict[str, Any] = {}
+    for item in found:
+        if pa.types.is_integer(item.type):
+            out[item.name] = pa.float64()
+        elif pa.types.is_null(item.type) and not keep_null:
+            out[item.name] = pa.string()
+    out.update({k: v for k, v in (overrides or {}).items() if k in found.names})
+    return out
+
+
+def iter_batches(
+    path: Path,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    columns: list[str] | None = None,
+    numeric: list[str] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of the dataset, read lazily; bad content raises `GateInputError`.
+
+    `numeric` names CSV columns to read as float64 whatever the first rows look like (a text value in
+    them is then a `schema-mismatch` naming the column)."""
+    import pyarrow as pa
+
+    check_exists(path)
+    if data_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            if path.is_dir():
+                yield from pq.ParquetDataset(path).read(columns=columns).to_batches(max_chunksize=chunk_rows)
+                return
+            yield from pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=columns)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise GateInputError(
+                f"cannot read Parquet ({str(exc).splitlines()[0]})",
+                file=path,
+                fix="rewrite the file with a Parquet writer",
+                reason="unreadable-data",
+            ) from None
+        return
+    names: list[str] = []
+    try:
+        first = _csv_reader(path, chunk_rows)
+        names = list(first.schema.names)
+        _require_utf8(path, first.schema)
+        overrides = dict.fromkeys(numeric or [], pa.float64())
+        reader = _csv_reader(path, chunk_rows, _widen(first.schema, overrides=overrides))
+        for batch in reader:
+            yield batch.select(columns) if columns is not None else batch
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _csv_error(path, exc, names) from None
+
+
+def read_table(path: Path, *, columns: list[str] | None = None) -> pa.Table:
+    """The whole dataset as one Arrow table (for engines that need it at once)."""
+    import pyarrow as pa
+
+    batches = list(iter_batches(path, columns=columns))
+    if not batches:
+        return schema(path).empty_table()
+    return pa.Table.from_batches(batches)
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (MemAvailable; physical memory where /proc is absent)."""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        for line in meminfo.read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def estimated_memory(path: Path) -> int:
+    """Rough bytes a pandas DataFrame of the dataset takes: Parquet's uncompressed size, ~2x a CSV's size."""
+    if data_format(path) == "parquet" and path.is_file():
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        return int(size * 1.5)
+    files = [path] if path.is_file() else list(path.rglob("*"))
+    return int(sum(f.stat().st_size for f in files if f.is_file()) * 2)
+
+
+def check_fits_in_memory(path: Path, *, limit: int | None = None) -> None:
+    """Fail clearly (`too-large`) when the dataset would not fit in memory; suggest the Spark engine."""
+    budget = limit if limit is not None else int(available_memory() * 0.7)
+    need = estimated_memory(path)
+    if need > budget:
+        raise GateInputError(
+            f"needs about {need / 2**30:.1f} GiB in memory but {budget / 2**30:.1f} GiB are available",
+            file=path,
+            fix="use the Spark engine (`data.engine: spark` in mlgate.yaml or `--engine spark`)",
+            reason="too-large",
+        )

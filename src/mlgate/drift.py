@@ -1,0 +1,750 @@
+"""`mlgate drift`: compare new data with a stored reference profile, without re-reading the reference.
+
+Inputs: `--data` (CSV or Parquet, streamed in chunks), `--profile` (from `mlgate profile`; default
+`drift.profile` in mlgate.yaml), optional `--reference` (the reference data itself: KS becomes exact),
+`--config` (mlgate.yaml section `drift`).
+Outputs: `passed`, `failure-reason`, `dataset-drift`, `drift-share`, `drifted-columns`, `result-path`,
+`report-path`; exit 0 (no drift) or 1.
+
+Statistics per column (standard definitions, checked against scipy in the tests):
+
+- PSI = Σ (q - p) · ln(q / p) over the reference's bins (numeric: bins at the reference's quantiles;
+  categorical: the stored categories plus one bucket for all others), empty bins counted as 0.0001 —
+  as Evidently does. Drift when PSI ≥ `psi_threshold` (0.1).
+- KS two-sample: exact through `scipy.stats.ks_2samp` when the reference data is at hand (`--reference`,
+  or a profile small enough to hold every value); otherwise D is computed from the profile's ECDF
+  sketch against the exact counts of the new data, within ± `error_bound / 2` of the exact D, and the
+  p-value uses scipy's asymptotic distribution (`kstwo.sf(D, round(n·m / (n + m)))`, as `ks_2samp` does
+  for large samples). Drift when p ≤ `ks_p_value` (0.05).
+- chi-square goodness of fit of the new category counts against the reference frequencies
+  (`scipy.stats.chisquare`). Drift when p ≤ `chi2_p_value` (0.05).
+
+A column drifts when its deciding test (`numeric_test`: psi | ks, `categorical_test`: psi | chi2) says
+so, or when its null rate rises by more than `max_null_rate_increase`. The dataset drifts when the
+share of drifted columns is at least `dataset_drift_share` (0.5).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import click
+from pydantic import Field
+
+from mlgate.config import Section
+from mlgate.dataset import DEFAULT_CHUNK_ROWS, iter_batches, read_table, schema
+from mlgate.gate import COMMON_FAILURE_REASONS, GateInputError, GateResult, finish, run_gate
+from mlgate.profile import ProfileSettings, in_parallel, load_profile, numeric_kind
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
+    FloatArray = npt.NDArray[np.float64]
+
+#: an empty bin counts as this share, so PSI stays finite (Evidently's convention)
+EMPTY_BIN_SHARE = 0.0001
+SPARK = "▁▂▃▄▅▆▇█"
+
+FAILURE_REASONS = (
+    *COMMON_FAILURE_REASONS,
+    "data-drift",
+    "missing-file",
+    "empty-data",
+    "unreadable-data",
+    "schema-mismatch",
+    "all-null-column",
+    "invalid-profile",
+    "unknown-profile-version",
+)
+
+
+class DriftSection(Section):
+    """`drift:` in mlgate.yaml — the reference profile, how it is built, and when data counts as drifted."""
+
+    profile: str = Field(
+        "data/reference_profile.json", description="Reference profile JSON (mlgate profile)."
+    )
+    psi_threshold: float = Field(0.1, gt=0, description="A column drifts when PSI ≥ this.")
+    ks_p_value: float = Field(0.05, gt=0, lt=1, description="A column drifts when the KS p-value ≤ this.")
+    chi2_p_value: float = Field(0.05, gt=0, lt=1, description="A column drifts when the chi-square p ≤ this.")
+    numeric_test: Literal["psi", "ks"] = Field("psi", description="Test that decides for numeric columns.")
+    categorical_test: Literal["psi", "chi2"] = Field("psi", description="Test that decides for categoricals.")
+    max_null_rate_increase: float = Field(
+        0.1, ge=0, le=1, description="A column drifts when its null rate rises by more than this (absolute)."
+    )
+    dataset_drift_share: float = Field(
+        0.5, gt=0, le=1, description="The dataset drifts when at least this share of columns drift."
+    )
+    fail_on: Literal["dataset", "column"] = Field(
+        "dataset", description="Fail the gate on dataset drift, or on any drifted column."
+    )
+    bins: int = Field(10, ge=2, le=1000, description="PSI bins for numeric columns (at reference quantiles).")
+    sketch_size: int = Field(
+        5000,
+        ge=10,
+        le=1_000_000,
+        description="ECDF sketch points per numeric column (KS error ≤ 1/sketch_size).",
+    )
+    top_categories: int = Field(50, ge=1, description="Categories kept per categorical column.")
+    exclude: list[str] = Field(default_factory=list, description="Columns left out of profile and drift.")
+    chunk_rows: int = Field(DEFAULT_CHUNK_ROWS, ge=1000, description="Rows read per chunk.")
+    issue_label: str = Field("data-drift", description="Label of the issue drift-check opens per episode.")
+
+    def profile_settings(self, chunk_rows: int | None = None) -> ProfileSettings:
+        return ProfileSettings(
+            bins=self.bins,
+            sketch_size=self.sketch_size,
+            top_categories=self.top_categories,
+            exclude=tuple(self.exclude),
+            chunk_rows=chunk_rows or self.chunk_rows,
+        )
+
+
+# --- statistics (pure functions on arrays; the tests check them against scipy) --------------------------
+
+
+def psi(reference_counts: Any, current_counts: Any) -> float:
+    """Population stability index of two count vectors over the same bins."""
+    import numpy as np
+
+    p = np.asarray(reference_counts, dtype=np.float64)
+    q = np.asarray(current_counts, dtype=np.float64)
+    p = p / p.sum()
+    q = q / q.sum()
+    p = np.where(p == 0, EMPTY_BIN_SHARE, p)
+    q = np.where(q == 0, EMPTY_BIN_SHARE, q)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def ks_p_value_asymptotic(d: float, n: int, m: int) -> float:
+    """Two-sided p-value of a two-sample KS statistic, as `ks_2samp(method='asymp')` computes it."""
+    from scipy.stats import kstwo
+
+    big, small = sorted([float(n), float(m)], reverse=True)
+    en = big * small / (big + small)
+    return float(min(max(kstwo.sf(d, round(en)), 0.0), 1.0))
+
+
+def ks_statistic_from_sketch(
+    values: Any, weights: Any, *, error_bound: float, at_most: Any, below: Any, m: int
+) -> float:
+    """KS D between a reference sketch and the new data, given how many new values are ≤ and < each
+    sketch value (`at_most[j]`, `below[j]` for sketch value j).
+
+    Between sketch points the sketch CDF is constant and the new data's CDF rises monotonically, so the
+    supremum of their difference is at an interval's ends: exact for the sketch CDF, which itself is
+    within `error_bound / 2` of the reference's CDF (after centring the sketch's one-sided error)."""
+    import numpy as np
+
+    w = np.asarray(weights, dtype=np.float64)
+    f_hat = np.concatenate(([0.0], np.cumsum(w) / w.sum()))  # on [v_j, v_j+1), j = 0 … K (v_0 = -inf)
+    f_centred = np.minimum(f_hat + error_bound / 2, 1.0)
+    g_start = np.concatenate(([0.0], np.asarray(at_most, dtype=np.float64) / m))  # G(v_j)
+    g_end = np.concatenate((np.asarray(below, dtype=np.float64) / m, [1.0]))  # G(v_j+1 from the left)
+    return float(max(np.max(np.abs(f_centred - g_start)), np.max(np.abs(f_centred - g_end))))
+
+
+def cumulative_counts(sorted_values: Any, points: Any) -> tuple[Any, Any]:
+    """(#values ≤ p, #values < p) for each point, from sorted values."""
+    import numpy as np
+
+    return (
+        np.searchsorted(sorted_values, points, side="right"),
+        np.searchsorted(sorted_values, points, side="left"),
+    )
+
+
+def chi_square(reference_counts: Any, current_counts: Any) -> tuple[float, float]:
+    """Chi-square goodness of fit of current counts against reference frequencies (empty reference
+    buckets get EMPTY_BIN_SHARE of the mass, so an unseen category gives a huge statistic, not inf)."""
+    import numpy as np
+    from scipy.stats import chisquare
+
+    p = np.asarray(reference_counts, dtype=np.float64)
+    q = np.asarray(current_counts, dtype=np.float64)
+    p = p / p.sum()
+    p = np.where(p == 0, EMPTY_BIN_SHARE, p)
+    expected = p / p.sum() * q.sum()
+    if len(q) < 2:
+        return 0.0, 1.0
+    result = chisquare(q, expected)
+    return float(result.statistic), float(result.pvalue)
+
+
+def sparkline(shares: list[float], top: float) -> str:
+    if top <= 0:
+        return ""
+    return "".join(SPARK[min(int(s / top * (len(SPARK) - 1) + 0.5), len(SPARK) - 1)] for s in shares)
+
+
+# --- streaming the new data ---------------------------------------------------------------------------
+
+
+@dataclass
+class NumericCurrent:
+    """The new data of one numeric column, reduced chunk by chunk to counts on the profile's points."""
+
+    edges: Any
+    sketch_values: Any
+    keep_values: bool
+    rows: int = 0
+    count: int = 0
+    total: float = 0.0
+    hist: Any = None
+    at_most: Any = None
+    below: Any = None
+    values: list[Any] = field(default_factory=list)
+
+    def add(self, array: pa.Array | pa.ChunkedArray) -> None:
+        import numpy as np
+
+        from mlgate.profile import numeric_values
+
+        self.rows += len(array)
+        vals = np.sort(numeric_values(array))  # one sort, then only the profile's few points are looked up
+        self.count += len(vals)
+        self.total += float(vals.sum())
+        in_bins = np.searchsorted(
+            vals, self.edges, side="right"
+        )  # values ≤ each edge (bins are right-closed)
+        hist = np.diff(np.concatenate(([0], in_bins, [len(vals)])))
+        at_most, below = cumulative_counts(vals, self.sketch_values)
+        self.hist = hist if self.hist is None else self.hist + hist
+        self.at_most = at_most if self.at_most is None else self.at_most + at_most
+        self.below = below if self.below is None else self.below + below
+        if self.keep_values:
+            self.values.append(vals)
+
+
+@dataclass
+class CategoricalCurrent:
+    rows: int = 0
+    count: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, array: pa.Array | pa.ChunkedArray) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from mlgate.profile import category_values
+
+        self.rows += len(array)
+        if pa.types.is_null(array.type):
+            return
+        if pa.types.is_boolean(array.type):
+            array = pc.cast(array, pa.string())
+        for key, value in category_values(array).items():
+            self.counts[key] = self.counts.get(key, 0) + value
+            self.count += value
+
+
+@dataclass
+class ColumnDrift:
+    name: str
+    kind: str
+    test: str
+    statistic: float
+    threshold: float
+    drifted: bool
+    psi: float | None = None
+    ks_d: float | None = None
+    ks_p: float | None = None
+    ks_exact: bool = False
+    ks_error: float = 0.0
+    ks_p_range: tuple[float, float] | None = None
+    chi2: float | None = None
+    chi2_p: float | None = None
+    null_rate_reference: float = 0.0
+    null_rate_current: float = 0.0
+    reference_shares: list[float] = field(default_factory=list)
+    current_shares: list[float] = field(default_factory=list)
+    bin_labels: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    note: str = ""
+    mean_reference: float | None = None
+    mean_current: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class DriftReport:
+    columns: list[ColumnDrift]
+    skipped: dict[str, str]
+    reference_rows: int
+    current_rows: int
+    share: float
+    dataset_drift: bool
+    settings: DriftSection
+
+    @property
+    def drifted(self) -> list[str]:
+        return [c.name for c in self.columns if c.drifted]
+
+
+def _check_schema(profile: dict[str, Any], data: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Column kinds to compare and columns skipped (with why); schema problems are input errors."""
+    found = schema(data)
+    names = set(found.names)
+    expected: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    for name, col in profile["columns"].items():
+        if col.get("kind") == "skipped":
+            skipped[name] = str(col.get("reason", "skipped in the profile"))
+            continue
+        if name not in names:
+            raise GateInputError(
+                "column in the reference profile is missing from the data",
+                file=data,
+                field=name,
+                fix="restore the column, or rebuild the profile without it",
+                reason="schema-mismatch",
+            )
+        kind = numeric_kind(found.field(name).type)
+        if kind != col["kind"] and not (kind == "categorical" and pa_is_null(found.field(name).type)):
+            raise GateInputError(
+                f"column type changed: the profile has {col['kind']} ({col['dtype']}), the data has "
+                f"{found.field(name).type}",
+                file=data,
+                field=name,
+                fix="fix the column's values, or rebuild the profile if the change is intended",
+                reason="schema-mismatch",
+            )
+        if col["kind"] == "categorical" and col.get("id_like"):
+            skipped[name] = "id-like (almost every value distinct)"
+            continue
+        expected[name] = col["kind"]
+    extra = sorted(names - set(profile["columns"]))
+    if extra:
+        raise GateInputError(
+            "column is not in the reference profile",
+            file=data,
+            field=extra[0],
+            fix="drop the column, or rebuild the profile so it includes it",
+            reason="schema-mismatch",
+        )
+    return expected, skipped
+
+
+def _add_column(batch: pa.RecordBatch, job: tuple[str, NumericCurrent | CategoricalCurrent]) -> None:
+    job[1].add(batch.column(job[0]))
+
+
+def pa_is_null(dtype: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_null(dtype))
+
+
+def _bin_labels(edges: list[float]) -> list[str]:
+    if not edges:
+        return ["all"]
+    labels = [f"≤ {edges[0]:.4g}"]
+    labels += [f"{lo:.4g} to {hi:.4g}" for lo, hi in itertools.pairwise(edges)]
+    labels.append(f"> {edges[-1]:.4g}")
+    return labels
+
+
+def compare(
+    profile: dict[str, Any],
+    data: Path,
+    settings: DriftSection,
+    *,
+    reference: Path | None = None,
+    profile_path: Path | None = None,
+) -> DriftReport:
+    """Stream `data` once and compare every profiled column with the reference profile."""
+    import numpy as np
+
+    kinds, skipped = _check_schema(profile, data)
+    cols = profile["columns"]
+    numeric: dict[str, NumericCurrent] = {}
+    categorical: dict[str, CategoricalCurrent] = {}
+    for name, kind in kinds.items():
+        if kind == "numeric":
+            sk = cols[name]["sketch"]
+            numeric[name] = NumericCurrent(
+                edges=np.asarray(cols[name]["histogram"]["edges"], dtype=np.float64),
+                sketch_values=np.asarray(sk["values"], dtype=np.float64),
+                keep_values=reference is not None or bool(sk.get("exact")),
+            )
+        else:
+            categorical[name] = CategoricalCurrent()
+    rows = 0
+    for batch in iter_batches(
+        data, chunk_rows=settings.chunk_rows, columns=list(kinds), numeric=list(numeric)
+    ):
+        rows += batch.num_rows
+        jobs: list[Any] = [*numeric.items(), *categorical.items()]
+        in_parallel(functools.partial(_add_column, batch), jobs)
+    if rows == 0:
+        raise GateInputError("has no rows", file=data, fix="check the data export", reason="empty-data")
+
+    reference_values: dict[str, Any] = {}
+    if reference is not None and numeric:
+        from mlgate.profile import numeric_values
+
+        table = read_table(reference, columns=list(numeric))
+        reference_values = {n: numeric_values(table.column(n)) for n in numeric}
+
+    results: list[ColumnDrift] = []
+    for name, kind in kinds.items():
+        col = cols[name]
+        acc_any: NumericCurrent | CategoricalCurrent = (
+            numeric[name] if kind == "numeric" else categorical[name]
+        )
+        if acc_any.count == 0:
+            raise GateInputError(
+                "column has no values (every row is null)",
+                file=data,
+                field=name,
+                fix="check the data export; list the column under `drift.exclude` if intended",
+                reason="all-null-column",
+            )
+        null_ref = float(col["null_rate"])
+        null_cur = 1 - acc_any.count / acc_any.rows
+        if kind == "numeric":
+            result = _numeric_drift(name, col, numeric[name], settings, reference_values.get(name))
+        else:
+            result = _categorical_drift(name, col, categorical[name], settings)
+        result.null_rate_reference, result.null_rate_current = null_ref, null_cur
+        if null_cur - null_ref > settings.max_null_rate_increase:
+            result.drifted = True
+            result.reasons.append(f"null rate {null_ref:.1%} → {null_cur:.1%}")
+        results.append(result)
+    drifted = sum(r.drifted for r in results)
+    share = drifted / len(results) if results else 0.0
+    return DriftReport(
+        columns=results,
+        skipped=skipped,
+        reference_rows=int(profile["source"]["rows"]),
+        current_rows=rows,
+        share=share,
+        dataset_drift=bool(results) and share >= settings.dataset_drift_share,
+        settings=settings,
+    )
+
+
+def _numeric_drift(
+    name: str, col: dict[str, Any], acc: NumericCurrent, settings: DriftSection, reference_values: Any
+) -> ColumnDrift:
+    import numpy as np
+    from scipy.stats import ks_2samp
+
+    ref_counts = np.asarray(col["histogram"]["counts"], dtype=np.float64)
+    psi_value = psi(ref_counts, acc.hist)
+    sk = col["sketch"]
+    n, m = int(col["count"]), acc.count
+    exact = reference_values is not None or bool(sk.get("exact"))
+    p_range: tuple[float, float] | None = None
+    error = 0.0
+    if exact:
+        ref = (
+            reference_values
+            if reference_values is not None
+            else np.repeat(
+                np.asarray(sk["values"], dtype=np.float64), np.asarray(sk["weights"], dtype=np.int64)
+            )
+        )
+        current = np.concatenate(acc.values) if acc.values else np.empty(0)
+        ks = ks_2samp(ref, current)
+        d, p = float(ks.statistic), float(ks.pvalue)
+    else:
+        error = float(sk["error_bound"]) / 2
+        d = ks_statistic_from_sketch(
+            sk["values"],
+            sk["weights"],
+            error_bound=float(sk["error_bound"]),
+            at_most=acc.at_most,
+            below=acc.below,
+            m=m,
+        )
+        p = ks_p_value_asymptotic(d, n, m)
+        p_range = (ks_p_value_asymptotic(d + error, n, m), ks_p_value_asymptotic(max(d - error, 0.0), n, m))
+    ref_shares = (ref_counts / ref_counts.sum()).tolist()
+    cur_shares = (np.asarray(acc.hist, dtype=np.float64) / max(acc.count, 1)).tolist()
+    if settings.numeric_test == "psi":
+        test, stat, threshold, drifted = (
+            "PSI",
+            psi_value,
+            settings.psi_threshold,
+            psi_value >= settings.psi_threshold,
+        )
+    else:
+        test, stat, threshold, drifted = "KS p", p, settings.ks_p_value, p <= settings.ks_p_value
+    result = ColumnDrift(
+        name=name,
+        kind="numeric",
+        test=test,
+        statistic=stat,
+        threshold=threshold,
+        drifted=bool(drifted),
+        psi=psi_value,
+        ks_d=d,
+        ks_p=p,
+        ks_exact=exact,
+        ks_error=error,
+        ks_p_range=p_range,
+        reference_shares=ref_shares,
+        current_shares=cur_shares,
+        bin_labels=_bin_labels(col["histogram"]["edges"]),
+        mean_reference=float(col["mean"]),
+        mean_current=acc.total / max(acc.count, 1),
+    )
+    if drifted:
+        result.reasons.append(f"{test} {stat:.4g} {'≥' if test == 'PSI' else '≤'} {threshold:g}")
+    if p_range is not None and settings.numeric_test == "ks" and (p_range[0] <= threshold < p_range[1]):
+        result.note = (
+            "KS decision within the sketch's error bound: rerun with `--reference` for an exact test"
+        )
+    return result
+
+
+def _categorical_drift(
+    name: str, col: dict[str, Any], acc: CategoricalCurrent, settings: DriftSection
+) -> ColumnDrift:
+    categories: dict[str, int] = col["categories"]
+    keys = list(categories)
+    ref_counts = [categories[k] for k in keys]
+    cur_counts = [acc.counts.get(k, 0) for k in keys]
+    other_ref = int(col.get("other_count", 0))
+    other_cur = acc.count - sum(cur_counts)
+    labels = list(keys)
+    if other_ref or other_cur:
+        ref_counts.append(other_ref)
+        cur_counts.append(other_cur)
+        labels.append("(other)")
+    psi_value = psi(ref_counts, cur_counts)
+    chi2_stat, chi2_p = chi_square(ref_counts, cur_counts)
+    unseen = [k for k in acc.counts if k not in categories]
+    if settings.categorical_test == "psi":
+        test, stat, threshold, drifted = (
+            "PSI",
+            psi_value,
+            settings.psi_threshold,
+            psi_value >= settings.psi_threshold,
+        )
+    else:
+        test, stat, threshold, drifted = (
+            "chi² p",
+            chi2_p,
+            settings.chi2_p_value,
+            chi2_p <= settings.chi2_p_value,
+        )
+    ref_total, cur_total = sum(ref_counts) or 1, sum(cur_counts) or 1
+    result = ColumnDrift(
+        name=name,
+        kind="categorical",
+        test=test,
+        statistic=stat,
+        threshold=threshold,
+        drifted=bool(drifted),
+        psi=psi_value,
+        chi2=chi2_stat,
+        chi2_p=chi2_p,
+        reference_shares=[c / ref_total for c in ref_counts],
+        current_shares=[c / cur_total for c in cur_counts],
+        bin_labels=labels,
+    )
+    if drifted:
+        result.reasons.append(f"{test} {stat:.4g} {'≥' if test == 'PSI' else '≤'} {threshold:g}")
+    if unseen and other_ref == 0:
+        shown = ", ".join(f"`{k}`" for k in sorted(unseen)[:5])
+        result.note = f"values not in the reference: {shown}" + (" …" if len(unseen) > 5 else "")
+    return result
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+def _fmt_p(p: float | None) -> str:
+    if p is None:
+        return ""
+    return "<1e-300" if p == 0 else f"{p:.3g}"
+
+
+def render(report: DriftReport, *, data: Path, profile_path: Path) -> tuple[str, str]:
+    """(summary, details) Markdown; charts are unicode sparklines and bars, no images."""
+    drifted = report.drifted
+    n = len(report.columns)
+    s = report.settings
+    if report.dataset_drift:
+        head = f"### ❌ mlgate drift: dataset drift — {len(drifted)} of {n} columns drifted"
+    elif drifted:
+        mark = "❌" if s.fail_on == "column" else "⚠️"
+        head = f"### {mark} mlgate drift: {len(drifted)} of {n} columns drifted"
+    else:
+        head = f"### ✅ mlgate drift: no drift in {n} columns"
+    lines = [
+        head,
+        "",
+        f"`{data}` ({report.current_rows:,} rows) against the profile `{profile_path}` "
+        f"({report.reference_rows:,} rows). Drift share {report.share:.0%} "
+        f"(dataset drift at ≥ {s.dataset_drift_share:.0%}); numeric columns decided by "
+        f"{s.numeric_test.upper()}, categorical by {'PSI' if s.categorical_test == 'psi' else 'chi-square'}.",
+    ]
+    if drifted:
+        lines += ["", "Drifted: " + ", ".join(f"`{c}`" for c in drifted)]
+    table = [
+        "| column | test | value | threshold | PSI | KS D | KS p | χ² p | nulls ref → new "
+        "| reference → new | |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for c in report.columns:
+        top = max([*c.reference_shares, *c.current_shares, 0.0])
+        chart = f"`{sparkline(c.reference_shares, top)}` → `{sparkline(c.current_shares, top)}`"
+        ks_d = ""
+        if c.ks_d is not None:
+            ks_d = f"{c.ks_d:.4f}" + ("" if c.ks_exact else f" ±{c.ks_error:.1g}")
+        verdict = "❌ drift" if c.drifted else "✅"
+        table.append(
+            f"| `{c.name}` | {c.test} | {c.statistic:.4g} | {c.threshold:g} | "
+            f"{c.psi:.4f} | {ks_d} | {_fmt_p(c.ks_p)} | {_fmt_p(c.chi2_p)} | "
+            f"{c.null_rate_reference:.1%} → {c.null_rate_current:.1%} | {chart} | {verdict} |"
+        )
+    details = ["#### Columns", "", *table]
+    if report.skipped:
+        details += ["", "Not compared: " + "; ".join(f"`{k}` ({v})" for k, v in report.skipped.items())]
+    notes = [f"- `{c.name}`: {c.note}" for c in report.columns if c.note]
+    if notes:
+        details += ["", *notes]
+    approx = [c for c in report.columns if c.ks_d is not None and not c.ks_exact]
+    if approx:
+        details += [
+            "",
+            f"KS for {len(approx)} column(s) computed from the profile's ECDF sketch: D is within "
+            f"±{max(c.ks_error for c in approx):.1g} of the exact value (pass `--reference` for exact KS).",
+        ]
+    for c in [c for c in report.columns if c.drifted][:10]:
+        details += [
+            "",
+            f"<details><summary><code>{c.name}</code>: {'; '.join(c.reasons)}</summary>",
+            "",
+            "```text",
+            _bars(c),
+            "```",
+            "",
+            "</details>",
+        ]
+    return "\n".join(lines), "\n".join(details)
+
+
+def _bars(c: ColumnDrift, width: int = 20) -> str:
+    top = max([*c.reference_shares, *c.current_shares, 1e-12])
+    label_width = min(max((len(b) for b in c.bin_labels), default=4), 28)
+    rows = [f"{'bin':<{label_width}}  {'reference':<{width + 7}}  new"]
+    for label, ref, cur in zip(c.bin_labels, c.reference_shares, c.current_shares, strict=False):
+        ref_bar = "█" * round(ref / top * width)
+        cur_bar = "█" * round(cur / top * width)
+        rows.append(
+            f"{label[:label_width]:<{label_width}}  {ref:6.1%} {ref_bar:<{width}}  {cur:6.1%} {cur_bar}"
+        )
+    return "\n".join(rows)
+
+
+def drift_gate(
+    data: Path, profile_path: Path, settings: DriftSection, *, reference: Path | None = None
+) -> GateResult:
+    profile = load_profile(profile_path)
+    report = compare(profile, data, settings, reference=reference, profile_path=profile_path)
+    summary, details = render(report, data=data, profile_path=profile_path)
+    failed = report.dataset_drift if settings.fail_on == "dataset" else bool(report.drifted)
+    return GateResult(
+        gate="drift",
+        passed=not failed,
+        failure_reason="data-drift" if failed else "",
+        summary_md=summary,
+        details_md=details,
+        data={
+            "dataset_drift": report.dataset_drift,
+            "drift_share": report.share,
+            "drifted_columns": report.drifted,
+            "reference_rows": report.reference_rows,
+            "current_rows": report.current_rows,
+            "columns": [c.to_json() for c in report.columns],
+            "skipped": report.skipped,
+            "thresholds": settings.model_dump(),
+        },
+        outputs={
+            "dataset-drift": "true" if report.dataset_drift else "false",
+            "drift-share": f"{report.share:.4f}",
+            "drifted-columns": ",".join(report.drifted),
+        },
+    )
+
+
+@click.command("drift")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="MLGATE_DATA",
+    help="New data to check (CSV or Parquet) [default: data.dataset in mlgate.yaml].",
+)
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="MLGATE_PROFILE",
+    help="Reference profile [default: drift.profile in mlgate.yaml].",
+)
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="MLGATE_REFERENCE",
+    help="The reference data itself (optional): makes KS exact.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("mlgate.yaml"),
+    envvar="MLGATE_CONFIG",
+    show_default=True,
+    help="mlgate.yaml (section `drift`).",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".mlgate/reports"),
+    envvar="MLGATE_REPORT_DIR",
+    show_default=True,
+    help="Where the JSON result and report go.",
+)
+@click.option(
+    "--comment/--no-comment",
+    default=False,
+    envvar="MLGATE_COMMENT",
+    help="Upsert the report as a PR comment.",
+)
+def command(
+    *,
+    data: Path | None,
+    profile_path: Path | None,
+    reference: Path | None,
+    config_path: Path,
+    report_dir: Path,
+    comment: bool,
+) -> int:
+    """Compare new data with the reference profile (PSI, KS, chi-square); fail on drift."""
+
+    def work() -> int:
+        from mlgate.config import load_section
+        from mlgate.validate_data import DataSection
+
+        settings = load_section(config_path, "drift", DriftSection)
+        path = data or Path(load_section(config_path, "data", DataSection).dataset)
+        result = drift_gate(path, profile_path or Path(settings.profile), settings, reference=reference)
+        return finish(result, report_dir=report_dir, comment_key=str(path) if comment else None)
+
+    return run_gate("drift", work)

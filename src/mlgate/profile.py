@@ -1,0 +1,565 @@
+"""`mlgate profile`: a versioned JSON reference profile of trusted data, built once, read by `mlgate drift`.
+
+Inputs: `--data` (CSV or Parquet), `--output` (the profile JSON), `--config` (mlgate.yaml, section `drift`
+for bins / sketch size / excluded columns), `--chunk-rows`.
+Outputs: `profile-path`, `rows`, `columns`; exit 0, or 1 with a `failure-reason` from `FAILURE_REASONS`.
+
+The data is streamed in chunks, so a dataset larger than memory is profiled in bounded memory (a second
+pass fills the PSI histograms when there is more than one chunk). Per column the profile keeps
+
+- numeric: dtype, count, null rate, min / max, mean / std, quantiles, PSI histogram (bin edges at the
+  reference quantiles, open-ended outer bins, counts) and an ECDF sketch for KS;
+- categorical: dtype, count, null rate, distinct count and the frequencies of the most frequent values
+  (the rest pooled as `other_count`).
+
+The ECDF sketch keeps `sketch_size` points `(value, weight)` chosen at evenly spaced ranks. Its empirical
+CDF `F̂(x) = Σ weight[value ≤ x] / count` never exceeds the true CDF and falls short of it by less than
+`error_bound` (`1/sketch_size` for data read in one chunk, `2/sketch_size` after merging chunks, 0 when
+every value is kept), so a KS statistic computed from it is within `error_bound / 2` of the exact one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mlgate import __version__
+from mlgate.dataset import DEFAULT_CHUNK_ROWS, data_format, iter_batches
+from mlgate.gate import COMMON_FAILURE_REASONS, GateInputError, GateResult, finish, run_gate
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
+
+#: the profile format this version writes and reads; bump on any incompatible change
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = (1,)
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+#: categorical columns with more distinct values than this stop counting (ids, free text)
+MAX_TRACKED_CATEGORIES = 100_000
+
+FAILURE_REASONS = (
+    *COMMON_FAILURE_REASONS,
+    "missing-file",
+    "empty-data",
+    "unreadable-data",
+    "schema-mismatch",
+    "all-null-column",
+)
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    bins: int = 10
+    sketch_size: int = 5000
+    top_categories: int = 50
+    exclude: tuple[str, ...] = ()
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+
+
+# --- the ECDF sketch ---------------------------------------------------------------------------------
+
+
+def summarize_sorted(values: FloatArray, size: int) -> tuple[FloatArray, IntArray, bool]:
+    """`size` points of sorted `values` at ranks ceil(k·n/size), each weighted by the ranks it stands for;
+    every distinct value with its count (exact) when there are at most `size` of them."""
+    import numpy as np
+
+    n = len(values)
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    if len(starts) <= size:
+        counts = np.diff(np.append(starts, n))
+        return values[starts].astype(np.float64), counts.astype(np.int64), True
+    ranks = np.ceil(np.arange(1, size + 1, dtype=np.float64) * n / size).astype(np.int64)
+    picked = values[ranks - 1]
+    weights = np.diff(ranks, prepend=0)
+    merged_values, merged_weights = _merge_ties(picked, weights)
+    return merged_values, merged_weights, False
+
+
+def _merge_ties(values: FloatArray, weights: IntArray) -> tuple[FloatArray, IntArray]:
+    import numpy as np
+
+    uniq, inverse = np.unique(values, return_inverse=True)
+    merged = np.bincount(inverse, weights=weights, minlength=len(uniq)).astype(np.int64)
+    return uniq.astype(np.float64), merged
+
+
+def compress(values: FloatArray, weights: IntArray, size: int) -> tuple[FloatArray, IntArray]:
+    """Reduce weighted points to at most `size`, pushing each dropped point's weight onto the next kept
+    one (so the sketch CDF still never exceeds the true one; adds < 1/size to the error)."""
+    import numpy as np
+
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order]
+    cum = np.cumsum(w)
+    if len(v) <= size:
+        return _merge_ties(v, w)
+    total = cum[-1]
+    targets = np.ceil(np.arange(1, size + 1, dtype=np.float64) * total / size)
+    keep = np.unique(np.searchsorted(cum, targets, side="left"))
+    kept_cum = cum[keep]
+    return _merge_ties(v[keep], np.diff(kept_cum, prepend=0).astype(np.int64))
+
+
+def sketch_cdf(values: FloatArray, weights: IntArray, points: FloatArray) -> FloatArray:
+    """The sketch's CDF at `points` (a lower bound of the true CDF)."""
+    import numpy as np
+
+    cum = np.concatenate(([0], np.cumsum(weights))).astype(np.float64)
+    cdf: FloatArray = cum[np.searchsorted(values, points, side="right")] / cum[-1]
+    return cdf
+
+
+def sketch_quantile(values: FloatArray, weights: IntArray, prob: float) -> float:
+    import numpy as np
+
+    cum = np.cumsum(weights)
+    index = int(np.searchsorted(cum, prob * cum[-1], side="left"))
+    return float(values[min(index, len(values) - 1)])
+
+
+# --- per-column accumulators ---------------------------------------------------------------------------
+
+
+def numeric_kind(dtype: pa.DataType) -> str | None:
+    """`numeric`, `categorical`, or None (a type the profile does not describe, e.g. timestamps)."""
+    import pyarrow as pa
+
+    if pa.types.is_boolean(dtype):
+        return "categorical"
+    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
+        return "numeric"
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_dictionary(dtype):
+        return "categorical"
+    if pa.types.is_null(dtype):
+        return "categorical"
+    return None
+
+
+def numeric_values(array: pa.Array | pa.ChunkedArray) -> FloatArray:
+    """Non-null, non-NaN values of a numeric Arrow array as float64."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    as_float = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+    kept: FloatArray = np.asarray(as_float[~np.isnan(as_float)], dtype=np.float64)
+    return kept
+
+
+def category_values(array: pa.Array | pa.ChunkedArray) -> Counter[str]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(array.type):
+        array = pc.cast(array, pa.string())
+    counts = pc.value_counts(pc.drop_null(array))
+    return Counter(
+        {
+            str(v): int(c)
+            for v, c in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist(), strict=True)
+        }
+    )
+
+
+@dataclass
+class NumericAccumulator:
+    """Streaming moments, extremes, an ECDF sketch and (when edges are known) histogram counts."""
+
+    sketch_size: int
+    rows: int = 0
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+    chunks: int = 0
+    parts: list[tuple[Any, Any]] = field(default_factory=list)
+    #: every chunk so far was kept whole (no more distinct values than the sketch holds)
+    exact_parts: bool = True
+
+    def add(self, array: pa.Array | pa.ChunkedArray) -> None:
+        import numpy as np
+
+        self.rows += len(array)
+        values = numeric_values(array)
+        if not len(values):
+            return
+        values = np.sort(values)
+        n = len(values)
+        mean = float(values.mean())
+        m2 = float(((values - mean) ** 2).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.count * n / total
+        self.count = total
+        self.minimum = min(self.minimum, float(values[0]))
+        self.maximum = max(self.maximum, float(values[-1]))
+        self.chunks += 1
+        part_values, part_weights, exact = summarize_sorted(values, self.sketch_size)
+        self.exact_parts = self.exact_parts and exact
+        self.parts.append((part_values, part_weights))
+
+    def sketch(self) -> tuple[FloatArray, IntArray, float, bool]:
+        """(values, weights, one-sided error bound, exact)."""
+        import numpy as np
+
+        values = np.concatenate([p[0] for p in self.parts])
+        weights = np.concatenate([p[1] for p in self.parts])
+        exact = self.exact_parts
+        if len(values) > self.sketch_size:
+            values, weights = compress(values, weights, self.sketch_size)
+            exact = False
+        else:
+            values, weights = _merge_ties(values, weights)
+        if exact:
+            return values, weights, 0.0, True
+        return values, weights, (1.0 if self.chunks == 1 else 2.0) / self.sketch_size, False
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else 0.0
+
+
+def histogram_edges(values: FloatArray, weights: IntArray, bins: int) -> list[float]:
+    """Inner bin edges at the reference's quantiles k/bins (duplicates dropped for discrete data).
+    Bins are right-closed, the first and last open-ended: (-inf, e1], (e1, e2], …, (e_last, +inf)."""
+    edges = sorted({sketch_quantile(values, weights, k / bins) for k in range(1, bins)})
+    top = float(values[-1])
+    return [e for e in edges if e < top] or ([float(values[0])] if float(values[0]) < top else [])
+
+
+def bin_counts(values: FloatArray, edges: list[float]) -> IntArray:
+    import numpy as np
+
+    index = np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="left")
+    return np.bincount(index, minlength=len(edges) + 1).astype(np.int64)
+
+
+@dataclass
+class CategoricalAccumulator:
+    rows: int = 0
+    count: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    overflow: bool = False
+
+    def add(self, array: pa.Array | pa.ChunkedArray) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.rows += len(array)
+        if pa.types.is_null(array.type):
+            return
+        if pa.types.is_boolean(array.type):
+            array = pc.cast(array, pa.string())
+        if self.overflow:
+            self.count += len(array) - array.null_count
+            return
+        found = category_values(array)
+        self.count += sum(found.values())
+        self.counts.update(found)
+        if len(self.counts) > MAX_TRACKED_CATEGORIES:
+            self.overflow = True
+
+
+def in_parallel(work: Callable[[Any], None], items: list[Any]) -> None:
+    """Run `work` on every item on a few threads (one per core); the first error is raised."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        for item in items:
+            work(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work, item) for item in items]:
+            future.result()
+
+
+# --- the profile ---------------------------------------------------------------------------------------
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.12g}")
+
+
+def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:  # noqa: PLR0912 - linear passes
+    """Stream `path` once (twice when it spans several chunks) and return the profile mapping."""
+    import numpy as np
+
+    batches = iter_batches(path, chunk_rows=settings.chunk_rows)
+    first = next(batches, None)
+    if first is None:
+        raise GateInputError("has no rows", file=path, fix="profile a dataset with data", reason="empty-data")
+    second = next(batches, None)
+    single = second is None
+    missing = [c for c in settings.exclude if c not in first.schema.names]
+    if missing:
+        raise GateInputError(
+            "excluded column is not in the data",
+            file=path,
+            field=missing[0],
+            fix="remove it from `drift.exclude` in mlgate.yaml",
+            reason="schema-mismatch",
+        )
+    kinds: dict[str, str | None] = {
+        f.name: (None if f.name in settings.exclude else numeric_kind(f.type)) for f in first.schema
+    }
+    numeric = {n: NumericAccumulator(settings.sketch_size) for n, k in kinds.items() if k == "numeric"}
+    categorical = {n: CategoricalAccumulator() for n, k in kinds.items() if k == "categorical"}
+
+    def consume(batch: pa.RecordBatch) -> None:
+        # numpy sorts and pyarrow kernels release the GIL: columns are summarised in parallel
+        jobs: list[Any] = [*numeric.items(), *categorical.items()]
+        in_parallel(lambda job: job[1].add(batch.column(job[0])), jobs)
+
+    consume(first)
+    if second is not None:
+        consume(second)
+        for batch in batches:
+            consume(batch)
+    rows = (
+        next(iter(numeric.values())).rows
+        if numeric
+        else (next(iter(categorical.values())).rows if categorical else first.num_rows)
+    )
+    if rows == 0:
+        raise GateInputError("has no rows", file=path, fix="profile a dataset with data", reason="empty-data")
+
+    columns: dict[str, Any] = {}
+    sketches: dict[str, tuple[Any, Any, float, bool]] = {}
+    for name, kind in kinds.items():
+        dtype = str(first.schema.field(name).type)
+        if kind is None:
+            columns[name] = {
+                "kind": "skipped",
+                "dtype": dtype,
+                "reason": "excluded in mlgate.yaml" if name in settings.exclude else "type not profiled",
+            }
+            continue
+        acc_rows = numeric[name].rows if kind == "numeric" else categorical[name].rows
+        count = numeric[name].count if kind == "numeric" else categorical[name].count
+        if count == 0:
+            raise GateInputError(
+                "column has no values (every row is null)",
+                file=path,
+                field=name,
+                fix="fill the column, or list it under `drift.exclude` in mlgate.yaml",
+                reason="all-null-column",
+            )
+        base = {
+            "kind": kind,
+            "dtype": dtype,
+            "count": count,
+            "nulls": acc_rows - count,
+            "null_rate": _round((acc_rows - count) / acc_rows),
+        }
+        if kind == "numeric":
+            acc = numeric[name]
+            values, weights, bound, exact = acc.sketch()
+            sketches[name] = (values, weights, bound, exact)
+            base.update(
+                {
+                    "min": _round(acc.minimum),
+                    "max": _round(acc.maximum),
+                    "mean": _round(acc.mean),
+                    "std": _round(acc.std),
+                    "quantiles": {str(q): _round(sketch_quantile(values, weights, q)) for q in QUANTILES},
+                    "histogram": {
+                        "edges": [_round(e) for e in histogram_edges(values, weights, settings.bins)]
+                    },
+                    "sketch": {
+                        "values": [_round(v) for v in values.tolist()],
+                        "weights": weights.tolist(),
+                        "error_bound": bound,
+                        "exact": exact,
+                    },
+                }
+            )
+        else:
+            cat = categorical[name]
+            top = cat.counts.most_common(settings.top_categories)
+            kept = sum(c for _, c in top)
+            base.update(
+                {
+                    "distinct": len(cat.counts) if not cat.overflow else None,
+                    "distinct_at_least": len(cat.counts),
+                    "categories": dict(top),
+                    "other_count": count - kept,
+                    "id_like": cat.overflow or (len(cat.counts) > 0.5 * count and count > 100),
+                }
+            )
+        columns[name] = base
+
+    # second pass (or the kept single chunk): histogram counts on the reference's own bin edges
+    hist_cols = {n: np.zeros(len(columns[n]["histogram"]["edges"]) + 1, dtype=np.int64) for n in numeric}
+    again = [first] if single else iter_batches(path, chunk_rows=settings.chunk_rows, columns=list(hist_cols))
+    for batch in again:
+        for name in hist_cols:
+            hist_cols[name] += bin_counts(
+                numeric_values(batch.column(name)), columns[name]["histogram"]["edges"]
+            )
+    for name, counts in hist_cols.items():
+        columns[name]["histogram"]["counts"] = counts.tolist()
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "mlgate_version": __version__,
+        "source": {"path": str(path), "format": data_format(path), "rows": rows},
+        "settings": {
+            "bins": settings.bins,
+            "sketch_size": settings.sketch_size,
+            "top_categories": settings.top_categories,
+            "exclude": list(settings.exclude),
+        },
+        "columns": columns,
+    }
+
+
+def load_profile(path: Path) -> dict[str, Any]:
+    """Read a profile; an unknown schema version or a damaged file is a one-line input error."""
+    if not path.exists():
+        raise GateInputError(
+            "profile not found",
+            file=path,
+            fix="build it with `mlgate profile --data <trusted data> --output <path>`",
+            reason="missing-file",
+        )
+    try:
+        profile = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise GateInputError(
+            "is not valid JSON",
+            file=path,
+            line=line,
+            fix="rebuild it with `mlgate profile`",
+            reason="invalid-profile",
+        ) from None
+    if not isinstance(profile, dict) or "columns" not in profile:
+        raise GateInputError(
+            "is not an mlgate profile (no `columns`)",
+            file=path,
+            fix="rebuild it with `mlgate profile`",
+            reason="invalid-profile",
+        )
+    version = profile.get("schema_version")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise GateInputError(
+            f"profile schema version {version!r} is not supported by mlgate {__version__} "
+            f"(supported: {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))})",
+            file=path,
+            field="schema_version",
+            fix="rebuild it with this mlgate (`mlgate profile`), or pin the mlgate version that wrote it",
+            reason="unknown-profile-version",
+        )
+    return profile
+
+
+def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateResult:
+    profile = build_profile(data, settings)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(profile, separators=(",", ":")) + "\n", encoding="utf-8")
+    cols = profile["columns"]
+    profiled = [n for n, c in cols.items() if c["kind"] != "skipped"]
+    lines = [
+        f"### ✅ mlgate profile: {len(profiled)} columns of {profile['source']['rows']:,} rows",
+        "",
+        f"Profile written to `{output}` (schema version {SCHEMA_VERSION}).",
+        "",
+        "| column | kind | null rate | min | max | mean | distinct |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, col in cols.items():
+        if col["kind"] == "numeric":
+            lines.append(
+                f"| `{name}` | numeric | {col['null_rate']:.2%} | {col['min']:.4g} | {col['max']:.4g} "
+                f"| {col['mean']:.4g} | |"
+            )
+        elif col["kind"] == "categorical":
+            lines.append(
+                f"| `{name}` | categorical | {col['null_rate']:.2%} | | | | {col['distinct_at_least']:,} |"
+            )
+        else:
+            lines.append(f"| `{name}` | skipped ({col['reason']}) | | | | | |")
+    return GateResult(
+        gate="profile",
+        passed=True,
+        summary_md="\n".join(lines),
+        data={"profile_path": str(output), "rows": profile["source"]["rows"], "columns": profiled},
+        outputs={
+            "profile-path": str(output),
+            "rows": str(profile["source"]["rows"]),
+            "columns": str(len(profiled)),
+        },
+    )
+
+
+@click.command("profile")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    required=True,
+    envvar="MLGATE_DATA",
+    help="Trusted reference data (CSV or Parquet).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="MLGATE_OUTPUT",
+    help="Profile JSON to write [default: drift.profile in mlgate.yaml].",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("mlgate.yaml"),
+    envvar="MLGATE_CONFIG",
+    show_default=True,
+    help="mlgate.yaml (section `drift`).",
+)
+@click.option(
+    "--chunk-rows",
+    type=int,
+    default=None,
+    envvar="MLGATE_CHUNK_ROWS",
+    help="Rows read per chunk [default: drift.chunk_rows].",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".mlgate/reports"),
+    envvar="MLGATE_REPORT_DIR",
+    show_default=True,
+    help="Where the JSON result and report go.",
+)
+def command(
+    *, data: Path, output: Path | None, config_path: Path, chunk_rows: int | None, report_dir: Path
+) -> int:
+    """Build a reference profile (versioned JSON) of trusted data, streaming it in chunks."""
+
+    def work() -> int:
+        from mlgate.config import load_section
+        from mlgate.drift import DriftSection
+
+        section = load_section(config_path, "drift", DriftSection)
+        settings = section.profile_settings(chunk_rows)
+        return finish(profile_gate(data, output or Path(section.profile), settings), report_dir=report_dir)
+
+    return run_gate("profile", work)

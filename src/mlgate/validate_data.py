@@ -1,0 +1,599 @@
+"""`mlgate validate-data`: run the project's Great Expectations 1.x checkpoint against a dataset.
+
+Inputs: `--data` (CSV or Parquet; default `data.dataset`), `--config` (mlgate.yaml section `data`),
+`--engine` (pandas | spark), `--checkpoint`, `--gx-root` (the directory holding `gx/`).
+Outputs: `passed`, `failure-reason`, `failed-expectations` (count), `failed-expectation-types`,
+`data-docs-path` (the built Data Docs site, for artifact upload), `result-path`, `report-path`.
+
+The suites, validation definitions and checkpoint stay in GX's own file layout (`gx/`), so GX's tools keep
+working on them. mlgate opens the context with `gx.get_context(mode="file", project_root_dir=…)`, hands the
+dataset to the checkpoint as a dataframe (its validation definitions use dataframe assets), and turns the
+result into one Markdown table: each expectation with pass/fail, its observed value and a few offending
+rows, with values masked for the columns listed in `data.sensitive_columns` (also in the stored results
+from which the Data Docs are rebuilt, so the uploaded site carries no sensitive values either).
+
+Before GX is imported (10-15 s), the inputs are checked cheaply: the dataset exists, is readable and has
+every column the suites name; the checkpoint, its validation definitions and suites are valid JSON.
+The pandas engine needs the dataset in memory: a larger dataset fails with `too-large` and the Spark
+suggestion. The Spark engine (`engine: spark`, pyspark installed) runs the same suites on a Spark
+DataFrame through a Spark data source and a `<checkpoint>-spark` checkpoint that mlgate keeps in `gx/`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+from pydantic import Field
+
+from mlgate.config import Section
+from mlgate.dataset import check_exists, check_fits_in_memory, data_format, schema
+from mlgate.gate import COMMON_FAILURE_REASONS, GateInputError, GateResult, finish, run_gate
+
+MASK = "•••"
+FAILURE_REASONS = (
+    *COMMON_FAILURE_REASONS,
+    "contract-violated",
+    "missing-file",
+    "empty-data",
+    "unreadable-data",
+    "schema-mismatch",
+    "invalid-suite",
+    "too-large",
+    "engine-unavailable",
+    "gx-error",
+)
+#: result fields that hold values taken from the data
+VALUE_FIELDS = ("partial_unexpected_list", "unexpected_list")
+INDEX_FIELDS = ("partial_unexpected_index_list", "unexpected_index_list")
+TYPE_ONLY = ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list")
+
+
+class DataSection(Section):
+    """`data:` in mlgate.yaml — the dataset, the GX checkpoint that guards it, and how to run it."""
+
+    dataset: str = Field(
+        "data/processed/transactions.csv", description="Dataset to validate (CSV or Parquet)."
+    )
+    gx_root: str = Field(".", description="Directory that holds GX's `gx/` folder.")
+    checkpoint: str = Field("data-contract", description="GX checkpoint to run (gx/checkpoints/<name>.json).")
+    engine: Literal["pandas", "spark"] = Field("pandas", description="Execution engine.")
+    spark_master: str = Field("local[2]", description="Spark master URL for the spark engine.")
+    sensitive_columns: list[str] = Field(
+        default_factory=list, description="Columns whose values never appear in reports or Data Docs."
+    )
+    unexpected_rows: int = Field(3, ge=0, le=50, description="Offending rows shown per expectation.")
+    max_memory_mb: int | None = Field(
+        None, ge=1, description="Memory the pandas engine may use [default: 70 % of available memory]."
+    )
+
+
+# --- cheap checks before GX is imported ------------------------------------------------------------------
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise GateInputError(
+            f"{what} not found",
+            file=path,
+            fix="create it with GX (`gx.get_context(mode='file')`) or fix the name",
+            reason="invalid-suite",
+        )
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise GateInputError(
+            f"{what} is not valid JSON ({exc.msg})",
+            file=path,
+            line=exc.lineno,
+            fix="fix the JSON at that line",
+            reason="invalid-suite",
+        ) from None
+    except UnicodeDecodeError:
+        raise GateInputError(
+            f"{what} is not UTF-8", file=path, fix="save it as UTF-8", reason="invalid-suite"
+        ) from None
+    if not isinstance(loaded, dict):
+        raise GateInputError(
+            f"{what} must be a JSON object", file=path, fix="fix its structure", reason="invalid-suite"
+        )
+    return loaded
+
+
+@dataclass
+class ContractFiles:
+    checkpoint: dict[str, Any]
+    suites: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def columns(self) -> dict[str, str]:
+        """Column -> suite name, for every column an expectation names."""
+        found: dict[str, str] = {}
+        for suite_name, suite in self.suites.items():
+            for exp in suite.get("expectations", []):
+                kwargs = exp.get("kwargs", {})
+                names = [kwargs.get(k) for k in ("column", "column_A", "column_B")]
+                names += list(kwargs.get("column_list") or [])
+                for name in names:
+                    if isinstance(name, str):
+                        found.setdefault(name, suite_name)
+        return found
+
+
+def read_contract(gx_dir: Path, checkpoint: str) -> ContractFiles:
+    """Read the checkpoint, its validation definitions and suites as plain JSON (no GX import)."""
+    if not (gx_dir / "great_expectations.yml").is_file():
+        raise GateInputError(
+            "no GX project here (great_expectations.yml missing)",
+            file=gx_dir,
+            fix="set `data.gx_root` to the directory that holds gx/",
+            reason="invalid-suite",
+        )
+    cp = _read_json(gx_dir / "checkpoints" / f"{checkpoint}.json", f"checkpoint {checkpoint!r}")
+    files = ContractFiles(checkpoint=cp)
+    vds = cp.get("validation_definitions")
+    if not isinstance(vds, list) or not vds:
+        raise GateInputError(
+            "checkpoint has no validation definitions",
+            file=gx_dir / "checkpoints" / f"{checkpoint}.json",
+            field="validation_definitions",
+            fix="add one (GX `ValidationDefinition`)",
+            reason="invalid-suite",
+        )
+    for ref in vds:
+        vd_path = gx_dir / "validation_definitions" / f"{ref.get('name')}.json"
+        vd = _read_json(vd_path, "validation definition")
+        suite_name = str((vd.get("suite") or {}).get("name", ""))
+        suite_path = gx_dir / "expectations" / f"{suite_name}.json"
+        suite = _read_json(suite_path, f"expectation suite {suite_name!r}")
+        expectations = suite.get("expectations")
+        if not isinstance(expectations, list):
+            raise GateInputError(
+                "suite has no `expectations` list",
+                file=suite_path,
+                field="expectations",
+                fix="fix the suite with GX",
+                reason="invalid-suite",
+            )
+        for index, exp in enumerate(expectations):
+            if not isinstance(exp, dict) or not str(exp.get("type", "")).startswith("expect_"):
+                raise GateInputError(
+                    "expectation has no valid `type`",
+                    file=suite_path,
+                    field=f"expectations[{index}]",
+                    fix="give it a GX expectation type such as `expect_column_values_to_not_be_null`",
+                    reason="invalid-suite",
+                )
+        files.suites[suite_name] = suite
+    return files
+
+
+def check_columns(data: Path, contract: ContractFiles) -> list[str]:
+    """The dataset's columns; every column the suites name must be among them."""
+    names = list(schema(data).names)
+    for column, suite in contract.columns().items():
+        if column not in names:
+            raise GateInputError(
+                f"column named by suite {suite!r} is missing from the data",
+                file=data,
+                field=column,
+                fix="restore the column, or change the suite if the contract changed",
+                reason="schema-mismatch",
+            )
+    return names
+
+
+# --- reading and running -----------------------------------------------------------------------------------
+
+
+def read_pandas(data: Path) -> Any:
+    import pandas as pd
+
+    try:
+        if data_format(data) == "parquet":
+            frame = pd.read_parquet(data)
+        else:
+            frame = pd.read_csv(data, sep="\t" if data.suffix.lower() == ".tsv" else ",")
+    except UnicodeDecodeError:
+        raise GateInputError(
+            "is not UTF-8 text", file=data, fix="re-encode the file as UTF-8", reason="unreadable-data"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        raise GateInputError(
+            f"cannot read ({str(exc).splitlines()[0]})",
+            file=data,
+            fix="check the file is a valid CSV or Parquet",
+            reason="unreadable-data",
+        ) from None
+    if frame.empty:
+        raise GateInputError("has no rows", file=data, fix="check the data export", reason="empty-data")
+    return frame
+
+
+def read_spark(data: Path, master: str) -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise GateInputError(
+            "the spark engine needs pyspark",
+            field="data.engine",
+            fix="install it (`uv add pyspark`) or use `engine: pandas`",
+            reason="engine-unavailable",
+        ) from None
+    try:
+        spark = SparkSession.builder.master(master).appName("mlgate-validate-data").getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - Java/Spark start-up failures come in many types
+        raise GateInputError(
+            f"cannot start Spark ({str(exc).splitlines()[0][:200]})",
+            field="data.spark_master",
+            fix="check Java 17+ is installed and the master URL",
+            reason="engine-unavailable",
+        ) from None
+    if data_format(data) == "parquet":
+        return spark.read.parquet(str(data))
+    return spark.read.csv(str(data), header=True, inferSchema=True)
+
+
+def _spark_checkpoint(context: Any, checkpoint: Any) -> Any:
+    """A `<name>-spark` twin of the checkpoint: same suites, actions and result format, on a Spark
+    dataframe asset (kept in gx/ like any GX object)."""
+    import great_expectations as gx
+
+    source = context.data_sources.add_or_update_spark(name="mlgate-spark")
+    asset = next((a for a in source.assets if a.name == "dataset"), None) or source.add_dataframe_asset(
+        name="dataset"
+    )
+    batch = next((b for b in asset.batch_definitions if b.name == "whole"), None) or (
+        asset.add_batch_definition_whole_dataframe(name="whole")
+    )
+    definitions = [
+        context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"{vd.name}-spark", data=batch, suite=vd.suite)
+        )
+        for vd in checkpoint.validation_definitions
+    ]
+    twin = gx.Checkpoint(
+        name=f"{checkpoint.name}-spark",
+        validation_definitions=definitions,
+        actions=list(checkpoint.actions),
+        result_format=checkpoint.result_format,
+    )
+    return context.checkpoints.add_or_update(twin)
+
+
+def run_checkpoint(root: Path, name: str, frame: Any, *, engine: str) -> tuple[Any, Any, float]:
+    """Open the file context, run the checkpoint on `frame`; returns (context, result, seconds)."""
+    import great_expectations as gx
+
+    try:
+        context = gx.get_context(mode="file", project_root_dir=str(root))
+        checkpoint = context.checkpoints.get(name)
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        # CI logs get no progress bars (this run only; great_expectations.yml is not rewritten)
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    except Exception as exc:  # noqa: BLE001 - GX raises many error types for a broken project
+        raise GateInputError(
+            f"GX cannot load the project ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
+            file=root / "gx",
+            field=name,
+            fix="check the files with GX",
+            reason="invalid-suite",
+        ) from None
+    if engine == "spark":
+        checkpoint = _spark_checkpoint(context, checkpoint)
+    asset_types = {getattr(vd.asset, "type", "") for vd in checkpoint.validation_definitions}
+    params = {"dataframe": frame} if asset_types & {"dataframe"} else {}
+    started = time.perf_counter()
+    try:
+        result = checkpoint.run(batch_parameters=params)
+    except Exception as exc:  # noqa: BLE001 - a GX failure is reported as one line, never a traceback
+        first_line = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise GateInputError(
+            f"Great Expectations failed while validating ({type(exc).__name__}: {first_line})",
+            file=root / "gx" / "checkpoints" / f"{name}.json",
+            fix="run the checkpoint with GX directly to debug it",
+            reason="gx-error",
+        ) from None
+    return context, result, time.perf_counter() - started
+
+
+# --- the report ------------------------------------------------------------------------------------------
+
+
+def _column_of(config: dict[str, Any]) -> str | None:
+    column = config.get("kwargs", {}).get("column")
+    return column if isinstance(column, str) else None
+
+
+def mask_result(result: dict[str, Any], config: dict[str, Any], sensitive: set[str]) -> dict[str, Any]:
+    """A copy of one expectation's `result` with values of sensitive columns replaced by MASK."""
+    out = dict(result)
+    column = _column_of(config)
+    if column in sensitive:
+        for key in VALUE_FIELDS:
+            if key in out:
+                out[key] = [MASK for _ in out[key]]
+        if "partial_unexpected_counts" in out:
+            out["partial_unexpected_counts"] = [
+                {**c, "value": MASK} for c in out["partial_unexpected_counts"]
+            ]
+        if "observed_value" in out and config.get("type") not in TYPE_ONLY:
+            out["observed_value"] = MASK
+        if "details" in out:
+            out["details"] = MASK
+    for key in INDEX_FIELDS:
+        if isinstance(out.get(key), list):
+            out[key] = [
+                {k: (MASK if k in sensitive else v) for k, v in row.items()} if isinstance(row, dict) else row
+                for row in out[key]
+            ]
+    return out
+
+
+def mask_stored_results(validations_dir: Path, since: float, sensitive: set[str]) -> int:
+    """Mask sensitive values in the validation results GX stored in this run (Data Docs render from them)."""
+    if not sensitive or not validations_dir.is_dir():
+        return 0
+    changed = 0
+    for path in validations_dir.rglob("*.json"):
+        if path.stat().st_mtime < since - 1:
+            continue
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        for item in stored.get("results", []):
+            config = item.get("expectation_config", {})
+            item["result"] = mask_result(item.get("result") or {}, config, sensitive)
+        path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
+        changed += 1
+    return changed
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(item: dict[str, Any], rows: int) -> dict[str, Any]:
+    """One expectation's row of the report (already masked)."""
+    config = item.get("expectation_config", {})
+    result = item.get("result") or {}
+    kwargs = {k: v for k, v in config.get("kwargs", {}).items() if k != "batch_id"}
+    exception = item.get("exception_info") or {}
+    observed: str
+    if exception.get("raised_exception"):
+        observed = "error: " + str(exception.get("exception_message") or "")[:150]
+    elif "observed_value" in result:
+        value = result["observed_value"]
+        observed = f"{value:.6g}" if isinstance(value, float) else _short(value)
+    elif "unexpected_count" in result:
+        observed = (
+            f"{result['unexpected_count']:,} unexpected ({result.get('unexpected_percent') or 0:.2f} %)"
+        )
+    else:
+        observed = ""
+    samples: list[str] = []
+    index_rows = result.get("partial_unexpected_index_list") or result.get("unexpected_index_list")
+    if isinstance(index_rows, list) and index_rows and isinstance(index_rows[0], dict):
+        first = [str(c) for c in result.get("unexpected_index_column_names") or []]
+        samples = [
+            ", ".join(
+                f"{k}={_short(row[k], 24)}" for k in [*first, *(k for k in row if k not in first)] if k in row
+            )
+            for row in index_rows[:rows]
+        ]
+    elif result.get("partial_unexpected_list"):
+        samples = [_short(v, 24) for v in result["partial_unexpected_list"][:rows]]
+    return {
+        "type": config.get("type", ""),
+        "column": _column_of(config),
+        "kwargs": kwargs,
+        "success": bool(item.get("success")),
+        "observed": observed,
+        "unexpected_count": result.get("unexpected_count"),
+        "samples": samples,
+    }
+
+
+def _expectation_label(row: dict[str, Any]) -> str:
+    shown = {k: v for k, v in row["kwargs"].items() if k not in ("column", "result_format")}
+    args = ", ".join(f"{k}={_short(v, 40)}" for k, v in shown.items())
+    name = row["type"].removeprefix("expect_")
+    return f"`{name}`" + (f" ({args})" if args else "")
+
+
+def build_result(
+    runs: list[dict[str, Any]],
+    *,
+    data: Path,
+    engine: str,
+    rows: int,
+    sensitive: set[str],
+    docs: str,
+    checkpoint: str,
+    seconds: float,
+) -> GateResult:
+    table_rows: list[dict[str, Any]] = []
+    for run in runs:
+        for item in run.get("results", []):
+            config = item.get("expectation_config", {})
+            masked = {**item, "result": mask_result(item.get("result") or {}, config, sensitive)}
+            table_rows.append({"suite": run.get("suite_name", ""), **describe(masked, rows)})
+    failed = [r for r in table_rows if not r["success"]]
+    passed = not failed
+    icon = "✅" if passed else "❌"
+    headline = (
+        f"all {len(table_rows)} expectations met"
+        if passed
+        else f"{len(failed)} of {len(table_rows)} expectations failed"
+    )
+    summary = [
+        f"### {icon} mlgate validate-data: {headline}",
+        "",
+        f"`{data}` against checkpoint `{checkpoint}` ({engine} engine, {seconds:.2f} s validation)."
+        + (f" Values of {', '.join(f'`{c}`' for c in sorted(sensitive))} are masked." if sensitive else ""),
+    ]
+    if failed:
+        summary += [
+            "",
+            "Failed: "
+            + ", ".join(
+                f"`{r['type'].removeprefix('expect_')}`" + (f" on `{r['column']}`" if r["column"] else "")
+                for r in failed
+            ),
+        ]
+    lines = ["| | column | expectation | observed | offending rows |", "|---|---|---|---|---|"]
+    for r in sorted(table_rows, key=lambda r: r["success"]):
+        column = f"`{r['column']}`" if r["column"] else "(table)"
+        samples = "<br>".join(r["samples"]) if not r["success"] else ""
+        icon = "✅" if r["success"] else "❌"
+        lines.append(f"| {icon} | {column} | {_expectation_label(r)} | {r['observed']} | {samples} |")
+    details = ["#### Expectations", "", *lines]
+    if docs:
+        details += ["", f"Data Docs: `{docs}` (uploaded as the run's `data-docs` artifact in CI)."]
+    failed_types = ",".join(sorted({r["type"] for r in failed}))
+    return GateResult(
+        gate="validate-data",
+        passed=passed,
+        failure_reason="" if passed else "contract-violated",
+        summary_md="\n".join(summary),
+        details_md="\n".join(details),
+        data={
+            "dataset": str(data),
+            "engine": engine,
+            "checkpoint": checkpoint,
+            "expectations": table_rows,
+            "failed": len(failed),
+            "validation_seconds": seconds,
+            "data_docs": docs,
+        },
+        outputs={
+            "failed-expectations": str(len(failed)),
+            "failed-expectation-types": failed_types,
+            "data-docs-path": docs,
+        },
+    )
+
+
+def validate(
+    data: Path,
+    section: DataSection,
+    *,
+    engine: str | None = None,
+    checkpoint: str | None = None,
+    gx_root: Path | None = None,
+) -> GateResult:
+    """Check the inputs, run the checkpoint, mask, rebuild Data Docs and build the result."""
+    engine = engine or section.engine
+    name = checkpoint or section.checkpoint
+    root = gx_root or Path(section.gx_root)
+    check_exists(data)
+    data_format(data)
+    contract = read_contract(root / "gx", name)
+    check_columns(data, contract)
+    if engine == "pandas":
+        limit = section.max_memory_mb * 2**20 if section.max_memory_mb else None
+        check_fits_in_memory(data, limit=limit)
+        frame = read_pandas(data)
+    else:
+        frame = read_spark(data, section.spark_master)
+    started = time.time()
+    context, result, seconds = run_checkpoint(root, name, frame, engine=engine)
+    sensitive = set(section.sensitive_columns)
+    runs = [r.to_json_dict() for r in result.run_results.values()]
+    docs = ""
+    sites = (
+        context.build_data_docs()
+        if mask_stored_results(root / "gx" / "uncommitted" / "validations", started, sensitive)
+        else context.get_docs_sites_urls()
+    )
+    urls = sites if isinstance(sites, dict) else {s.get("site_name"): s.get("site_url") for s in sites}
+    for url in urls.values():
+        if isinstance(url, str) and url.startswith("file://"):
+            docs = str(Path(url.removeprefix("file://")).parent)
+            break
+    return build_result(
+        runs,
+        data=data,
+        engine=engine,
+        rows=section.unexpected_rows,
+        sensitive=sensitive,
+        docs=docs,
+        checkpoint=name,
+        seconds=seconds,
+    )
+
+
+@click.command("validate-data")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="MLGATE_DATA",
+    help="Dataset to validate [default: data.dataset in mlgate.yaml].",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("mlgate.yaml"),
+    envvar="MLGATE_CONFIG",
+    show_default=True,
+    help="mlgate.yaml (section `data`).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["pandas", "spark"]),
+    default=None,
+    envvar="MLGATE_ENGINE",
+    help="Execution engine [default: data.engine].",
+)
+@click.option(
+    "--checkpoint", default=None, envvar="MLGATE_CHECKPOINT", help="GX checkpoint [default: data.checkpoint]."
+)
+@click.option(
+    "--gx-root",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="MLGATE_GX_ROOT",
+    help="Directory holding gx/ [default: data.gx_root].",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".mlgate/reports"),
+    envvar="MLGATE_REPORT_DIR",
+    show_default=True,
+    help="Where the JSON result and report go.",
+)
+@click.option(
+    "--comment/--no-comment",
+    default=False,
+    envvar="MLGATE_COMMENT",
+    help="Upsert the report as a PR comment.",
+)
+def command(
+    *,
+    data: Path | None,
+    config_path: Path,
+    engine: str | None,
+    checkpoint: str | None,
+    gx_root: Path | None,
+    report_dir: Path,
+    comment: bool,
+) -> int:
+    """Validate a dataset against the project's Great Expectations checkpoint."""
+
+    def work() -> int:
+        from mlgate.config import load_section
+
+        section = load_section(config_path, "data", DataSection)
+        path = data or Path(section.dataset)
+        result = validate(path, section, engine=engine, checkpoint=checkpoint, gx_root=gx_root)
+        return finish(result, report_dir=report_dir, comment_key=str(path) if comment else None)
+
+    return run_gate("validate-data", work)

@@ -1,0 +1,180 @@
+"""`mlgate validate-data` against a real GX 1.x file project (GX imported once for the module)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlgate import cli, validate_data
+from tests.support.gx_project import build_gx_project, good_frame
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("gxproject")
+    build_gx_project(root)
+    good_frame().to_csv(root / "good.csv", index=False)
+    good_frame().to_parquet(root / "good.parquet")
+    bad = good_frame()
+    bad.loc[3, "amount"] = 5000.0
+    bad.loc[7, "channel"] = "crypto"
+    bad.loc[9, "transaction_id"] = 1
+    bad.loc[11, "email"] = "leaked-secret-address"
+    bad.to_csv(root / "bad.csv", index=False)
+    (root / "mlgate.yaml").write_text("data:\n  sensitive_columns: [email]\n  unexpected_rows: 2\n")
+    return root
+
+
+@pytest.fixture
+def env(project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for key in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MLGATE_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.chdir(project)
+    return tmp_path
+
+
+def outputs(tmp: Path) -> dict[str, str]:
+    lines = (tmp / "out" / "outputs.env").read_text(encoding="utf-8").splitlines()
+    found: dict[str, str] = {}
+    for line in lines:
+        key, _, value = line.partition("=")
+        found[key] = json.loads(value)
+    return found
+
+
+def run(env: Path, *args: str) -> int:
+    return cli.main(["validate-data", "--report-dir", str(env / "reports"), *args])
+
+
+def test_clean_data_passes_and_builds_data_docs(env: Path) -> None:
+    assert run(env, "--data", "good.csv") == 0
+    out = outputs(env)
+    assert out["passed"] == "true" and out["failed-expectations"] == "0"
+    docs = Path(out["data-docs-path"])
+    assert (docs / "index.html").is_file()
+    report = (env / "reports" / "validate-data.md").read_text()
+    assert "all 8 expectations met" in report and "| ✅ | `amount` |" in report
+
+
+def test_parquet_passes(env: Path) -> None:
+    assert run(env, "--data", "good.parquet") == 0
+
+
+def test_broken_contract_fails_with_rows_and_masks_sensitive_values(env: Path, project: Path) -> None:
+    assert run(env, "--data", "bad.csv") == 1
+    out = outputs(env)
+    assert out["failure-reason"] == "contract-violated"
+    assert out["failed-expectations"] == "4"
+    assert set(out["failed-expectation-types"].split(",")) == {
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_unique",
+        "expect_column_values_to_match_regex",
+    }
+    report = (env / "reports" / "validate-data.md").read_text()
+    assert "4 of 8 expectations failed" in report
+    assert "transaction_id=4, amount=5000.0" in report  # the offending row, by id, with its value
+    assert "transaction_id=8, channel=crypto" in report
+    assert "transaction_id=12, email=•••" in report and "leaked-secret-address" not in report
+    result = (env / "reports" / "validate-data.json").read_text()
+    assert "leaked-secret-address" not in result
+    # Data Docs are rebuilt from masked results: the uploaded site holds no sensitive value either
+    docs = Path(out["data-docs-path"])
+    pages = [p.read_text(errors="ignore") for p in docs.rglob("*.html")]
+    assert pages and not any("leaked-secret-address" in page for page in pages)
+    stored = [p.read_text() for p in (project / "gx" / "uncommitted" / "validations").rglob("*.json")]
+    assert not any("leaked-secret-address" in s for s in stored)
+
+
+def _copy_gx(env: Path, project: Path) -> Path:
+    broken = env / "broken"
+    shutil.copytree(project / "gx", broken / "gx", ignore=shutil.ignore_patterns("uncommitted"))
+    return broken
+
+
+def _suite_without_type(env: Path, project: Path) -> list[str]:
+    broken = _copy_gx(env, project)
+    suite_path = broken / "gx" / "expectations" / "transactions.json"
+    suite = json.loads(suite_path.read_text())
+    suite["expectations"][2].pop("type")
+    suite_path.write_text(json.dumps(suite))
+    return ["--data", "good.csv", "--gx-root", str(broken)]
+
+
+def _suite_not_json(env: Path, project: Path) -> list[str]:
+    broken = _copy_gx(env, project)
+    suite = broken / "gx" / "expectations" / "transactions.json"
+    suite.write_text(suite.read_text().replace('"type":', '"type"', 1))
+    return ["--data", "good.csv", "--gx-root", str(broken)]
+
+
+def _data(env: Path, name: str, content: bytes) -> list[str]:
+    (env / name).write_bytes(content)
+    return ["--data", str(env / name)]
+
+
+def _config(env: Path, text: str, data: str = "good.csv") -> list[str]:
+    (env / "mlgate.yaml").write_text(text)
+    return ["--data", data, "--config", str(env / "mlgate.yaml")]
+
+
+def _too_large(env: Path, project: Path) -> list[str]:
+    good_frame(40_000).to_csv(env / "big.csv", index=False)
+    return _config(env, "data:\n  max_memory_mb: 1\n", str(env / "big.csv"))
+
+
+LATIN = "transaction_id,amount,channel,email\n1,2.0,web,caf\xe9@x.fr\n".encode("latin-1")
+NO_CHANNEL = good_frame().drop(columns=["channel"]).to_csv(index=False).encode()
+
+#: case -> (prepare(env, project) -> CLI args, expected failure reason)
+BAD = {
+    "missing dataset": (lambda e, p: ["--data", "nope.csv"], "missing-file"),
+    "empty file": (lambda e, p: _data(e, "empty.csv", b""), "empty-data"),
+    "not utf-8": (lambda e, p: _data(e, "latin.csv", LATIN), "unreadable-data"),
+    "missing column": (lambda e, p: _data(e, "nochannel.csv", NO_CHANNEL), "schema-mismatch"),
+    "unsupported file type": (lambda e, p: _data(e, "data.json", b"{}"), "unreadable-data"),
+    "unknown checkpoint": (lambda e, p: ["--data", "good.csv", "--checkpoint", "nope"], "invalid-suite"),
+    "malformed suite": (_suite_not_json, "invalid-suite"),
+    "suite entry without a type": (_suite_without_type, "invalid-suite"),
+    "not a GX project": (lambda e, p: ["--data", "good.csv", "--gx-root", str(e)], "invalid-suite"),
+    "larger than memory": (_too_large, "too-large"),
+    "malformed mlgate.yaml": (lambda e, p: _config(e, "data: [unclosed\n"), "invalid-input"),
+    "unknown engine in mlgate.yaml": (lambda e, p: _config(e, "data:\n  engine: dask\n"), "invalid-input"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_clear_line(
+    case: str, env: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prepare, reason = BAD[case]
+    assert run(env, *prepare(env, project)) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert "error:" in line and " — " in line  # what is wrong, then the fix
+    assert outputs(env)["failure-reason"] == reason
+    assert reason in validate_data.FAILURE_REASONS
+
+
+@pytest.mark.slow
+def test_spark_engine_runs_the_same_suite(env: Path, project: Path) -> None:
+    pytest.importorskip("pyspark", reason="pyspark is not installed (the `spark` extra)")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java 17+ and `java` is not on PATH")
+    assert run(env, "--data", "bad.csv", "--engine", "spark") == 1
+    out = outputs(env)
+    assert out["failure-reason"] == "contract-violated"
+    assert set(out["failed-expectation-types"].split(",")) >= {
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_unique",
+    }
+    report = (env / "reports" / "validate-data.md").read_text()
+    assert "spark engine" in report and "leaked-secret-address" not in report
+    assert (project / "gx" / "checkpoints" / "data-contract-spark.json").is_file()
+    assert run(env, "--data", "good.parquet", "--engine", "spark") == 0
