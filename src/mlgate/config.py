@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from mlgate.gate import GateInputError
 
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
-SECTIONS: dict[str, str] = {}
+SECTIONS: dict[str, str] = {
+    "canary": "mlgate.canary.config:CanarySection",
+}
 
 DEFAULT_CONFIG = Path("mlgate.yaml")
 SCHEMA_ID = "https://mlgate.dev/schema/mlgate.schema.json"
