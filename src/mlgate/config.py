@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,7 +63,10 @@ def json_schema() -> dict[str, Any]:
     schema = config_model().model_json_schema(by_alias=True)
     props = schema.setdefault("properties", {})
     props.pop("schema_", None)
-    props["$schema"] = {"type": "string", "description": "URL or path of this JSON Schema (editor completion)."}
+    props["$schema"] = {
+        "type": "string",
+        "description": "URL or path of this JSON Schema (editor completion).",
+    }
     schema["$id"] = SCHEMA_ID
     schema["title"] = "mlgate.yaml"
     schema["description"] = "Configuration of every mlgate gate. Each top-level key is one gate's section."
@@ -93,7 +97,7 @@ def read_config(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _explain(error: dict[str, Any]) -> tuple[str, str]:
+def _explain(error: Mapping[str, Any]) -> tuple[str, str]:
     where = ".".join(str(part) for part in error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -156,8 +160,13 @@ def schema_command(output: Path | None) -> None:
 
 @command.command("check")
 @click.option(
-    "--config", "path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, envvar="MLGATE_CONFIG",
-    show_default=True, help="The file to validate.",
+    "--config",
+    "path",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_CONFIG,
+    envvar="MLGATE_CONFIG",
+    show_default=True,
+    help="The file to validate.",
 )
 def check_command(path: Path) -> int:
     """Validate mlgate.yaml against every gate's section model."""

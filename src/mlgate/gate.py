@@ -107,9 +107,13 @@ def finish(
     )
     runner.write_summary(result.markdown)
     if comment_key is not None:
-        runner.upsert_pr_comment(
-            gate=result.gate, key=comment_key, summary=result.summary_md, details=result.details_md
-        )
+        try:
+            runner.upsert_pr_comment(
+                gate=result.gate, key=comment_key, summary=result.summary_md, details=result.details_md
+            )
+        except github.GitHubAPIError as exc:
+            # the verdict stands on its own: a comment that cannot be posted is a warning, not a failure
+            runner.warning(f"could not update the pull request comment: {exc}", title=f"mlgate {result.gate}")
     return 0 if result.passed else 1
 
 
@@ -119,9 +123,11 @@ def run_gate(gate: str, work: Callable[[], int]) -> int:
         return work()
     except GateInputError as exc:
         runner = github.Runner.from_env()
-        runner.error(exc.message, file=exc.file, line=exc.line, title=f"mlgate {gate}")
+        if runner.in_actions:
+            runner.error(exc.message, file=exc.file, line=exc.line, title=f"mlgate {gate}")
+        else:
+            at_line = f" (line {exc.line})" if exc.line else ""
+            sys.stderr.write(f"mlgate {gate}: error: {exc.message}{at_line}\n")
         runner.set_outputs({"passed": "false", "failure-reason": exc.reason})
-        runner.write_summary(f"### mlgate {gate}: input error\n\n{exc.message}\n")
-        if not runner.in_actions:
-            print(f"mlgate {gate}: error: {exc.message}", file=sys.stderr)
+        runner.write_summary(f"### ❌ mlgate {gate}: input error\n\n{exc.message}\n", echo=False)
         return 1

@@ -15,12 +15,13 @@ No other module reads `GITHUB_*` variables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,22 @@ def render_comment(
     if last.count("```") % 2:
         last = "```\n" + last
     return (head + first + note + last)[:limit]
+
+
+def annotation_command(
+    level: str,
+    message: str,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+    title: str | None = None,
+) -> str:
+    """The workflow command for one annotation, properties and message escaped (one line)."""
+    props = {"file": file, "line": line, "col": col, "title": title}
+    rendered = ",".join(f"{k}={_escape_property(str(v))}" for k, v in props.items() if v not in (None, ""))
+    head = f"::{level} {rendered}::" if rendered else f"::{level}::"
+    return f"{head}{_escape_data(message)}\n"
 
 
 @dataclass
@@ -136,7 +153,8 @@ class Runner:
             for name, value in outputs.items():
                 fh.write(f"{name}={json.dumps(value)}\n")
 
-    def write_summary(self, markdown: str) -> None:
+    def write_summary(self, markdown: str, *, echo: bool = True) -> None:
+        """Append to the step summary (locally: to `output_dir/summary.md`, echoed unless `echo=False`)."""
         path = self.env.get("GITHUB_STEP_SUMMARY") if self.in_actions else None
         if path:
             with Path(path).open("a", encoding="utf-8") as fh:
@@ -145,7 +163,9 @@ class Runner:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         with (self.output_dir / "summary.md").open("a", encoding="utf-8") as fh:
             fh.write(markdown.rstrip() + "\n\n")
-        print(markdown.rstrip())
+        if echo:
+            sys.stdout.write(markdown.rstrip() + "\n")
+            sys.stdout.flush()
 
     def annotate(
         self,
@@ -159,20 +179,30 @@ class Runner:
     ) -> None:
         """Emit an `error`/`warning`/`notice` annotation (a plain `level: file:line: message` locally)."""
         if self.in_actions:
-            props = {"file": file, "line": line, "col": col, "title": title}
-            rendered = ",".join(f"{k}={_escape_property(str(v))}" for k, v in props.items() if v is not None)
-            sys.stdout.write(f"::{level} {rendered}::{_escape_data(message)}\n" if rendered else
-                             f"::{level}::{_escape_data(message)}\n")
+            sys.stdout.write(annotation_command(level, message, file=file, line=line, col=col, title=title))
             sys.stdout.flush()
             return
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
-        print(f"{level}: {where}{message}", file=sys.stderr)
+        sys.stderr.write(f"{level}: {where}{message}\n")
 
     def error(self, message: str, **where: Any) -> None:
         self.annotate("error", message, **where)
 
     def warning(self, message: str, **where: Any) -> None:
         self.annotate("warning", message, **where)
+
+    @contextlib.contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """A collapsible group in the Actions log (plain output locally)."""
+        if self.in_actions:
+            sys.stdout.write(f"::group::{_escape_data(title)}\n")
+            sys.stdout.flush()
+        try:
+            yield
+        finally:
+            if self.in_actions:
+                sys.stdout.write("::endgroup::\n")
+                sys.stdout.flush()
 
     def mask(self, value: str) -> None:
         if self.in_actions and value:
@@ -205,7 +235,8 @@ class Runner:
         if existing is None:
             self.api("POST", f"/repos/{self.repository}/issues/{pr}/comments", json_body={"body": body})
             return "created"
-        self.api("PATCH", f"/repos/{self.repository}/issues/comments/{existing['id']}", json_body={"body": body})
+        comment_path = f"/repos/{self.repository}/issues/comments/{existing['id']}"
+        self.api("PATCH", comment_path, json_body={"body": body})
         return "updated"
 
     def find_comment(self, pr: int, marker: str) -> dict[str, Any] | None:
@@ -213,7 +244,9 @@ class Runner:
         page = 1
         while True:
             comments = self.api(
-                "GET", f"/repos/{self.repository}/issues/{pr}/comments", params={"per_page": 100, "page": page}
+                "GET",
+                f"/repos/{self.repository}/issues/{pr}/comments",
+                params={"per_page": 100, "page": page},
             )
             if not isinstance(comments, list) or not comments:
                 return None
@@ -226,8 +259,10 @@ class Runner:
 
     def _overflow_hint(self) -> str:
         url = self.run_url
-        return f"the full report is in [the run summary and artifacts]({url})" if url else (
-            "the full report is in the workflow run's summary and artifacts"
+        return (
+            f"the full report is in [the run summary and artifacts]({url})"
+            if url
+            else ("the full report is in the workflow run's summary and artifacts")
         )
 
     def api(
@@ -256,18 +291,35 @@ class Runner:
                 except httpx.TransportError as exc:
                     last_error = f"{type(exc).__name__}: {exc}"
                 else:
-                    if response.status_code not in RETRY_STATUSES:
+                    wait = _rate_limit_wait(response.status_code, response.headers)
+                    if response.status_code not in RETRY_STATUSES and wait is None:
                         if response.is_error:
                             raise GitHubAPIError(method, path, response.status_code, response.text[:300])
                         return response.json() if response.content else None
                     last_error = f"HTTP {response.status_code}"
-                    retry_after = response.headers.get("retry-after")
-                    if retry_after and retry_after.isdigit():
-                        time.sleep(min(float(retry_after), 60.0) * self.backoff)
+                    if wait is not None:
+                        if attempt + 1 < self.max_attempts:
+                            time.sleep(wait * self.backoff)
                         continue
                 if attempt + 1 < self.max_attempts:
                     time.sleep((2**attempt) * self.backoff)
         raise GitHubAPIError(method, path, None, f"gave up after {self.max_attempts} attempts ({last_error})")
+
+
+def _rate_limit_wait(status: int, headers: Mapping[str, str]) -> float | None:
+    """Seconds GitHub asks us to wait (Retry-After, or an exhausted rate limit's reset), capped at 60.
+
+    A 403 counts as a retryable rate limit only when it carries one of those headers (secondary limits).
+    """
+    if status not in (403, 429):
+        return None
+    retry_after = headers.get("retry-after", "").strip()
+    if retry_after.isdigit():
+        return min(float(retry_after), 60.0)
+    reset = headers.get("x-ratelimit-reset", "").strip()
+    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        return min(max(float(reset) - time.time(), 1.0), 60.0)
+    return None
 
 
 class GitHubAPIError(RuntimeError):
