@@ -17,6 +17,7 @@ from mlgate import __version__
 COMMANDS: dict[str, str] = {
     "lint": "mlgate.lint:command",
     "config": "mlgate.config:command",
+    "canary": "mlgate.canary.command:command",
 }
 
 

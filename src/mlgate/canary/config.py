@@ -5,6 +5,7 @@ Light imports only (pydantic): `mlgate config schema` imports this module.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -24,7 +25,7 @@ class AnalysisSettings(Section):
         gt=0,
         lt=0.5,
         description="Bound on the probability of rolling back a healthy canary over the whole rollout. "
-        "Split evenly (Bonferroni) over every statistical look: analysed steps × max-inconclusive × tests.",
+        "Split evenly (Bonferroni) over every statistical look: analysed steps x max-inconclusive x tests.",
     )
     error_rate_tolerance: float = Field(
         1.0,
@@ -55,10 +56,11 @@ class AnalysisSettings(Section):
         lt=1,
         description="Absolute difference in positive-prediction rate that fails, when significant.",
     )
-    signals: list[SignalName] = Field(
-        default_factory=lambda: list(ALL_SIGNALS),
+    signals: list[SignalName] | None = Field(
+        None,
         min_length=1,
-        description="Signals judged; a listed signal with no data makes a step inconclusive, never a pass.",
+        description="Signals judged (null: every signal the metrics source provides — Prometheus all four, "
+        "CloudWatch error-rate and latency). A judged signal with no data makes a step inconclusive.",
     )
 
 
@@ -145,7 +147,7 @@ class CanarySection(Section):
         for step in steps:
             if not 0 < step <= 100:
                 raise ValueError(f"each step must be above 0 and at most 100, got {step:g}")
-        for before, after in zip(steps, steps[1:], strict=False):
+        for before, after in pairwise(steps):
             if after <= before:
                 raise ValueError(f"steps must be strictly increasing, got {before:g} then {after:g}")
         return steps

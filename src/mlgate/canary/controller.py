@@ -33,7 +33,7 @@ class TargetError(RuntimeError):
     """The traffic router refused or failed a call (rolls back with reason `target-error`)."""
 
 
-class MetricsUnavailable(RuntimeError):
+class MetricsUnavailableError(RuntimeError):
     """The metrics source did not answer (the look is inconclusive)."""
 
 
@@ -183,7 +183,7 @@ class Controller:
         alpha = alpha_per_test(plan.analysis.alpha, len(plan.analysed_steps), plan.max_inconclusive)
         try:
             window = self.metrics.window(self.clock() - step_start)
-        except MetricsUnavailable as exc:
+        except MetricsUnavailableError as exc:
             entry = self._record(
                 "analyse",
                 percent,
@@ -203,7 +203,7 @@ class Controller:
         )
         return judgement.verdict, judgement.reason, judgement.why
 
-    def _run_steps(self) -> CanaryOutcome:
+    def _run_steps(self) -> CanaryOutcome:  # noqa: PLR0911 - each way out is one rollback reason
         plan = self.plan
         inconclusive_in_row = 0
         try:

@@ -3,18 +3,18 @@
 Signals and how each can fail (a step fails when any judged signal fails):
 
 - error-rate: an exact one-sided conditional binomial test (canary errors given all errors, the rates
-  being Poisson) of "canary rate > tolerance × baseline rate"; plus an absolute guard `max_error_rate`
+  being Poisson) of "canary rate > tolerance x baseline rate"; plus an absolute guard `max_error_rate`
   (judged once the canary has `min_requests`), like Flagger's success-rate check.
-- latency: p95 and p99 of the canary above `latency_max_ratio` × the baseline's *and* above it by
+- latency: p95 and p99 of the canary above `latency_max_ratio` x the baseline's *and* above it by
   `latency_min_delta_ms`; a quantile is judged only when the canary has at least 20 requests in that tail
   (400 for p95, 2,000 for p99); plus an absolute guard `max_p99_ms`.
 - prediction-shift: PSI of the prediction-score histograms above `psi_max` *and* a two-sample KS test
   (on the binned distributions, asymptotic) significant.
-- positive-rate: |canary − baseline| positive-prediction rate above `positive_rate_max_delta` *and* a
+- positive-rate: |canary - baseline| positive-prediction rate above `positive_rate_max_delta` *and* a
   two-proportion z-test significant.
 
-False rollbacks across repeated looks: each statistical test runs at `alpha / (looks × 3)` where
-`looks = analysed steps × max_inconclusive` is the most looks a rollout can take and 3 is the number of
+False rollbacks across repeated looks: each statistical test runs at `alpha / (looks x 3)` where
+`looks = analysed steps x max_inconclusive` is the most looks a rollout can take and 3 is the number of
 tests per look (Bonferroni), so a healthy canary is rolled back by the tests with probability ≤ `alpha`.
 
 No traffic in either arm, NaN, or a missing metric for a judged signal is Inconclusive — never a pass.
@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from mlgate.canary.config import AnalysisSettings
+from mlgate.canary.config import ALL_SIGNALS, AnalysisSettings
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 CheckStatus = Literal["pass", "fail", "inconclusive", "skipped"]
@@ -113,7 +113,7 @@ def _pct(value: float) -> str:
 def error_rate_p_value(
     canary_errors: int, canary_n: int, baseline_errors: int, baseline_n: int, tolerance: float = 1.0
 ) -> float:
-    """P(canary errors ≥ observed | errors split as if canary rate = tolerance × baseline rate)."""
+    """P(canary errors ≥ observed | errors split as if canary rate = tolerance x baseline rate)."""
     from scipy import stats
 
     total = canary_errors + baseline_errors
@@ -163,12 +163,17 @@ def two_proportion_p_value(x1: float, n1: float, x2: float, n2: float) -> float:
 
 
 def _judge_error_rate(
-    base: ArmWindow, can: ArmWindow, s: AnalysisSettings, alpha: float, enough: bool
+    base: ArmWindow,
+    can: ArmWindow,
+    n: tuple[float, float],
+    s: AnalysisSettings,
+    alpha: float,
+    *,
+    enough: bool,
 ) -> Check:
     if _missing(base.errors) or _missing(can.errors):
         return Check("error-rate", "inconclusive", note="error count missing or NaN")
-    assert base.requests is not None and can.requests is not None  # checked by the caller
-    bn, cn = round(base.requests), round(can.requests)
+    bn, cn = round(n[0]), round(n[1])
     be, ce = min(round(base.errors or 0), bn), min(round(can.errors or 0), cn)
     b_rate, c_rate = be / bn, ce / cn
     p = error_rate_p_value(ce, cn, be, bn, s.error_rate_tolerance)
@@ -177,7 +182,7 @@ def _judge_error_rate(
         "pass",
         baseline=f"{_pct(b_rate)} ({be}/{bn})",
         canary=f"{_pct(c_rate)} ({ce}/{cn})",
-        threshold=f"p < {alpha:.2g} (×{s.error_rate_tolerance:g})",
+        threshold=f"p < {alpha:.2g} (x{s.error_rate_tolerance:g})",
         p_value=p,
     )
     if p < alpha:
@@ -189,33 +194,33 @@ def _judge_error_rate(
     return check
 
 
-def _judge_latency(base: ArmWindow, can: ArmWindow, s: AnalysisSettings) -> list[Check]:
+def _judge_latency(
+    base: ArmWindow, can: ArmWindow, n: tuple[float, float], s: AnalysisSettings
+) -> list[Check]:
     checks: list[Check] = []
-    assert can.requests is not None
     for q, label in ((0.95, "p95"), (0.99, "p99")):
         b, c = base.latency_ms.get(q), can.latency_ms.get(q)
-        if _missing(b) or _missing(c):
+        if b is None or c is None or _missing(b) or _missing(c):
             checks.append(Check(f"latency {label}", "inconclusive", note=f"{label} latency missing or NaN"))
             continue
-        assert b is not None and c is not None
         check = Check(
             f"latency {label}",
             "pass",
             baseline=f"{b:.1f} ms",
             canary=f"{c:.1f} ms",
-            threshold=f"≤ ×{s.latency_max_ratio:g} or +{s.latency_min_delta_ms:g} ms",
+            threshold=f"≤ x{s.latency_max_ratio:g} or +{s.latency_min_delta_ms:g} ms",
         )
         tail_needed = TAIL_REQUESTS / (1 - q)
-        if label == "p99" and s.max_p99_ms is not None and c > s.max_p99_ms and can.requests >= tail_needed:
+        if label == "p99" and s.max_p99_ms is not None and c > s.max_p99_ms and n[1] >= tail_needed:
             check.status = "fail"
             check.note = f"canary p99 above the absolute guard {s.max_p99_ms:g} ms"
-        elif can.requests < tail_needed:
+        elif n[1] < tail_needed:
             check.status = "skipped"
             check.note = f"fewer than {tail_needed:.0f} canary requests: too few to judge {label}"
         elif c > b * s.latency_max_ratio and c - b > s.latency_min_delta_ms:
             check.status = "fail"
             check.note = (
-                f"canary {label} {c / b:.2f}× the baseline's" if b > 0 else f"canary {label} above baseline"
+                f"canary {label} {c / b:.2f}x the baseline's" if b > 0 else f"canary {label} above baseline"
             )
         checks.append(check)
     return checks
@@ -245,12 +250,13 @@ def _judge_prediction_shift(base: ArmWindow, can: ArmWindow, s: AnalysisSettings
     return check
 
 
-def _judge_positive_rate(base: ArmWindow, can: ArmWindow, s: AnalysisSettings, alpha: float) -> Check:
-    if _missing(base.positives) or _missing(can.positives):
+def _judge_positive_rate(
+    base: ArmWindow, can: ArmWindow, n: tuple[float, float], s: AnalysisSettings, alpha: float
+) -> Check:
+    if base.positives is None or can.positives is None or _missing(base.positives) or _missing(can.positives):
         return Check("positive-rate", "inconclusive", note="positive-prediction count missing or NaN")
-    assert base.requests and can.requests and base.positives is not None and can.positives is not None
-    b_rate, c_rate = base.positives / base.requests, can.positives / can.requests
-    p = two_proportion_p_value(can.positives, can.requests, base.positives, base.requests)
+    b_rate, c_rate = base.positives / n[0], can.positives / n[1]
+    p = two_proportion_p_value(can.positives, n[1], base.positives, n[0])
     check = Check(
         "positive-rate",
         "pass",
@@ -274,9 +280,9 @@ def judge_canary_step(
 ) -> StepJudgement:
     """Compare canary with baseline over one window; see the module docstring for the rules."""
     base, can = window.baseline, window.canary
-    if _missing(base.requests) or _missing(can.requests):
+    if base.requests is None or can.requests is None or _missing(base.requests) or _missing(can.requests):
         return StepJudgement("inconclusive", "no-data", "request counts missing or NaN", [], alpha_test)
-    assert base.requests is not None and can.requests is not None
+    n = (base.requests, can.requests)
     if base.requests < 1 or can.requests < 1:
         arm = "canary" if can.requests < 1 else "baseline"
         return StepJudgement(
@@ -297,20 +303,20 @@ def judge_canary_step(
             note="" if enough else "too few requests to pass yet",
         )
     ]
-    for signal in settings.signals:
+    for signal in settings.signals or ALL_SIGNALS:
         if signal == "error-rate":
-            checks.append(_judge_error_rate(base, can, settings, alpha_test, enough))
+            checks.append(_judge_error_rate(base, can, n, settings, alpha_test, enough=enough))
         elif signal == "latency":
-            checks.extend(_judge_latency(base, can, settings))
+            checks.extend(_judge_latency(base, can, n, settings))
         elif signal == "prediction-shift":
             checks.append(_judge_prediction_shift(base, can, settings, alpha_test))
         elif signal == "positive-rate":
-            checks.append(_judge_positive_rate(base, can, settings, alpha_test))
+            checks.append(_judge_positive_rate(base, can, n, settings, alpha_test))
     failed = [c for c in checks if c.status == "fail"]
     if failed:
-        signal = failed[0].signal.split()[0]
+        first = failed[0].signal.split()[0]
         why = "; ".join(f"{c.signal}: {c.note}" for c in failed)
-        return StepJudgement("fail", SIGNAL_REASON[signal], why, checks, alpha_test)
+        return StepJudgement("fail", SIGNAL_REASON[first], why, checks, alpha_test)
     pending = [c for c in checks if c.status == "inconclusive"]
     if pending:
         why = "; ".join(f"{c.signal}: {c.note}" for c in pending)

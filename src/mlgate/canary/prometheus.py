@@ -3,7 +3,7 @@
 Metric names and the label matchers that tell baseline from canary come from `canary.prometheus` in
 mlgate.yaml. Every figure is an `increase()` over the step's window, so both arms are compared over the
 same seconds. An empty result for the request counter, or NaN from `histogram_quantile`, is a missing
-metric (the look is inconclusive); an unreachable Prometheus raises `MetricsUnavailable`.
+metric (the look is inconclusive); an unreachable Prometheus raises `MetricsUnavailableError`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from mlgate.canary.config import PrometheusSettings
-from mlgate.canary.controller import MetricsUnavailable
+from mlgate.canary.controller import MetricsUnavailableError
 from mlgate.canary.judge import ArmWindow, StepWindow
 from mlgate.gate import GateInputError
 
@@ -22,6 +22,8 @@ class PromQLError(RuntimeError):
 
 
 class PrometheusMetrics:
+    SIGNALS = ("error-rate", "latency", "prediction-shift", "positive-rate")
+
     def __init__(self, settings: PrometheusSettings, *, config_file: str = "mlgate.yaml") -> None:
         self.settings = settings
         self.config_file = config_file
@@ -34,19 +36,19 @@ class PrometheusMetrics:
         try:
             response = httpx.get(url, params={"query": promql}, timeout=self.settings.timeout_seconds)
         except httpx.HTTPError as exc:
-            raise MetricsUnavailable(
+            raise MetricsUnavailableError(
                 f"Prometheus at {self.settings.url}: {type(exc).__name__}: {exc}"
             ) from exc
         try:
             body = response.json()
         except ValueError:
-            raise MetricsUnavailable(
+            raise MetricsUnavailableError(
                 f"Prometheus at {self.settings.url} answered HTTP {response.status_code} without JSON"
             ) from None
         if body.get("status") != "success":
             if response.status_code in (400, 422):
                 raise PromQLError(f"{body.get('errorType', 'error')}: {body.get('error', '')} in `{promql}`")
-            raise MetricsUnavailable(f"Prometheus HTTP {response.status_code}: {body.get('error', '')}")
+            raise MetricsUnavailableError(f"Prometheus HTTP {response.status_code}: {body.get('error', '')}")
         data = body.get("data") or {}
         if data.get("resultType") == "scalar":
             return [{"metric": {}, "value": data.get("result")}]
@@ -62,11 +64,12 @@ class PrometheusMetrics:
     # -- the queries ---------------------------------------------------------------------------------
     def queries(self, selector: str, window: str) -> dict[str, str]:
         s = self.settings
+        latency = f"sum by (le) (increase({s.latency_metric}_bucket{{{selector}}}[{window}]))"
         return {
             "requests": f"sum(increase({s.requests_metric}{{{selector}}}[{window}]))",
             "errors": f'sum(increase({s.requests_metric}{{{selector},status=~"5.."}}[{window}]))',
-            "p95": f"histogram_quantile(0.95, sum by (le) (increase({s.latency_metric}_bucket{{{selector}}}[{window}])))",
-            "p99": f"histogram_quantile(0.99, sum by (le) (increase({s.latency_metric}_bucket{{{selector}}}[{window}])))",
+            "p95": f"histogram_quantile(0.95, {latency})",
+            "p99": f"histogram_quantile(0.99, {latency})",
             "scores": f"sum by (le) (increase({s.score_metric}_bucket{{{selector}}}[{window}]))",
             "positives": f"sum(increase({s.positives_metric}{{{selector}}}[{window}]))",
         }
@@ -87,7 +90,7 @@ class PrometheusMetrics:
                         field=f"canary.prometheus ({arm}_selector / metric names)",
                         fix="fix the label matchers or metric names so the PromQL parses",
                     ) from None
-                except MetricsUnavailable as exc:
+                except MetricsUnavailableError as exc:
                     raise GateInputError(
                         str(exc),
                         file=self.config_file,
@@ -115,7 +118,7 @@ class PrometheusMetrics:
                 scores = [max(0.0, c - p) for c, p in zip(cumulative, [0.0, *cumulative[:-1]], strict=True)]
             positives = self._scalar(q["positives"])
         except PromQLError as exc:
-            raise MetricsUnavailable(str(exc)) from exc
+            raise MetricsUnavailableError(str(exc)) from exc
         return ArmWindow(requests, errors, latency_ms, scores, positives)
 
     def window(self, seconds: float) -> StepWindow:
