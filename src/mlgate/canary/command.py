@@ -163,13 +163,19 @@ def render_result(outcome: CanaryOutcome, plan: CanarySection, *, environment: s
     )
 
 
-def _install_cancel_handlers(cancel: threading.Event) -> None:
+def _install_cancel_handlers(cancel: threading.Event) -> dict[int, Any]:
+    """SIGTERM/SIGINT set `cancel`; returns the previous handlers so the caller can restore them."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # signals are only delivered to the main thread; the caller cancels through the event
+
     def handler(signum: int, _frame: Any) -> None:
         click.echo(f"mlgate canary: received {signal.Signals(signum).name}: rolling back", err=True)
         cancel.set()
 
+    previous = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handler)
+        previous[sig] = signal.signal(sig, handler)
+    return previous
 
 
 @click.command("canary")
@@ -244,12 +250,16 @@ def command(
         if overrides:
             plan = validate_section({**plan.model_dump(), **overrides}, GATE, CanarySection, file=config_path)
         cancel = threading.Event()
-        _install_cancel_handlers(cancel)
-        traffic, metrics = build(plan, config_file=str(config_path), model_version=model_version or None)
-        controller = Controller(
-            plan, traffic, metrics, cancel=cancel, log=lambda line: click.echo(line, err=True)
-        )
-        outcome = controller.run()
+        previous = _install_cancel_handlers(cancel)
+        try:
+            traffic, metrics = build(plan, config_file=str(config_path), model_version=model_version or None)
+            controller = Controller(
+                plan, traffic, metrics, cancel=cancel, log=lambda line: click.echo(line, err=True)
+            )
+            outcome = controller.run()
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
         result = render_result(outcome, plan, environment=environment)
         runner = github.Runner.from_env()
         out_dir = report_dir or runner.output_dir
