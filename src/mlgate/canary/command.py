@@ -172,7 +172,7 @@ def _install_cancel_handlers(cancel: threading.Event) -> dict[int, Any]:
         click.echo(f"mlgate canary: received {signal.Signals(signum).name}: rolling back", err=True)
         cancel.set()
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous[sig] = signal.signal(sig, handler)
     return previous

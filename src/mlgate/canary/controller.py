@@ -216,6 +216,11 @@ class Controller:
                 for look in range(1, plan.max_inconclusive + 1):
                     if _sleep_interruptibly(plan.bake_seconds, self.cancel):
                         return self._rollback("cancelled", f"cancelled during the {percent:g}% bake")
+                    seen = self.target.read_weights()  # the router still answers and nobody else moved it
+                    if abs(seen - percent) > WEIGHT_TOLERANCE:
+                        raise TargetError(
+                            f"weights changed outside mlgate: canary {seen:g}%, expected {percent:g}%"
+                        )
                     verdict, reason, why = self._look(percent, step_start, look)
                     if verdict == "fail":
                         return self._rollback(reason, f"step {percent:g}%: {why}")

@@ -106,11 +106,15 @@ class SageMakerTarget:
     def read_weights(self) -> float:
         s = self.settings
         variants = {v["VariantName"]: v for v in self._describe_endpoint().get("ProductionVariants", [])}
-        try:
-            base = float(variants[s.baseline_variant]["CurrentWeight"])
-            can = float(variants[s.canary_variant]["CurrentWeight"])
-        except KeyError as exc:
-            raise TargetError(f"{self.describe()}: variant weights missing ({exc})") from exc
+        missing = [name for name in (s.baseline_variant, s.canary_variant) if name not in variants]
+        if missing:
+            raise TargetError(f"{self.describe()}: variant(s) {', '.join(missing)} no longer on the endpoint")
+
+        def weight(name: str) -> float:
+            # a variant at weight 0 may come back without CurrentWeight (moto omits it)
+            return float(variants[name].get("CurrentWeight") or 0.0)
+
+        base, can = weight(s.baseline_variant), weight(s.canary_variant)
         if base + can <= 0:
             raise TargetError(f"{self.describe()}: both variants have weight 0")
         return 100 * can / (base + can)
