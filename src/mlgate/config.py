@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic_core import ErrorDetails
 
 from mlgate.gate import GateInputError
 
@@ -97,7 +97,7 @@ def read_config(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _explain(error: Mapping[str, Any]) -> tuple[str, str]:
+def _explain(error: ErrorDetails) -> tuple[str, str]:
     where = ".".join(str(part) for part in error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":

@@ -41,7 +41,7 @@ MAX_ANNOTATIONS = 50
 MAX_HOOK_OUTPUT = 4_000
 
 _STATUS_LINE = re.compile(
-    r"^(?P<name>.*?)\.{3,}(?P<postfix>\(no files to check\)|\(unstaged files only\))?"
+    r"^(?P<name>.*?)\.{3,}(?P<postfix>\(no files to check\))?"
     r"(?P<status>Passed|Failed|Skipped)$"
 )
 # `path:line:col: message` (ruff concise, mypy --show-column-numbers, flake8, eslint unix, ...)
@@ -79,7 +79,13 @@ class HookRun:
 
     @property
     def label(self) -> str:
+        """The hook id when pre-commit printed it (failed hooks), else its name."""
         return self.hook_id or self.name
+
+    @property
+    def title(self) -> str:
+        """Name and id for the summary table: `ruff check (ruff)`."""
+        return f"{self.name} ({self.hook_id})" if self.hook_id and self.hook_id != self.name else self.name
 
 
 @dataclass
@@ -92,6 +98,8 @@ class PreCommitReport:
     diff: str = ""
     #: "An error has occurred: ..." and what follows, when pre-commit itself failed
     error: str = ""
+    #: pre-commit's own `[WARNING] ...` lines (mutable revs, deprecated stages, ...)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[HookRun]:
@@ -115,6 +123,8 @@ def findings_in(hook: str, output: str) -> list[Finding]:
             continue
         if located := _LOCATED.match(line):
             message = located["msg"].strip() or "reported here"
+            if message.startswith("note:"):  # mypy's notes explain the error before them
+                continue
             col = int(located["col"]) if located["col"] else None
             found.append(Finding(hook, located["file"], int(located["line"]), col, message))
             pending = None
@@ -129,6 +139,7 @@ def parse_precommit_output(text: str) -> PreCommitReport:
     report = PreCommitReport()
     current: HookRun | None = None
     body: list[str] = []
+    in_header = False
 
     def close() -> None:
         if current is not None:
@@ -149,6 +160,9 @@ def parse_precommit_output(text: str) -> PreCommitReport:
             current = None
             report.diff = "\n".join(lines[index:])
             break
+        if line.startswith("[WARNING] "):
+            report.warnings.append(line.removeprefix("[WARNING] ").strip())
+            continue
         if status := _STATUS_LINE.match(line):
             close()
             body = []
@@ -157,15 +171,18 @@ def parse_precommit_output(text: str) -> PreCommitReport:
                 status=status["status"],
                 no_files=status["postfix"] == "(no files to check)",
             )
+            in_header = True
         elif current is not None:
-            if line.startswith("- hook id: "):
+            # pre-commit's `- key: value` lines come right after the status line, before the hook's output
+            in_header = in_header and line.startswith("- ")
+            if in_header and line.startswith("- hook id: "):
                 current.hook_id = line.removeprefix("- hook id: ").strip()
-            elif line.startswith("- exit code: "):
+            elif in_header and line.startswith("- exit code: "):
                 value = line.removeprefix("- exit code: ").strip()
                 current.exit_code = int(value) if value.lstrip("-").isdigit() else None
-            elif line == "- files were modified by this hook":
+            elif in_header and line == "- files were modified by this hook":
                 current.modified_files = True
-            elif not line.startswith("- duration: "):
+            elif not in_header:
                 body.append(line)
     else:
         close()
@@ -229,7 +246,7 @@ def evaluate(report: PreCommitReport, exit_code: int) -> GateResult:
         )
 
     rows = [
-        f"| {_cell(h.label)} | {icons.get(h.status, '')} {h.status} | {_cell(_findings_cell(h))} |"
+        f"| {_cell(h.title)} | {icons.get(h.status, '')} {h.status} | {_cell(_findings_cell(h))} |"
         for h in report.hooks
     ]
     table = "| hook | status | findings |\n|---|---|---|\n" + "\n".join(rows) if rows else ""
@@ -391,6 +408,8 @@ def command(config: Path, report_dir: Path | None, from_ref: str, skip: str) -> 
             sys.stdout.write(output if output.endswith("\n") or not output else output + "\n")
             sys.stdout.flush()
         report = parse_precommit_output(output)
+        for warning in report.warnings:
+            runner.warning(warning, file=str(config), title="pre-commit")
         for finding in annotation_targets(report)[:MAX_ANNOTATIONS]:
             runner.error(
                 finding.message, file=finding.file, line=finding.line, col=finding.col, title=finding.hook

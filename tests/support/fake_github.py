@@ -142,20 +142,24 @@ class FakeGitHub:
             state = query.get("state", ["open"])[0]
             labels = set(filter(None, query.get("labels", [""])[0].split(",")))
             items = [
-                i for i in st.issues.values()
+                i
+                for i in st.issues.values()
                 if (state == "all" or i.get("state") == state)
                 and labels <= {lbl["name"] for lbl in i.get("labels", [])}
             ]
             return 200, items
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/commits/([0-9a-f]+)/pulls", path):
-            return 200, [{"number": n, "merged_at": "2026-01-01T00:00:00Z"} for n in st.commit_pulls.get(m.group(1), [])]
+            return 200, [
+                {"number": n, "merged_at": "2026-01-01T00:00:00Z"}
+                for n in st.commit_pulls.get(m.group(1), [])
+            ]
         return 404, {"message": f"FakeGitHub has no route for {method} {path}"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def _serve(self) -> None:
@@ -168,13 +172,17 @@ class FakeGitHub:
                         status, payload, extra = 503, {"message": "FakeGitHub request budget spent"}, {}
                     else:
                         fake.requests.append(
-                            Recorded(self.command, parts.path, parse_qs(parts.query), body, dict(self.headers))
+                            Recorded(
+                                self.command, parts.path, parse_qs(parts.query), body, dict(self.headers)
+                            )
                         )
                         if fake.state.failures:
                             status, extra = fake.state.failures.pop(0)
                             payload = {"message": "scripted failure"}
                         else:
-                            status, payload = fake._route(self.command, parts.path, parse_qs(parts.query), body)
+                            status, payload = fake._route(
+                                self.command, parts.path, parse_qs(parts.query), body
+                            )
                             extra = {}
                 data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)

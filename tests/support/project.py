@@ -23,12 +23,12 @@ TEMPLATE_OPTIONS: dict[str, Any] = json.loads((ROOT / "cookiecutter.json").read_
 
 
 def uv_bin() -> str:
+    candidate = Path(sys.executable).parent / "uv"  # the dev group's uv: a real binary, not a shim
+    if candidate.exists():
+        return str(candidate)
     found = shutil.which("uv")
     if found:
         return found
-    candidate = Path(sys.executable).parent / "uv"
-    if candidate.exists():
-        return str(candidate)
     raise RuntimeError("uv is not installed: run `make setup` (or `pip install uv`)")
 
 
@@ -75,16 +75,28 @@ def render_project(out_dir: Path, *, wheel_dir: Path | None = None, **answers: A
     return Path(path)
 
 
-def run_in(project: Path, *args: str, wheel_dir: Path | None = None, check: bool = True,
-           timeout: float = 900, **env: str) -> subprocess.CompletedProcess[str]:
+def run_in(
+    project: Path,
+    *args: str,
+    wheel_dir: Path | None = None,
+    check: bool = True,
+    timeout: float = 900,
+    **env: str,
+) -> subprocess.CompletedProcess[str]:
     """Run a command inside a generated project and capture its output."""
     proc = subprocess.run(
-        list(args), cwd=project, env=project_env(wheel_dir, **env), text=True,
-        capture_output=True, timeout=timeout, check=False,
+        list(args),
+        cwd=project,
+        env=project_env(wheel_dir, **env),
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise AssertionError(
-            f"{' '.join(args)} failed in {project} ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+            f"{' '.join(args)} failed in {project} ({proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
     return proc
 

@@ -155,7 +155,8 @@ def test_failing_run_is_parsed_hook_by_hook(tmp_path: Path) -> None:
     assert not result.passed
     assert result.failure_reason == "hooks-failed"
     assert result.failure_reason in FAILURE_REASONS
-    assert "| no-todo | ❌ Failed | 1 finding |" in result.summary_md
+    assert "| no TODO markers (no-todo) | ❌ Failed | 1 finding |" in result.summary_md
+    assert "| ruff check (ruff) | ❌ Failed | 1 finding, files modified |" in result.summary_md
     assert "| sql files | ⏭️ Skipped | no files to check |" in result.summary_md
     assert result.outputs["failed-hooks"] == "ruff,ruff-format,no-todo"
     assert "changes made by fixers" in result.details_md
@@ -196,6 +197,7 @@ def test_findings_in_generic_formats() -> None:
     output = "\n".join(
         [
             "src/pkg/mod.py:10: error: Incompatible return value  [return-value]",
+            "src/pkg/mod.py:10: note: See https://mypy.readthedocs.io",
             "src/pkg/mod.py:3:5: E501 line too long",
             "Found 2 errors in 1 file (checked 3 source files)",
             "https://example.com/docs: not a file",
@@ -270,3 +272,21 @@ def test_missing_config_is_a_one_line_input_error(tmp_path: Path, in_actions: bo
     else:
         (line,) = proc.stderr.strip().splitlines()
         assert line.startswith("mlgate lint: error: .pre-commit-config.yaml: not found — add a")
+
+
+def test_pre_commit_warnings_become_warning_annotations(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, bad=False)
+    config = repo / ".pre-commit-config.yaml"
+    config.write_text("default_stages: [commit]\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+    _git(repo, "add", "-A")
+    code, output = run_precommit(repo, tmp_path)
+    report = parse_precommit_output(output)
+    (warning,) = report.warnings
+    assert "deprecated stage names" in warning
+    assert evaluate(report, code).passed
+
+    proc = run_mlgate(repo, tmp_path, GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(tmp_path / "out.txt"))
+    assert proc.returncode == 0, proc.stdout
+    assert (
+        "::warning file=.pre-commit-config.yaml,title=pre-commit::top-level `default_stages`" in proc.stdout
+    )

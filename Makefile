@@ -1,0 +1,60 @@
+# mlgate — the two commands a new user needs:
+#   make demo   generate a project with the default answers and run its pipeline end to end
+#   make test   run the test suite (what CI runs)
+# Needs only python3, git and make: uv is bootstrapped into .uv/ when it is not installed.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.uv/bin/uv)
+BUILD := $(CURDIR)/build
+WHEELS := $(BUILD)/wheel
+DEMO := $(BUILD)/demo
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo test test-quick lint docs bench clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(CURDIR)/.uv/bin/uv:
+	python3 -m venv .uv
+	.uv/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+setup: $(if $(findstring /.uv/,$(UV)),$(CURDIR)/.uv/bin/uv) ## install mlgate and its development tools into .venv
+	$(UV) sync --locked --all-extras
+
+wheel: setup
+	rm -rf $(WHEELS) && $(UV) build --wheel --quiet --out-dir $(WHEELS)
+
+demo: wheel ## generate build/demo/fraud-detection with the default answers and run its pipeline
+	rm -rf $(DEMO)
+	UV_FIND_LINKS=$(WHEELS) $(UV) run cookiecutter . --no-input --output-dir $(DEMO)
+	cd $(DEMO)/fraud-detection && UV_FIND_LINKS=$(WHEELS) $(MAKE) --no-print-directory setup pipeline UV=$(UV)
+	@echo
+	@echo "Demo project: $(DEMO)/fraud-detection"
+	@echo "  metrics:    $(DEMO)/fraud-detection/metrics.json"
+	@echo "  registry:   $(DEMO)/fraud-detection/mlruns.db (mlflow ui --backend-store-uri sqlite:///mlruns.db)"
+	@echo "  reports:    $(DEMO)/fraud-detection/.mlgate/"
+
+test: setup ## the full test suite (unit, template matrix, act workflow runs)
+	$(UV) run pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-quick: setup ## unit tests and the default project only: no act runs, no slow tests
+	MLGATE_QUICK=1 $(UV) run pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup ## ruff, mypy --strict, zizmor, actionlint
+	$(UV) run ruff check src tests tools benchmarks hooks
+	$(UV) run ruff format --check src tests tools benchmarks
+	$(UV) run mypy src
+	$(UV) run zizmor --offline --no-progress actions .github/workflows
+	$(UV) run actionlint .github/workflows/*.yml
+
+docs: setup ## build the documentation site into build/site (strict)
+	$(UV) run mkdocs build --strict --site-dir $(BUILD)/site
+
+bench: setup ## run every benchmark in quick mode and print its figures
+	for b in benchmarks/*.py; do echo "== $$b"; $(UV) run python "$$b" --quick; done
+
+clean:
+	rm -rf $(BUILD) .uv

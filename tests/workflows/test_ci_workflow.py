@@ -1,0 +1,87 @@
+"""The generated repository's pull-request workflow (`ci.yml`), run for real with act.
+
+A project is generated with the default answers, made a git repository with an `origin`, and its
+`ci.yml` is run for a `pull_request` event: mlgate's actions come from this checkout, third-party
+actions from the stand-ins in `tests/support/standins/`, PR comments go to a local recording server.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.act import ActRun, pull_request_event, run_workflow
+from tests.support.fake_github import FakeGitHub
+from tests.support.project import project_env, render_project
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-ci")]
+
+REPO = "acme/fraud-detection"
+
+
+def git(project: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=project, env=project_env(), check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
+    path = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir)
+    if not (path / ".git").exists():  # the post-generation hook does this when git is present
+        git(path, "init", "-q", "-b", "main")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", "Initial commit")
+    git(path, "remote", "add", "origin", f"https://github.com/{REPO}")
+    return path
+
+
+def run_ci(project: Path, work: Path, wheel_dir: Path, mlgate_src: Path, fake: FakeGitHub) -> ActRun:
+    head = git(project, "rev-parse", "HEAD")
+    return run_workflow(
+        project,
+        "pull_request",
+        pull_request_event(7, REPO, head_sha=head),
+        mlgate_src=mlgate_src,
+        work=work,
+        workflow="ci.yml",
+        env={"GITHUB_API_URL": fake.url, "UV_FIND_LINKS": str(wheel_dir)},
+        secrets={"GITHUB_TOKEN": "test-token"},
+    )
+
+
+def test_ci_passes_on_the_clean_project(
+    project: Path, tmp_path: Path, wheel_dir: Path, mlgate_src: Path
+) -> None:
+    with FakeGitHub() as fake:
+        run = run_ci(project, tmp_path, wheel_dir, mlgate_src, fake)
+    results = run.job_results()
+    assert results.get("lint") == "success", run.explain()
+    assert results.get("test") == "success", run.explain()
+    assert all(r == "success" for r in results.values()), run.explain()
+    assert run.outputs("lint").get("passed") == "true", run.explain()
+    assert "ruff" in run.summaries("lint").lower(), run.summaries("lint")
+    assert not run.annotations("error"), run.annotations("error")
+
+
+def test_lint_job_fails_with_an_annotation_after_a_lint_error(
+    project: Path, tmp_path: Path, wheel_dir: Path, mlgate_src: Path
+) -> None:
+    package = next(p for p in (project / "src").iterdir() if p.is_dir() and (p / "__init__.py").exists())
+    bad = package / "features.py"
+    original = bad.read_text(encoding="utf-8")
+    bad.write_text("import os\n" + original, encoding="utf-8")  # F401: unused import on line 1
+    git(project, "commit", "-qam", "Add an unused import")
+    try:
+        with FakeGitHub() as fake:
+            run = run_ci(project, tmp_path, wheel_dir, mlgate_src, fake)
+    finally:
+        git(project, "reset", "-q", "--hard", "HEAD~1")
+    assert run.job_result("lint") == "failure", run.explain()
+    assert run.outputs("lint").get("passed") == "false", run.explain()
+    rel = bad.relative_to(project).as_posix()
+    errors = [a for a in run.annotations("error") if a.file and a.file.endswith(rel)]
+    assert errors, f"no annotation on {rel}: {run.annotations()}\n{run.explain()}"
+    assert errors[0].line == 1 and "F401" in errors[0].message, errors
