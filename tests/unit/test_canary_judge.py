@@ -157,7 +157,7 @@ def test_repeated_looks_false_rollback_rate_stays_below_alpha() -> None:
     the fraction rolled back by the judge must stay within the stated alpha (5 %)."""
     rng = np.random.default_rng(9)
     plan = CanarySection()
-    alpha = alpha_per_test(plan.analysis.alpha, len(plan.analysed_steps), plan.max_inconclusive)
+    alpha = plan.alpha_per_test
     rollouts, rolled_back = 1_000, 0
     for _ in range(rollouts):
         for percent in plan.analysed_steps:

@@ -5,6 +5,7 @@ Light imports only (pydantic): `mlgate config schema` imports this module.
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 from typing import Literal
 
@@ -128,6 +129,12 @@ class CanarySection(Section):
         "analysed; the rollout then moves to 100 % (promotion).",
     )
     bake_seconds: float = Field(300.0, description="Time at each step before it is judged.")
+    interval_seconds: float | None = Field(
+        None,
+        description="Look at the data this often during a bake: an interim look can only fail (early "
+        "rollback); the pass is decided at the end of the bake. Null: one look per bake. Every look counts "
+        "in the Bonferroni split.",
+    )
     min_requests: int = Field(
         100, ge=1, description="Requests each arm needs in a step's window before the step can pass."
     )
@@ -161,11 +168,30 @@ class CanarySection(Section):
 
     @model_validator(mode="after")
     def _target_settings(self) -> CanarySection:
+        if self.interval_seconds is not None and not 0 < self.interval_seconds <= self.bake_seconds:
+            raise ValueError(
+                f"interval_seconds must be above 0 and at most bake_seconds, got {self.interval_seconds:g}"
+            )
         if self.target == "sagemaker" and not self.sagemaker.endpoint_name:
             raise ValueError("target sagemaker needs sagemaker.endpoint_name")
         if self.target == "kserve" and not self.kserve.name:
             raise ValueError("target kserve needs kserve.name")
         return self
+
+    @property
+    def looks_per_bake(self) -> int:
+        if self.interval_seconds is None:
+            return 1
+        return max(1, math.ceil(self.bake_seconds / self.interval_seconds - 1e-9))
+
+    @property
+    def alpha_per_test(self) -> float:
+        """Bonferroni share of `analysis.alpha` for one test at one look (see `judge.alpha_per_test`)."""
+        from mlgate.canary.judge import alpha_per_test
+
+        return alpha_per_test(
+            self.analysis.alpha, len(self.analysed_steps), self.max_inconclusive, self.looks_per_bake
+        )
 
     @property
     def analysed_steps(self) -> list[float]:

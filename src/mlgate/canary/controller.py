@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mlgate.canary.config import CanarySection
-from mlgate.canary.judge import StepWindow, alpha_per_test, judge_canary_step
+from mlgate.canary.judge import StepWindow, judge_canary_step
 
 #: weights read back within this many percentage points count as applied
 WEIGHT_TOLERANCE = 0.51
@@ -178,9 +178,12 @@ class Controller:
             return self._rollback("target-error", str(exc))
         return self._run_steps()
 
-    def _look(self, percent: float, step_start: float, look: int) -> tuple[str, str, str]:
+    def _look(
+        self, percent: float, step_start: float, look: int, *, interim: bool = False
+    ) -> tuple[str, str, str]:
+        """Judge the window since `step_start`; an interim look is recorded but can only fail."""
         plan = self.plan
-        alpha = alpha_per_test(plan.analysis.alpha, len(plan.analysed_steps), plan.max_inconclusive)
+        alpha = plan.alpha_per_test
         try:
             window = self.metrics.window(self.clock() - step_start)
         except MetricsUnavailableError as exc:
@@ -198,7 +201,7 @@ class Controller:
             percent,
             verdict=judgement.verdict,
             reason=judgement.reason,
-            why=f"look {look}: {judgement.why}",
+            why=f"{'interim ' if interim else ''}look {look}: {judgement.why}",
             judgement=judgement.to_json(),
         )
         return judgement.verdict, judgement.reason, judgement.why
@@ -213,17 +216,24 @@ class Controller:
                 self._apply(percent)
                 self._record("shift", percent, why=f"canary {percent:g}% (read back)")
                 step_start = self.clock()
-                for look in range(1, plan.max_inconclusive + 1):
-                    if _sleep_interruptibly(plan.bake_seconds, self.cancel):
-                        return self._rollback("cancelled", f"cancelled during the {percent:g}% bake")
-                    seen = self.target.read_weights()  # the router still answers and nobody else moved it
-                    if abs(seen - percent) > WEIGHT_TOLERANCE:
-                        raise TargetError(
-                            f"weights changed outside mlgate: canary {seen:g}%, expected {percent:g}%"
-                        )
-                    verdict, reason, why = self._look(percent, step_start, look)
-                    if verdict == "fail":
-                        return self._rollback(reason, f"step {percent:g}%: {why}")
+                interval = plan.interval_seconds or plan.bake_seconds
+                look = 0
+                for _bake in range(plan.max_inconclusive):
+                    bake_end = self.clock() + plan.bake_seconds
+                    for index in range(plan.looks_per_bake):
+                        final_look = index == plan.looks_per_bake - 1
+                        wait = bake_end - self.clock() if final_look else interval
+                        if _sleep_interruptibly(wait, self.cancel):
+                            return self._rollback("cancelled", f"cancelled during the {percent:g}% bake")
+                        seen = self.target.read_weights()  # the router still answers and nobody moved it
+                        if abs(seen - percent) > WEIGHT_TOLERANCE:
+                            raise TargetError(
+                                f"weights changed outside mlgate: canary {seen:g}%, expected {percent:g}%"
+                            )
+                        look += 1
+                        verdict, reason, why = self._look(percent, step_start, look, interim=not final_look)
+                        if verdict == "fail":
+                            return self._rollback(reason, f"step {percent:g}%: {why}")
                     if verdict == "pass":
                         inconclusive_in_row = 0
                         break

@@ -96,9 +96,12 @@ class StepJudgement:
         }
 
 
-def alpha_per_test(alpha: float, analysed_steps: int, max_inconclusive: int) -> float:
-    """Bonferroni share of `alpha` for one test at one look."""
-    looks = max(1, analysed_steps) * max(1, max_inconclusive)
+def alpha_per_test(
+    alpha: float, analysed_steps: int, max_inconclusive: int, looks_per_bake: int = 1
+) -> float:
+    """Bonferroni share of `alpha` for one test at one look: the most looks a rollout can take is
+    analysed steps x bakes per step (max_inconclusive) x looks per bake."""
+    looks = max(1, analysed_steps) * max(1, max_inconclusive) * max(1, looks_per_bake)
     return alpha / (looks * TESTS_PER_LOOK)
 
 
