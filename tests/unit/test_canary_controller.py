@@ -157,6 +157,7 @@ def test_rerun_resets_a_half_shifted_router_first() -> None:
 def test_bonferroni_budget_counts_every_possible_look() -> None:
     p = plan(bake_seconds=600, interval_seconds=60, max_inconclusive=2)
     assert p.looks_per_bake == 10
-    assert p.alpha_per_test == pytest.approx(0.05 / (3 * 2 * 10 * 3))
+    assert p.alpha_per_test == pytest.approx(0.05 / (3 * 2 * 10 * 1))  # one tested signal: error-rate
+    assert CanarySection().alpha_per_test == pytest.approx(0.05 / (3 * 3 * 1 * 3))
     with pytest.raises(ValueError, match="interval_seconds"):
         plan(bake_seconds=10, interval_seconds=20)

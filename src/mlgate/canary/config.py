@@ -26,7 +26,8 @@ class AnalysisSettings(Section):
         gt=0,
         lt=0.5,
         description="Bound on the probability of rolling back a healthy canary over the whole rollout. "
-        "Split evenly (Bonferroni) over every statistical look: analysed steps x max-inconclusive x tests.",
+        "Split evenly (Bonferroni) over every possible look and test: analysed steps x max_inconclusive "
+        "x looks per bake x statistical tests judged (error rate, prediction shift, positive rate).",
     )
     error_rate_tolerance: float = Field(
         1.0,
@@ -187,10 +188,11 @@ class CanarySection(Section):
     @property
     def alpha_per_test(self) -> float:
         """Bonferroni share of `analysis.alpha` for one test at one look (see `judge.alpha_per_test`)."""
-        from mlgate.canary.judge import alpha_per_test
+        from mlgate.canary.judge import TESTED_SIGNALS, alpha_per_test
 
+        tests = sum(1 for signal in self.analysis.signals or ALL_SIGNALS if signal in TESTED_SIGNALS)
         return alpha_per_test(
-            self.analysis.alpha, len(self.analysed_steps), self.max_inconclusive, self.looks_per_bake
+            self.analysis.alpha, len(self.analysed_steps), self.max_inconclusive, self.looks_per_bake, tests
         )
 
     @property

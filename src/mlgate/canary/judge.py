@@ -13,9 +13,10 @@ Signals and how each can fail (a step fails when any judged signal fails):
 - positive-rate: |canary - baseline| positive-prediction rate above `positive_rate_max_delta` *and* a
   two-proportion z-test significant.
 
-False rollbacks across repeated looks: each statistical test runs at `alpha / (looks x 3)` where
-`looks = analysed steps x max_inconclusive` is the most looks a rollout can take and 3 is the number of
-tests per look (Bonferroni), so a healthy canary is rolled back by the tests with probability ≤ `alpha`.
+False rollbacks across repeated looks: each statistical test runs at `alpha / (looks x tests)` where
+`looks = analysed steps x max_inconclusive x looks per bake` is the most looks a rollout can take and
+`tests` the statistical tests per look among the judged signals (error rate, prediction shift, positive
+rate: at most 3) — Bonferroni — so a healthy canary is rolled back by the tests with probability ≤ `alpha`.
 
 No traffic in either arm, NaN, or a missing metric for a judged signal is Inconclusive — never a pass.
 A step passes only when every judged signal passes and both arms have `min_requests`; a statistically
@@ -34,8 +35,9 @@ from mlgate.canary.config import ALL_SIGNALS, AnalysisSettings
 Verdict = Literal["pass", "fail", "inconclusive"]
 CheckStatus = Literal["pass", "fail", "inconclusive", "skipped"]
 
-#: statistical tests per look (error rate, prediction shift KS, positive-rate z) — the Bonferroni divisor
-TESTS_PER_LOOK = 3
+#: signals judged by a statistical test (the others are effect-size thresholds) — the Bonferroni divisor
+TESTED_SIGNALS = ("error-rate", "prediction-shift", "positive-rate")
+TESTS_PER_LOOK = len(TESTED_SIGNALS)
 #: requests needed in a tail before its quantile is judged
 TAIL_REQUESTS = 20
 #: which failure reason each signal reports
@@ -97,12 +99,17 @@ class StepJudgement:
 
 
 def alpha_per_test(
-    alpha: float, analysed_steps: int, max_inconclusive: int, looks_per_bake: int = 1
+    alpha: float,
+    analysed_steps: int,
+    max_inconclusive: int,
+    looks_per_bake: int = 1,
+    tests_per_look: int = TESTS_PER_LOOK,
 ) -> float:
     """Bonferroni share of `alpha` for one test at one look: the most looks a rollout can take is
-    analysed steps x bakes per step (max_inconclusive) x looks per bake."""
+    analysed steps x bakes per step (max_inconclusive) x looks per bake, each running `tests_per_look`
+    statistical tests (error rate, prediction shift, positive rate: those among the judged signals)."""
     looks = max(1, analysed_steps) * max(1, max_inconclusive) * max(1, looks_per_bake)
-    return alpha / (looks * TESTS_PER_LOOK)
+    return alpha / (looks * max(1, tests_per_look))
 
 
 def _missing(value: float | None) -> bool:
