@@ -1,9 +1,9 @@
 """A real local canary stack for tests: two small model servers, Prometheus scraping them, and a load
 generator sending traffic through the nginx that `mlgate canary` (target: local) starts.
 
-The model servers export the metric names mlgate's `canary.prometheus` defaults read
-(`prediction_requests_total{status}`, `prediction_latency_seconds`, `prediction_score`,
-`predictions_positive_total`) — the same names the generated project's FastAPI service exports.
+The model servers export the series the generated project's FastAPI service exports and mlgate's
+`canary.prometheus` defaults read: `model_requests_total{endpoint,method,status,model_version}`,
+`model_request_latency_seconds{endpoint,model_version}`, `model_prediction_score{model_version}`.
 Run one alone: `python -m tests.support.canary_stack serve --port 8001 --version 1 --error-rate 0`.
 """
 
@@ -52,15 +52,23 @@ def serve(
     from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
     registry = CollectorRegistry()
-    requests = Counter("prediction_requests", "Predict requests", ["status"], registry=registry)
+    requests = Counter(
+        "model_requests", "Requests", ["endpoint", "method", "status", "model_version"], registry=registry
+    )
     latency = Histogram(
-        "prediction_latency_seconds",
-        "Predict latency",
+        "model_request_latency_seconds",
+        "Request latency",
+        ["endpoint", "model_version"],
         registry=registry,
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     )
-    scores = Histogram("prediction_score", "Predicted scores", buckets=SCORE_BUCKETS, registry=registry)
-    positives = Counter("predictions_positive", "Positive predictions", registry=registry)
+    scores = Histogram(
+        "model_prediction_score",
+        "Predicted scores",
+        ["model_version"],
+        buckets=SCORE_BUCKETS,
+        registry=registry,
+    )
     rng = random.Random(seed)  # noqa: S311 - simulated model behaviour, not security
     lock = threading.Lock()
 
@@ -93,15 +101,13 @@ def serve(
                 delay = rng.lognormvariate(0, 0.3) * latency_ms / 1000
             time.sleep(delay)
             if fail:
-                requests.labels(status="500").inc()
-                latency.observe(time.perf_counter() - start)
+                requests.labels("/predict", "POST", "500", version).inc()
+                latency.labels("/predict", version).observe(time.perf_counter() - start)
                 self._send(500, b'{"detail": "model error"}')
                 return
-            requests.labels(status="200").inc()
-            scores.observe(score)
-            if score >= 0.5:
-                positives.inc()
-            latency.observe(time.perf_counter() - start)
+            requests.labels("/predict", "POST", "200", version).inc()
+            scores.labels(version).observe(score)
+            latency.labels("/predict", version).observe(time.perf_counter() - start)
             self._send(200, json.dumps({"score": score, "model_version": version}).encode())
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)

@@ -156,7 +156,7 @@ def test_dry_run_changes_nothing(healthy: CanaryStack, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("override", "args", "message"),
     [
-        ({"prometheus": {"requests_metric": "prediction_requests_total{"}}, (), "Prometheus rejected"),
+        ({"prometheus": {"requests_metric": "model_requests_total{"}}, (), "Prometheus rejected"),
         ({}, ("--model-version", "9"), "model version '9' not found"),
     ],
     ids=["promql-error", "version-not-found"],

@@ -67,7 +67,11 @@ class AnalysisSettings(Section):
 
 
 class PrometheusSettings(Section):
-    """Where metrics come from when the source is Prometheus (local and kserve targets)."""
+    """Where metrics come from when the source is Prometheus (local and kserve targets).
+
+    The defaults match the generated project's service (`model_requests_total`,
+    `model_request_latency_seconds`, `model_prediction_score`, all labelled by `model_version`).
+    """
 
     url: str = Field("http://127.0.0.1:9090", description="Prometheus base URL (HTTP API at /api/v1/query).")
     baseline_selector: str = Field(
@@ -75,14 +79,26 @@ class PrometheusSettings(Section):
     )
     canary_selector: str = Field('job="canary"', description="Label matchers selecting the canary's series.")
     requests_metric: str = Field(
-        "prediction_requests_total", description="Counter of /predict requests with a `status` label."
+        "model_requests_total",
+        description="Counter of answered requests with a `status` label (5xx = error).",
+    )
+    request_matchers: str = Field(
+        'endpoint="/predict"',
+        description="Extra label matchers for the request counter and latency histogram (empty: none).",
     )
     latency_metric: str = Field(
-        "prediction_latency_seconds", description="Histogram of /predict latency in seconds."
+        "model_request_latency_seconds", description="Histogram of request latency in seconds."
     )
-    score_metric: str = Field("prediction_score", description="Histogram of predicted scores in [0, 1].")
+    score_metric: str = Field(
+        "model_prediction_score", description="Histogram of predicted scores in [0, 1]."
+    )
     positives_metric: str = Field(
-        "predictions_positive_total", description="Counter of positive predictions."
+        "",
+        description="Counter of positive predictions; empty derives them from the score histogram: "
+        "scores above `positive_threshold`.",
+    )
+    positive_threshold: float = Field(
+        0.5, ge=0, le=1, description="Score histogram bucket boundary above which a prediction is positive."
     )
     timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout of one query.")
 

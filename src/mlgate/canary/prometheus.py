@@ -64,15 +64,18 @@ class PrometheusMetrics:
     # -- the queries ---------------------------------------------------------------------------------
     def queries(self, selector: str, window: str) -> dict[str, str]:
         s = self.settings
-        latency = f"sum by (le) (increase({s.latency_metric}_bucket{{{selector}}}[{window}]))"
-        return {
-            "requests": f"sum(increase({s.requests_metric}{{{selector}}}[{window}]))",
-            "errors": f'sum(increase({s.requests_metric}{{{selector},status=~"5.."}}[{window}]))',
+        req = ",".join(part for part in (selector, s.request_matchers) if part)
+        latency = f"sum by (le) (increase({s.latency_metric}_bucket{{{req}}}[{window}]))"
+        queries = {
+            "requests": f"sum(increase({s.requests_metric}{{{req}}}[{window}]))",
+            "errors": f'sum(increase({s.requests_metric}{{{req},status=~"5.."}}[{window}]))',
             "p95": f"histogram_quantile(0.95, {latency})",
             "p99": f"histogram_quantile(0.99, {latency})",
             "scores": f"sum by (le) (increase({s.score_metric}_bucket{{{selector}}}[{window}]))",
-            "positives": f"sum(increase({s.positives_metric}{{{selector}}}[{window}]))",
         }
+        if s.positives_metric:
+            queries["positives"] = f"sum(increase({s.positives_metric}{{{selector}}}[{window}]))"
+        return queries
 
     def check(self) -> None:
         """Run every query once before any traffic moves: bad PromQL or no Prometheus is bad input."""
@@ -116,10 +119,23 @@ class PrometheusMetrics:
             if buckets:
                 cumulative = [count for _, count in buckets]
                 scores = [max(0.0, c - p) for c, p in zip(cumulative, [0.0, *cumulative[:-1]], strict=True)]
-            positives = self._scalar(q["positives"])
+            if "positives" in q:
+                positives = self._scalar(q["positives"])
+            else:
+                positives = self._positives_from_scores(buckets)
         except PromQLError as exc:
             raise MetricsUnavailableError(str(exc)) from exc
         return ArmWindow(requests, errors, latency_ms, scores, positives)
+
+    def _positives_from_scores(self, buckets: list[tuple[float, float]]) -> float | None:
+        """Predictions above `positive_threshold`: the +Inf count minus the threshold bucket's."""
+        cumulative = dict(buckets)
+        threshold = self.settings.positive_threshold
+        at = next((count for le, count in cumulative.items() if abs(le - threshold) < 1e-9), None)
+        total = cumulative.get(math.inf)
+        if at is None or total is None:
+            return None
+        return max(0.0, total - at)
 
     def window(self, seconds: float) -> StepWindow:
         window = f"{max(1, math.ceil(seconds))}s"
