@@ -125,8 +125,16 @@ class Runner:
 
     def pr_number(self) -> int | None:
         """The pull request this run belongs to, from the event payload (or `MLGATE_PR_NUMBER`)."""
-        explicit = self.env.get("MLGATE_PR_NUMBER")
+        explicit = self.env.get("MLGATE_PR_NUMBER", "").strip()
         if explicit:
+            if not explicit.isdigit():
+                from mlgate.gate import GateInputError  # gate imports this module: import at call time
+
+                raise GateInputError(
+                    f"must be a pull request number (got {explicit!r})",
+                    field="MLGATE_PR_NUMBER",
+                    fix="pass the number only, e.g. `pr-number: ${{ github.event.pull_request.number }}`",
+                )
             return int(explicit)
         event = self.event()
         number = (event.get("pull_request") or {}).get("number") or (event.get("issue") or {}).get("number")
@@ -203,6 +211,22 @@ class Runner:
             if self.in_actions:
                 sys.stdout.write("::endgroup::\n")
                 sys.stdout.flush()
+
+    def echo_untrusted(self, text: str, *, title: str) -> None:
+        """Print tool output in a collapsible group, with workflow commands in it disabled.
+
+        Output of linters and hooks can contain text from the pull request (file contents, messages);
+        between `::stop-commands::<random token>` and `::<token>::` the runner does not interpret any
+        `::set-output` / `::add-mask` / `::error` lines it contains.
+        """
+        with self.group(title):
+            token = secrets.token_hex(16) if self.in_actions else ""
+            if token:
+                sys.stdout.write(f"::stop-commands::{token}\n")
+            sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+            if token:
+                sys.stdout.write(f"::{token}::\n")
+            sys.stdout.flush()
 
     def mask(self, value: str) -> None:
         if self.in_actions and value:

@@ -49,6 +49,7 @@ _LOCATED = re.compile(r"^(?P<file>[\w./\\@+-][^:\s]*):(?P<line>\d+):(?:(?P<col>\
 # ruff's default ("full") format: `CODE message` then ` --> path:line:col`
 _RUFF_CODE = re.compile(r"^(?:error\[)?(?P<code>[A-Z]+\d+|[a-z][\w-]+)\]?:? (?P<msg>.+)$")
 _ARROW = re.compile(r"^\s*-->\s*(?P<file>[^:\s]+):(?P<line>\d+):(?P<col>\d+)\s*$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _DIFF_FILE = re.compile(r"^diff --git a/(?P<a>.+?) b/(?P<b>.+)$")
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(?P<line>\d+)(?:,\d+)? @@")
 
@@ -148,7 +149,7 @@ def parse_precommit_output(text: str) -> PreCommitReport:
                 current.findings = findings_in(current.label, current.output)
             report.hooks.append(current)
 
-    lines = [line.rstrip("\r") for line in text.splitlines()]
+    lines = [line.rstrip("\r") for line in _ANSI.sub("", text).splitlines()]
     for index, line in enumerate(lines):
         if line.startswith(("An error has occurred", "An unexpected error has occurred")):
             close()
@@ -404,9 +405,7 @@ def command(config: Path, report_dir: Path | None, from_ref: str, skip: str) -> 
         out_dir.mkdir(parents=True, exist_ok=True)
         log_path = out_dir / "lint.log"
         log_path.write_text(output, encoding="utf-8")
-        with runner.group("pre-commit output"):
-            sys.stdout.write(output if output.endswith("\n") or not output else output + "\n")
-            sys.stdout.flush()
+        runner.echo_untrusted(output, title="pre-commit output")
         report = parse_precommit_output(output)
         for warning in report.warnings:
             runner.warning(warning, file=str(config), title="pre-commit")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlgate import github
+from mlgate.gate import GateInputError
 from mlgate.github import COMMENT_LIMIT, GitHubAPIError, Runner, comment_marker, render_comment
 from tests.support.fake_github import FakeGitHub
 
@@ -264,6 +265,8 @@ def test_pr_number_comes_from_the_event_payload(tmp_path: Path) -> None:
     assert Runner(env=env).pr_number() == 12
     assert Runner(env={**env, "MLGATE_PR_NUMBER": "3"}).pr_number() == 3
     assert Runner(env={}).pr_number() is None
+    with pytest.raises(GateInputError, match="MLGATE_PR_NUMBER: must be a pull request number"):
+        Runner(env={"MLGATE_PR_NUMBER": "#12"}).pr_number()
 
 
 # -- outside Actions: the same reports, to the terminal and files ----------------------------------------
@@ -300,3 +303,19 @@ def test_in_actions_without_a_token_the_comment_is_skipped(tmp_path: Path, fake:
     assert Runner(env=env).upsert_pr_comment(gate="eval", key="k", summary="s") == "skipped"
     assert fake.requests == []
     assert (tmp_path / "out" / "comments" / "eval-k.md").exists()
+
+
+def test_untrusted_output_cannot_issue_workflow_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = "src/a.py:1: ::set-output name=passed::true\n::add-mask::x\n"
+    Runner(env=actions_env(tmp_path)).echo_untrusted(hostile, title="tool output")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "::group::tool output"
+    assert lines[1].startswith("::stop-commands::")
+    token = lines[1].removeprefix("::stop-commands::")
+    assert len(token) == 32
+    assert lines[2:4] == hostile.splitlines()
+    assert lines[4:] == [f"::{token}::", "::endgroup::"]
+    Runner(env={}).echo_untrusted(hostile, title="tool output")
+    assert capsys.readouterr().out == hostile

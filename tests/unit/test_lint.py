@@ -290,3 +290,26 @@ def test_pre_commit_warnings_become_warning_annotations(tmp_path: Path) -> None:
     assert (
         "::warning file=.pre-commit-config.yaml,title=pre-commit::top-level `default_stages`" in proc.stdout
     )
+
+
+def test_colour_codes_do_not_hide_status_lines() -> None:
+    text = (
+        "ruff check......\x1b[41mFailed\x1b[m\n- hook id: ruff\n- exit code: 1\n\napp.py:3:1: F401 unused\n"
+    )
+    (hook,) = parse_precommit_output(text).hooks
+    assert (hook.status, hook.label, len(hook.findings)) == ("Failed", "ruff", 1)
+
+
+def test_from_ref_checks_only_changed_files(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, bad=True)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    _git(repo, *ident, "commit", "-qm", "old code with problems")
+    (repo / "new.txt").write_text("a clean new file\n", encoding="utf-8")
+    _git(repo, "add", "new.txt")
+    _git(repo, *ident, "commit", "-qm", "a clean change")
+
+    assert run_mlgate(repo, tmp_path).returncode == 1  # every file: the old problems count
+    proc = run_mlgate(repo, tmp_path, MLGATE_FROM_REF="HEAD~1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    hooks = json.loads((repo / ".mlgate" / "lint.json").read_text(encoding="utf-8"))["data"]["hooks"]
+    assert {h["name"]: h["status"] for h in hooks}["no TODO markers"] == "Passed"

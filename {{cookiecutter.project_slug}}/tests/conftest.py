@@ -1,0 +1,58 @@
+"""Shared fixtures: a small dataset and model built from params.yaml, so the tests run in seconds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.pipeline import Pipeline
+
+from {{ cookiecutter.__package_name }} import data, train
+from {{ cookiecutter.__package_name }}.params import Params, load_params
+from {{ cookiecutter.__package_name }}.serve import create_app
+
+PROJECT = Path(__file__).resolve().parents[1]
+TEST_ROWS = 8_000  # params.yaml's size scaled down: enough fraud cases to learn from, fast to fit
+
+
+@pytest.fixture(scope="session")
+def params() -> Params:
+    loaded = load_params(PROJECT / "params.yaml")
+    loaded.data.n_rows = TEST_ROWS
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def splits(params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    df = data.generate_transactions(
+        params.data.n_rows, seed=params.data.seed, fraud_rate=params.data.fraud_rate
+    )
+    train_df, test_df = data.stratified_split(df, test_size=params.data.test_size, seed=params.data.seed)
+    return train_df, test_df
+
+
+@pytest.fixture(scope="session")
+def fitted(params: Params, splits: tuple[pd.DataFrame, pd.DataFrame]) -> Pipeline:
+    return train.fit(splits[0], params.train)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory, fitted: Pipeline) -> Path:
+    """A directory laid out like the train stage's output (models/)."""
+    import joblib
+
+    directory = tmp_path_factory.mktemp("models")
+    joblib.dump(fitted, directory / train.MODEL_FILE)
+    info = {"name": "test-model", "version": "7", "run_id": "test", "threshold": 0.5}
+    (directory / train.MODEL_INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def client(model_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(str(model_dir))) as test_client:
+        yield test_client
