@@ -17,6 +17,9 @@ from mlgate import __version__
 COMMANDS: dict[str, str] = {
     "lint": "mlgate.lint:command",
     "config": "mlgate.config:command",
+    "eval-gate": "mlgate.eval_gate:command",
+    "promote": "mlgate.promote:command",
+    "model-card": "mlgate.model_card:command",
     "canary": "mlgate.canary.command:command",
 }
 

@@ -1,0 +1,1202 @@
+"""`mlgate eval-gate`: the candidate model against the production model (`champion`) on the golden dataset.
+
+Inputs
+    --candidate      MLflow model URI (`runs:/…/model`, `models:/name/3`) or a local MLflow model folder
+    --baseline       model URI of the baseline (default `models:/<eval.model_name>@<eval.baseline_alias>`)
+    --config         mlgate.yaml; section `eval` (metrics, rules, latency, segments, bootstrap, policy)
+    --golden-data    override `eval.golden_data` (CSV or Parquet with the label column)
+    --report-dir     where `eval-gate.json` and `eval-gate.md` are written
+
+Outputs
+    passed, failure-reason, result-digest (sha256 of candidate model + golden data + rules),
+    result-path, report-path; a PR comment upserted under `<!-- mlgate:eval-gate:<model> -->`.
+
+What it does
+    1. Scores candidate and baseline on the golden dataset; computes each configured metric.
+    2. A paired bootstrap (same resampled rows for both models; seeded; resamples configurable) gives a
+       confidence interval of every metric delta (candidate - baseline) and of every candidate value.
+    3. Latency p50/p95/p99 for single-row and batch prediction, after warm-up, with candidate and baseline
+       calls interleaved (alternating order) in one process so machine noise hits both alike.
+    4. Per-segment metrics for configured columns and the largest gap between segments.
+    5. Every rule is evaluated and every failure reported (not just the first).
+
+Rule semantics (MLflow `MetricThreshold` where they overlap, see docs/guides/model-gates.md)
+    threshold           candidate >= threshold (<= when lower is better)      — as MLflow
+    min_improvement     absolute: candidate >= baseline + a (<= baseline - a) — MLflow min_absolute_change
+                        relative: (candidate - baseline)/|baseline| >= r      — MLflow min_relative_change
+                        (a baseline of exactly 0 makes a relative rule "strictly better", as MLflow does)
+    max_regression      absolute: candidate >= baseline - a; relative: change/|baseline| >= -r
+                        ("may be at most 1 % worse": `max_regression: {relative: 0.01}`) — MLflow has none
+    require_ci_lower_bound   min_improvement / max_regression use the lower bound of the bootstrap interval
+                        of the improvement instead of the point estimate — MLflow has none
+    A metric that is NaN fails every rule it has. No baseline: `no_baseline: absolute-only` (default; change
+    rules are skipped and the report says so) or `fail`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import click
+from pydantic import Field, field_validator, model_validator
+
+from mlgate.config import DEFAULT_CONFIG, Section, load_section
+from mlgate.gate import GateInputError, GateResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlgate.registry import ModelHandle
+
+GATE = "eval-gate"
+
+#: every failure reason this gate can report, in the order the verdict picks the headline reason
+FAILURE_REASONS = (
+    "metric-threshold",
+    "metric-regression",
+    "insufficient-improvement",
+    "latency-budget",
+    "segment-gap",
+    "no-baseline",
+    "prediction-error",
+    "registry-unreachable",
+    "invalid-input",
+)
+
+Task = Literal["classification", "ranking", "regression"]
+
+# ---------------------------------------------------------------------------------------------------------
+# metrics
+# ---------------------------------------------------------------------------------------------------------
+
+#: known metric -> (tasks it applies to, greater_is_better)
+KNOWN_METRICS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "precision": (("classification",), True),
+    "recall": (("classification",), True),
+    "f1": (("classification",), True),
+    "accuracy": (("classification",), True),
+    "roc_auc": (("classification", "ranking"), True),
+    "pr_auc": (("classification", "ranking"), True),
+    "precision@k": (("ranking", "classification"), True),
+    "recall@k": (("ranking", "classification"), True),
+    "mae": (("regression",), False),
+    "rmse": (("regression",), False),
+}
+_AT_K = re.compile(r"^(precision|recall)@(\d+)$")
+
+
+def known_metric_names() -> str:
+    return ", ".join(sorted(KNOWN_METRICS))
+
+
+def base_metric(name: str) -> str | None:
+    """`precision@50` → `precision@k`; known names map to themselves; others → None."""
+    match = _AT_K.match(name)
+    if match:
+        return f"{match.group(1)}@k"
+    return name if name in KNOWN_METRICS and not name.endswith("@k") else None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric as the gate computes it: a plain function and, when possible, a resample-weighted one."""
+
+    name: str
+    greater_is_better: bool
+    #: (y_true, y_score) -> value
+    value: Callable[[Any, Any], float]
+    #: (y_true, y_score, counts[m, n]) -> values[m]: the metric on m bootstrap resamples at once
+    weighted: Callable[[Any, Any, Any], Any] | None = None
+
+
+def _div(num: Any, den: Any) -> Any:
+    import numpy as np
+
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def _curve_points(y: Any, s: Any, w: Any) -> tuple[Any, Any]:
+    """Cumulative weighted true/false positives at each distinct score, highest score first."""
+    import numpy as np
+
+    order = np.argsort(-s, kind="mergesort")
+    ys, ss = y[order], s[order]
+    wo = np.atleast_2d(w)[:, order].astype(float)
+    bounds = np.r_[np.nonzero(np.diff(ss))[0], ys.size - 1]
+    tps = np.cumsum(wo * ys, axis=1)[:, bounds]
+    fps = np.cumsum(wo * (1 - ys), axis=1)[:, bounds]
+    return tps, fps
+
+
+def _roc_auc_w(y: Any, s: Any, w: Any) -> Any:
+    import numpy as np
+
+    tps, fps = _curve_points(y, s, w)
+    zeros = np.zeros((tps.shape[0], 1))
+    tpr = _div(np.hstack([zeros, tps]), tps[:, -1:])
+    fpr = _div(np.hstack([zeros, fps]), fps[:, -1:])
+    return np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
+
+
+def _pr_auc_w(y: Any, s: Any, w: Any) -> Any:
+    """Average precision exactly as scikit-learn defines it: Σ (R_k - R_{k-1}) · P_k."""
+    import numpy as np
+
+    tps, fps = _curve_points(y, s, w)
+    precision = np.nan_to_num(_div(tps, tps + fps), nan=0.0)
+    recall = _div(tps, tps[:, -1:])
+    d_recall = np.diff(np.hstack([np.zeros((tps.shape[0], 1)), recall]), axis=1)
+    return np.sum(d_recall * precision, axis=1)
+
+
+def _confusion_w(y: Any, s: Any, w: Any, threshold: float) -> tuple[Any, Any, Any, Any]:
+    import numpy as np
+
+    w = np.atleast_2d(w).astype(float)
+    pred = (s >= threshold).astype(float)
+    tp = w @ (pred * y)
+    pp = w @ pred
+    pos = w @ y
+    correct = w @ (pred == y).astype(float)
+    return tp, pp, pos, correct
+
+
+def _at_k(y: Any, s: Any, k: int, which: str) -> float:
+    import numpy as np
+
+    order = np.argsort(-s, kind="mergesort")[:k]
+    hits = float(np.sum(y[order]))
+    if which == "precision":
+        return float(hits / min(k, y.size))
+    total = float(np.sum(y))
+    return hits / total if total else math.nan
+
+
+def _single(weighted: Callable[[Any, Any, Any], Any]) -> Callable[[Any, Any], float]:
+    import numpy as np
+
+    def value(y: Any, s: Any) -> float:
+        return float(weighted(y, s, np.ones((1, y.size)))[0])
+
+    return value
+
+
+def build_metric(name: str, rule: MetricRule, *, decision_threshold: float) -> Metric:
+    """The computable metric for a configured name (known metric or `pkg.mod:func`)."""
+    import numpy as np
+
+    if rule.function:
+        func = import_metric_function(rule.function, name)
+        gib_custom = bool(rule.greater_is_better)  # required for custom metrics by the config model
+
+        def custom(y: Any, s: Any) -> float:
+            return float(func(y, s))
+
+        return Metric(name, gib_custom, custom)
+
+    base = base_metric(name)
+    gib = KNOWN_METRICS[base][1] if base else True
+    t = decision_threshold
+    weighted: Callable[[Any, Any, Any], Any]
+    if base in ("precision", "recall", "f1", "accuracy"):
+
+        def weighted(y: Any, s: Any, w: Any, _m: str = base) -> Any:
+            tp, pp, pos, correct = _confusion_w(y, s, w, t)
+            if _m == "precision":
+                return np.nan_to_num(_div(tp, pp), nan=0.0)  # no positive prediction: 0, as scikit-learn
+            if _m == "recall":
+                return _div(tp, pos)
+            if _m == "f1":
+                return np.nan_to_num(_div(2 * tp, pp + pos), nan=0.0)
+            return _div(correct, np.atleast_2d(w).sum(axis=1))
+    elif base == "roc_auc":
+        weighted = _roc_auc_w
+    elif base == "pr_auc":
+        weighted = _pr_auc_w
+    elif base in ("mae", "rmse"):
+
+        def weighted(y: Any, s: Any, w: Any, _m: str = base) -> Any:
+            w = np.atleast_2d(w).astype(float)
+            n = w.sum(axis=1)
+            if _m == "mae":
+                return (w @ np.abs(y - s)) / n
+            return np.sqrt((w @ (y - s) ** 2) / n)
+    else:  # precision@k / recall@k: no weighted form, the bootstrap loops over resampled rows
+        match = _AT_K.match(name)
+        which, k = (match.group(1), int(match.group(2))) if match else ("precision", 1)
+
+        def at_k(y: Any, s: Any) -> float:
+            return _at_k(y, s, k, which)
+
+        return Metric(name, gib, at_k)
+    return Metric(
+        name, gib if rule.greater_is_better is None else rule.greater_is_better, _single(weighted), weighted
+    )
+
+
+def import_metric_function(path: str, name: str) -> Callable[..., Any]:
+    module_name, _, attribute = path.partition(":")
+    try:
+        func = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise GateInputError(
+            f"cannot import {path!r} ({exc})",
+            field=f"eval.metrics.{name}.function",
+            fix="use `package.module:function` importable from the project environment",
+        ) from None
+    if not callable(func):
+        raise GateInputError(
+            f"{path!r} is not callable",
+            field=f"eval.metrics.{name}.function",
+            fix="point at a function f(y_true, y_score) -> float",
+        )
+    return func  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# configuration: section `eval` of mlgate.yaml
+# ---------------------------------------------------------------------------------------------------------
+
+
+class Change(Section):
+    """A change against the baseline, absolute (metric units) or relative (fraction of |baseline|)."""
+
+    absolute: float | None = Field(default=None, ge=0, description="In metric units, e.g. 0.01.")
+    relative: float | None = Field(
+        default=None, ge=0, description="Fraction of |baseline|, e.g. 0.01 for 1 %."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Change:
+        if (self.absolute is None) == (self.relative is None):
+            raise ValueError("set exactly one of `absolute` or `relative`")
+        return self
+
+    def describe(self) -> str:
+        return f"{self.relative:.2%} rel." if self.relative is not None else f"{self.absolute:g} abs."
+
+
+class MetricRule(Section):
+    """Rules for one metric. Keys are metric names: a known metric, `precision@K`/`recall@K`, or a custom
+    name with `function`."""
+
+    function: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="Custom metric `package.module:function(y_true, y_score) -> float`.",
+    )
+    greater_is_better: bool | None = Field(
+        default=None, description="Inferred for known metrics; required for custom ones."
+    )
+    threshold: float | None = Field(
+        default=None, description="Absolute floor (ceiling when lower is better)."
+    )
+    min_improvement: Change | None = Field(
+        default=None, description="The candidate must beat the baseline by this."
+    )
+    max_regression: Change | None = Field(
+        default=None, description="The candidate may be worse by at most this."
+    )
+    require_ci_lower_bound: bool = Field(
+        default=False,
+        description="Judge change rules on the bootstrap interval's lower bound of the improvement.",
+    )
+
+
+class LatencyRules(Section):
+    """Latency measured after warm-up, candidate and baseline interleaved; budgets apply to p95 (ms)."""
+
+    enabled: bool = True
+    single_row_p95_ms: float | None = Field(
+        default=None, gt=0, description="Budget for one-row predict calls."
+    )
+    batch_p95_ms: float | None = Field(default=None, gt=0, description="Budget for one batch predict call.")
+    max_relative_increase: float | None = Field(
+        default=None,
+        ge=0,
+        description="p95 may exceed the baseline's by at most this fraction (single and batch).",
+    )
+    warmup: int = Field(default=10, ge=0, description="Untimed calls per model before measuring.")
+    single_row_calls: int = Field(default=200, ge=10)
+    batch_calls: int = Field(default=20, ge=3)
+    batch_size: int = Field(default=256, ge=2)
+
+
+class SegmentRule(Section):
+    column: str = Field(description="Golden-dataset column whose values define the segments.")
+    metric: str = Field(description="A metric configured under `metrics` (or a known one).")
+    max_gap: float | None = Field(
+        default=None, ge=0, description="Ceiling on max - min of the metric over segments."
+    )
+    min_rows: int = Field(
+        default=20, ge=1, description="Segments with fewer rows are reported but not compared."
+    )
+
+
+class BootstrapConfig(Section):
+    resamples: int = Field(default=1000, ge=50, le=100_000)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    seed: int = 0
+
+
+class ModelCardText(Section):
+    intended_use: str = "Describe who uses the model, for what decision, and what it must not be used for."
+    limitations: str = "Describe known weaknesses, segments with lower quality and data it has not seen."
+
+
+class EvalSection(Section):
+    """Section `eval` of mlgate.yaml: what `mlgate eval-gate`, `promote` and `model-card` use."""
+
+    golden_data: str = Field(
+        default="data/golden.csv", description="CSV or Parquet file with features and label."
+    )
+    label: str = Field(default="label", description="Label column of the golden dataset.")
+    task: Task = "classification"
+    exclude_columns: list[str] = Field(
+        default_factory=list, description="Columns not passed to the model (ids, timestamps)."
+    )
+    model_name: str = Field(default="model", description="Registered model name in the MLflow registry.")
+    baseline_alias: str = "champion"
+    no_baseline: Literal["absolute-only", "fail"] = Field(
+        default="absolute-only",
+        description="No champion yet: apply absolute rules only (reported) or fail.",
+    )
+    decision_threshold: float = Field(
+        default=0.5, description="Score at or above which a row is predicted positive."
+    )
+    metrics: dict[str, MetricRule] = Field(default_factory=lambda: {"roc_auc": MetricRule()})
+    latency: LatencyRules = LatencyRules()
+    segments: list[SegmentRule] = Field(default_factory=list)
+    bootstrap: BootstrapConfig = BootstrapConfig()
+    model_card: ModelCardText = ModelCardText()
+
+    @field_validator("metrics")
+    @classmethod
+    def _known(cls, metrics: dict[str, MetricRule]) -> dict[str, MetricRule]:
+        if not metrics:
+            raise ValueError("configure at least one metric")
+        for name, rule in metrics.items():
+            if rule.function is None and base_metric(name) is None:
+                raise ValueError(
+                    f"unknown metric {name!r}: use one of {known_metric_names()} "
+                    "(precision@K/recall@K with a number) or give `function` for a custom metric"
+                )
+            if rule.function is not None and rule.greater_is_better is None:
+                raise ValueError(f"custom metric {name!r} needs `greater_is_better: true|false`")
+        return metrics
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EvalSection:
+        for name, rule in self.metrics.items():
+            base = base_metric(name)
+            if rule.function is None and base and self.task not in KNOWN_METRICS[base][0]:
+                raise ValueError(f"metric {name!r} does not apply to task {self.task!r}")
+        for seg in self.segments:
+            if seg.metric not in self.metrics and base_metric(seg.metric) is None:
+                raise ValueError(f"segment metric {seg.metric!r} is neither configured nor known")
+        return self
+
+
+def load_eval_config(path: Path) -> EvalSection:
+    return load_section(path, "eval", EvalSection)
+
+
+def rules_digest(section: EvalSection) -> str:
+    canonical = json.dumps(section.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def combined_digest(model: str, data: str, rules: str) -> str:
+    return hashlib.sha256(f"model:{model}\ndata:{data}\nrules:{rules}\n".encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# paired bootstrap
+# ---------------------------------------------------------------------------------------------------------
+
+
+def resample_indices(seed: int, n: int, resamples: int, chunk: int = 64) -> Iterator[Any]:
+    """Row indices of each bootstrap resample, `chunk` resamples at a time (arrays of shape (m, n))."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < resamples:
+        m = min(chunk, resamples - done)
+        yield rng.integers(0, n, size=(m, n))
+        done += m
+
+
+def _counts(idx: Any, n: int) -> Any:
+    import numpy as np
+
+    m = idx.shape[0]
+    flat = (idx + (np.arange(m) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=m * n).reshape(m, n)
+
+
+@dataclass
+class Interval:
+    low: float
+    high: float
+
+
+@dataclass
+class BootstrapOutcome:
+    candidate: Interval
+    delta: Interval | None
+    #: per-resample deltas (candidate - baseline); kept for tests and benchmarks, not serialised
+    deltas: Any = field(default=None, repr=False)
+
+
+def paired_bootstrap(
+    metric: Metric,
+    y: Any,
+    s_cand: Any,
+    s_base: Any | None,
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    chunk: int = 64,
+) -> BootstrapOutcome:
+    """Percentile intervals of the candidate's metric and of the paired delta (same rows for both models)."""
+    import numpy as np
+
+    n = y.size
+    cand_vals: list[Any] = []
+    base_vals: list[Any] = []
+    for idx in resample_indices(seed, n, resamples, chunk):
+        if metric.weighted is not None:
+            w = _counts(idx, n)
+            cand_vals.append(metric.weighted(y, s_cand, w))
+            if s_base is not None:
+                base_vals.append(metric.weighted(y, s_base, w))
+        else:
+            cand_vals.append(np.array([metric.value(y[i], s_cand[i]) for i in idx]))
+            if s_base is not None:
+                base_vals.append(np.array([metric.value(y[i], s_base[i]) for i in idx]))
+    alpha = (1 - confidence) / 2
+    qs = [100 * alpha, 100 * (1 - alpha)]
+    cand = np.concatenate(cand_vals)
+    with np.errstate(all="ignore"):
+        c_lo, c_hi = np.nanpercentile(cand, qs) if np.isfinite(cand).any() else (math.nan, math.nan)
+        if s_base is None:
+            return BootstrapOutcome(Interval(float(c_lo), float(c_hi)), None)
+        deltas = cand - np.concatenate(base_vals)
+        d_lo, d_hi = np.nanpercentile(deltas, qs) if np.isfinite(deltas).any() else (math.nan, math.nan)
+    return BootstrapOutcome(Interval(float(c_lo), float(c_hi)), Interval(float(d_lo), float(d_hi)), deltas)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rules (pure)
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RuleCheck:
+    subject: str
+    rule: str
+    #: True pass, False fail, None skipped (no baseline, not enough data)
+    passed: bool | None
+    reason: str = ""
+    detail: str = ""
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    if math.isnan(value):
+        return "NaN"
+    return f"{value:.{digits}f}"
+
+
+def judge_metric(
+    name: str,
+    rule: MetricRule,
+    greater_is_better: bool,
+    candidate: float,
+    baseline: float | None,
+    *,
+    delta: Interval | None = None,
+    confidence: float = 0.95,
+) -> list[RuleCheck]:
+    """Every rule configured for one metric, each as a RuleCheck (failures are all kept)."""
+    checks: list[RuleCheck] = []
+    sign = 1.0 if greater_is_better else -1.0
+    better = "≥" if greater_is_better else "≤"
+    if rule.threshold is not None:
+        t = rule.threshold
+        ok = (candidate >= t) if greater_is_better else (candidate <= t)
+        checks.append(
+            RuleCheck(
+                name,
+                f"{better} {t:g}",
+                bool(ok),
+                "" if ok else "metric-threshold",
+                f"candidate {_fmt(candidate)} {'meets' if ok else 'misses'} {better} {t:g}",
+            )
+        )
+    changes = [("min_improvement", rule.min_improvement), ("max_regression", rule.max_regression)]
+    for kind, change in changes:
+        if change is None:
+            continue
+        text = (
+            f"improves by ≥ {change.describe()}"
+            if kind == "min_improvement"
+            else f"worse by ≤ {change.describe()}"
+        )
+        if baseline is None:
+            checks.append(RuleCheck(name, text, None, "", "skipped: no baseline"))
+            continue
+        reason = "insufficient-improvement" if kind == "min_improvement" else "metric-regression"
+        if math.isnan(candidate) or math.isnan(baseline):
+            checks.append(RuleCheck(name, text, False, reason, "metric is NaN"))
+            continue
+        ok_point = _change_ok(
+            kind, change, sign, candidate=candidate, baseline=baseline, raw_delta=candidate - baseline
+        )
+        ok = ok_point
+        detail = f"change {sign * (candidate - baseline):+.4f} (improvement) vs baseline {_fmt(baseline)}"
+        if rule.require_ci_lower_bound:
+            if delta is None or math.isnan(delta.low):
+                ok = False
+                detail += "; no confidence interval available"
+            else:
+                improvement_low = delta.low if greater_is_better else -delta.high
+                ok_ci = _change_ok(
+                    kind, change, sign, candidate=None, baseline=baseline, raw_delta=sign * improvement_low
+                )
+                ok = ok_point and ok_ci
+                detail += f"; {confidence:.0%} interval lower bound of improvement {improvement_low:+.4f}"
+                if ok_point and not ok_ci:
+                    detail += " does not hold (could be noise)"
+            text += " (at CI lower bound)"
+        checks.append(RuleCheck(name, text, ok, "" if ok else reason, detail))
+    return checks
+
+
+def _change_ok(
+    kind: str, change: Change, sign: float, *, candidate: float | None, baseline: float, raw_delta: float
+) -> bool:
+    """The comparison for one change rule. With a point estimate (`candidate` given) the absolute form is
+    written exactly as MLflow writes it (candidate ≥ baseline + a), so float rounding matches too."""
+    improvement = sign * raw_delta
+    if change.absolute is not None:
+        a = change.absolute if kind == "min_improvement" else -change.absolute
+        if candidate is not None:
+            return candidate >= baseline + a if sign > 0 else candidate <= baseline - a
+        return improvement >= a
+    r = change.relative if change.relative is not None else 0.0
+    if baseline == 0:
+        # relative change undefined: "must improve" means strictly better (MLflow: by 1e-10),
+        # "may regress by r" means not worse
+        return improvement >= 1e-10 if kind == "min_improvement" else improvement >= 0
+    relative = improvement / abs(baseline)
+    return relative >= r if kind == "min_improvement" else relative >= -r
+
+
+def judge_latency(
+    rules: LatencyRules, cand: dict[str, dict[str, float]], base: dict[str, dict[str, float]] | None
+) -> list[RuleCheck]:
+    checks: list[RuleCheck] = []
+    for mode, budget in (("single_row", rules.single_row_p95_ms), ("batch", rules.batch_p95_ms)):
+        p95 = cand[mode]["p95"]
+        if budget is not None:
+            ok = p95 <= budget
+            checks.append(
+                RuleCheck(
+                    f"latency {mode.replace('_', '-')}",
+                    f"p95 ≤ {budget:g} ms",
+                    ok,
+                    "" if ok else "latency-budget",
+                    f"candidate p95 {p95:.2f} ms",
+                )
+            )
+        if rules.max_relative_increase is not None:
+            text = f"p95 ≤ baseline + {rules.max_relative_increase:.0%}"
+            if base is None:
+                checks.append(
+                    RuleCheck(f"latency {mode.replace('_', '-')}", text, None, "", "skipped: no baseline")
+                )
+                continue
+            limit = base[mode]["p95"] * (1 + rules.max_relative_increase)
+            ok = p95 <= limit
+            checks.append(
+                RuleCheck(
+                    f"latency {mode.replace('_', '-')}",
+                    text,
+                    ok,
+                    "" if ok else "latency-budget",
+                    f"candidate p95 {p95:.2f} ms vs limit {limit:.2f} ms",
+                )
+            )
+    return checks
+
+
+@dataclass
+class SegmentReport:
+    column: str
+    metric: str
+    #: segment value -> (rows, candidate metric, baseline metric or None)
+    values: dict[str, tuple[int, float, float | None]]
+    gap: float
+    baseline_gap: float | None
+    worst: str
+    best: str
+
+
+def judge_segment(rule: SegmentRule, report: SegmentReport) -> list[RuleCheck]:
+    if rule.max_gap is None:
+        return []
+    subject = f"segments {rule.column}"
+    text = f"{rule.metric} gap ≤ {rule.max_gap:g}"
+    if math.isnan(report.gap):
+        return [
+            RuleCheck(
+                subject,
+                text,
+                None,
+                "",
+                f"skipped: fewer than two segments with ≥ {rule.min_rows} rows and a defined metric",
+            )
+        ]
+    ok = report.gap <= rule.max_gap
+    return [
+        RuleCheck(
+            subject,
+            text,
+            ok,
+            "" if ok else "segment-gap",
+            f"gap {report.gap:.4f} between {report.best} and {report.worst}",
+        )
+    ]
+
+
+def verdict(checks: Sequence[RuleCheck]) -> tuple[bool, str]:
+    failed = [c for c in checks if c.passed is False]
+    if not failed:
+        return True, ""
+    reasons = {c.reason for c in failed}
+    return False, next(r for r in FAILURE_REASONS if r in reasons)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# measuring: predictions, latency, segments
+# ---------------------------------------------------------------------------------------------------------
+
+
+def read_golden(path: Path, section: EvalSection) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.is_file():
+        raise GateInputError(
+            "golden dataset not found",
+            file=path,
+            field="eval.golden_data",
+            fix="run the data pipeline (`dvc repro`) or fix `eval.golden_data`",
+        )
+    try:
+        frame = pd.read_parquet(path) if path.suffix in {".parquet", ".pq"} else pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the same input error
+        raise GateInputError(
+            f"cannot be read ({type(exc).__name__})", file=path, fix="write CSV with a header row, or Parquet"
+        ) from None
+    if section.label not in frame.columns:
+        raise GateInputError(
+            f"label column {section.label!r} is missing",
+            file=path,
+            field="eval.label",
+            fix=f"columns are: {', '.join(map(str, frame.columns[:20]))}",
+        )
+    if len(frame) < 2:
+        raise GateInputError("has fewer than 2 rows", file=path, fix="use a golden dataset with real rows")
+    for seg in section.segments:
+        if seg.column not in frame.columns:
+            raise GateInputError(
+                f"segment column {seg.column!r} is missing",
+                file=path,
+                field="eval.segments",
+                fix="add the column or remove the segment rule",
+            )
+    return frame
+
+
+def features_for(
+    frame: pd.DataFrame, section: EvalSection, handle: ModelHandle, golden: Path
+) -> pd.DataFrame:
+    drop = [c for c in (section.label, *section.exclude_columns) if c in frame.columns]
+    features = frame.drop(columns=drop)
+    if handle.input_names is not None:
+        missing = [c for c in handle.input_names if c not in features.columns]
+        if missing:
+            raise GateInputError(
+                f"missing feature column(s) {', '.join(missing)} required by {handle.label}",
+                file=golden,
+                fix="regenerate the golden dataset with the model's features",
+            )
+        features = features[handle.input_names]
+    return features
+
+
+def predict_checked(predict: Callable[[Any], Any], features: pd.DataFrame, label: str) -> Any:
+    import numpy as np
+
+    try:
+        out = predict(features)
+    except Exception as exc:  # noqa: BLE001 - whatever the model raises, the gate reports it the same way
+        raise GateInputError(
+            f"predict raised {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            file=label,
+            fix="run the model on the golden dataset locally",
+            reason="prediction-error",
+        ) from None
+    try:
+        scores = np.asarray(out, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise GateInputError(
+            "predict returned non-numeric output",
+            file=label,
+            fix="return one number per row",
+            reason="prediction-error",
+        ) from None
+    if scores.size != len(features):
+        raise GateInputError(
+            f"predict returned {scores.size} values for {len(features)} rows",
+            file=label,
+            fix="return one prediction per input row",
+            reason="prediction-error",
+        )
+    if not np.isfinite(scores).all():
+        bad = int((~np.isfinite(scores)).sum())
+        raise GateInputError(
+            f"predict returned {bad} NaN/inf value(s)",
+            file=label,
+            fix="check the model's handling of missing values",
+            reason="prediction-error",
+        )
+    return scores
+
+
+def _percentiles(samples: Sequence[float]) -> dict[str, float]:
+    import numpy as np
+
+    arr = np.asarray(samples) * 1000.0
+    p50, p95, p99 = np.percentile(arr, [50, 95, 99])
+    return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "calls": float(arr.size)}
+
+
+def measure_latency(
+    predictors: dict[str, Callable[[Any], Any]], features: pd.DataFrame, rules: LatencyRules
+) -> dict[str, dict[str, dict[str, float]]]:
+    """p50/p95/p99 in ms per model for single-row and batch calls; calls interleaved, order alternating."""
+    names = list(predictors)
+    n = len(features)
+    rows = [features.iloc[[i % n]] for i in range(min(n, 64))]
+    batch = features.iloc[[i % n for i in range(rules.batch_size)]]
+    for _ in range(rules.warmup):
+        for name in names:
+            predictors[name](rows[0])
+            predictors[name](batch)
+    timings: dict[str, dict[str, list[float]]] = {name: {"single_row": [], "batch": []} for name in names}
+    for mode, calls in (("single_row", rules.single_row_calls), ("batch", rules.batch_calls)):
+        for i in range(calls):
+            order = names if i % 2 == 0 else names[::-1]
+            data = rows[i % len(rows)] if mode == "single_row" else batch
+            for name in order:
+                start = time.perf_counter()
+                predictors[name](data)
+                timings[name][mode].append(time.perf_counter() - start)
+    return {name: {mode: _percentiles(t) for mode, t in modes.items()} for name, modes in timings.items()}
+
+
+def segment_report(
+    rule: SegmentRule, metric: Metric, column: Any, y: Any, s_cand: Any, *, s_base: Any | None
+) -> SegmentReport:
+    import numpy as np
+
+    values: dict[str, tuple[int, float, float | None]] = {}
+    for value in sorted({str(v) for v in column}):
+        mask = np.asarray([str(v) == value for v in column])
+        rows = int(mask.sum())
+        with np.errstate(all="ignore"):
+            cand = metric.value(y[mask], s_cand[mask])
+            base = metric.value(y[mask], s_base[mask]) if s_base is not None else None
+        values[value] = (rows, cand, base)
+
+    def gap(index: int) -> tuple[float, str, str]:
+        eligible: dict[str, float] = {}
+        for key, entry in values.items():
+            value = entry[index]
+            if entry[0] >= rule.min_rows and value is not None and not math.isnan(float(value)):
+                eligible[key] = float(value)
+        if len(eligible) < 2:
+            return math.nan, "", ""
+        best = max(eligible, key=lambda k: eligible[k])
+        worst = min(eligible, key=lambda k: eligible[k])
+        return eligible[best] - eligible[worst], best, worst
+
+    cand_gap, best, worst = gap(1)
+    base_gap = gap(2)[0] if s_base is not None else None
+    if not metric.greater_is_better:
+        best, worst = worst, best
+    return SegmentReport(rule.column, rule.metric, values, cand_gap, base_gap, worst, best)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the gate
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MetricRow:
+    name: str
+    greater_is_better: bool
+    candidate: float
+    baseline: float | None
+    candidate_interval: Interval
+    delta_interval: Interval | None
+
+
+@dataclass
+class EvalOutcome:
+    """Everything measured; `result()` turns it into the GateResult."""
+
+    section: EvalSection
+    candidate_label: str
+    baseline_label: str | None
+    rows: int
+    metrics: list[MetricRow]
+    checks: list[RuleCheck]
+    latency: dict[str, dict[str, dict[str, float]]]
+    segments: list[SegmentReport]
+    digest: dict[str, str]
+    candidate_ref: str
+    candidate_version: dict[str, str | None]
+
+    def result(self) -> GateResult:
+        passed, reason = verdict(self.checks)
+        return GateResult(
+            gate=GATE,
+            passed=passed,
+            failure_reason=reason,
+            summary_md=render_summary(self, passed),
+            details_md=render_details(self),
+            data={
+                "candidate": {
+                    "ref": self.candidate_ref,
+                    "label": self.candidate_label,
+                    **self.candidate_version,
+                },
+                "baseline": self.baseline_label,
+                "no_baseline_policy": self.section.no_baseline if self.baseline_label is None else None,
+                "rows": self.rows,
+                "metrics": [asdict(m) for m in self.metrics],
+                "checks": [asdict(c) for c in self.checks],
+                "latency_ms": self.latency,
+                "segments": [asdict(s) for s in self.segments],
+                "bootstrap": self.section.bootstrap.model_dump(),
+                "digest": self.digest,
+            },
+            outputs={"result-digest": self.digest["combined"]},
+        )
+
+
+def evaluate(
+    section: EvalSection,
+    *,
+    golden: Path,
+    candidate: ModelHandle,
+    baseline: ModelHandle | None,
+) -> EvalOutcome:
+    """Score both models, bootstrap, time, segment and judge. The models are already opened."""
+    import numpy as np
+
+    from mlgate.registry import file_digest, load_predictor
+
+    frame = read_golden(golden, section)
+    y = frame[section.label].to_numpy(dtype=float)
+    want_scores = section.task != "regression"
+    models: dict[str, ModelHandle] = {"candidate": candidate}
+    if baseline is not None:
+        models["baseline"] = baseline
+    features = {k: features_for(frame, section, h, golden) for k, h in models.items()}
+    predictors = {k: load_predictor(h, want_scores=want_scores) for k, h in models.items()}
+    scores = {k: predict_checked(predictors[k], features[k], models[k].label) for k in models}
+    s_cand, s_base = scores["candidate"], scores.get("baseline")
+
+    built = {
+        name: build_metric(name, rule, decision_threshold=section.decision_threshold)
+        for name, rule in section.metrics.items()
+    }
+    rows: list[MetricRow] = []
+    checks: list[RuleCheck] = []
+    if baseline is None and section.no_baseline == "fail":
+        checks.append(
+            RuleCheck(
+                "baseline",
+                f"alias {section.baseline_alias!r} exists",
+                False,
+                "no-baseline",
+                "no baseline model and `no_baseline: fail`",
+            )
+        )
+    boot = section.bootstrap
+    for name, metric in built.items():
+        with np.errstate(all="ignore"):
+            cand_value = metric.value(y, s_cand)
+            base_value = metric.value(y, s_base) if s_base is not None else None
+        outcome = paired_bootstrap(
+            metric, y, s_cand, s_base, resamples=boot.resamples, confidence=boot.confidence, seed=boot.seed
+        )
+        rows.append(
+            MetricRow(
+                name, metric.greater_is_better, cand_value, base_value, outcome.candidate, outcome.delta
+            )
+        )
+        checks.extend(
+            judge_metric(
+                name,
+                section.metrics[name],
+                metric.greater_is_better,
+                cand_value,
+                base_value,
+                delta=outcome.delta,
+                confidence=boot.confidence,
+            )
+        )
+        if math.isnan(cand_value) and not any(c.subject == name and c.passed is False for c in checks):
+            checks.append(RuleCheck(name, "is defined", False, "metric-threshold", "candidate metric is NaN"))
+
+    latency: dict[str, dict[str, dict[str, float]]] = {}
+    if section.latency.enabled:
+        latency = measure_latency(predictors, features["candidate"], section.latency)
+        checks.extend(judge_latency(section.latency, latency["candidate"], latency.get("baseline")))
+
+    segments: list[SegmentReport] = []
+    for seg in section.segments:
+        metric = built.get(seg.metric) or build_metric(
+            seg.metric, MetricRule(), decision_threshold=section.decision_threshold
+        )
+        report = segment_report(seg, metric, frame[seg.column].to_numpy(), y, s_cand, s_base=s_base)
+        segments.append(report)
+        checks.extend(judge_segment(seg, report))
+
+    model_d, data_d, rules_d = candidate.digest, file_digest(golden), rules_digest(section)
+    digest = {
+        "model": model_d,
+        "data": data_d,
+        "rules": rules_d,
+        "combined": combined_digest(model_d, data_d, rules_d),
+    }
+    return EvalOutcome(
+        section=section,
+        candidate_label=candidate.label,
+        baseline_label=baseline.label if baseline is not None else None,
+        rows=len(frame),
+        metrics=rows,
+        checks=checks,
+        latency=latency,
+        segments=segments,
+        digest=digest,
+        candidate_ref=candidate.ref,
+        candidate_version={"name": candidate.name, "version": candidate.version},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _interval(iv: Interval | None, signed: bool = False) -> str:
+    if iv is None or math.isnan(iv.low):
+        return "—"
+    f = "{:+.4f}" if signed else "{:.4f}"
+    return f"[{f.format(iv.low)}, {f.format(iv.high)}]"
+
+
+def render_summary(outcome: EvalOutcome, passed: bool) -> str:
+    failed = [c for c in outcome.checks if c.passed is False]
+    head = "✅ **passed**" if passed else f"❌ **blocked** — {len(failed)} rule(s) failed"
+    base = outcome.baseline_label or "none"
+    lines = [
+        f"### mlgate eval-gate: {head}",
+        "",
+        f"Candidate **{outcome.candidate_label}** vs baseline **{base}** on {outcome.rows} golden rows.",
+    ]
+    if outcome.baseline_label is None:
+        policy = outcome.section.no_baseline
+        lines.append(
+            f"\n> ⚠️ No baseline: `{outcome.section.model_name}@{outcome.section.baseline_alias}` does not "
+            f"exist yet (first model). Policy `no_baseline: {policy}`"
+            + (": absolute rules only, comparisons skipped." if policy == "absolute-only" else ": blocked.")
+        )
+    if failed:
+        lines += ["", "Failed rules:"]
+        lines += [f"- **{c.subject}** {c.rule}: {c.detail} (`{c.reason}`)" for c in failed]
+    lines.append(f"\n<sub>result digest `{outcome.digest['combined'][:16]}…`</sub>")
+    return "\n".join(lines)
+
+
+def render_details(outcome: EvalOutcome) -> str:
+    conf = f"{outcome.section.bootstrap.confidence:.0%}"
+    out = [
+        f"#### Metrics ({conf} paired bootstrap intervals, {outcome.section.bootstrap.resamples} resamples)",
+        "",
+        f"| metric | candidate | {conf} CI | baseline | Δ | Δ {conf} CI | rules |",
+        "|---|---:|---|---:|---:|---|---|",
+    ]
+    for m in outcome.metrics:
+        rules = [c for c in outcome.checks if c.subject == m.name]
+        marks = (
+            "<br>".join(
+                f"{'✅' if c.passed else ('⏭️' if c.passed is None else '❌')} {c.rule}" for c in rules
+            )
+            or "—"
+        )
+        delta = _fmt(m.candidate - m.baseline) if m.baseline is not None else "—"
+        arrow = "↑" if m.greater_is_better else "↓"
+        out.append(
+            f"| {m.name} {arrow} | {_fmt(m.candidate)} | {_interval(m.candidate_interval)} | "
+            f"{_fmt(m.baseline)} | {delta} | {_interval(m.delta_interval, signed=True)} | {marks} |"
+        )
+    if outcome.latency:
+        out += [
+            "",
+            "#### Latency (ms, after warm-up, calls interleaved)",
+            "",
+            "| model | mode | p50 | p95 | p99 | calls |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for model, modes in outcome.latency.items():
+            for mode, p in modes.items():
+                out.append(
+                    f"| {model} | {mode.replace('_', '-')} | {p['p50']:.2f} | {p['p95']:.2f} | "
+                    f"{p['p99']:.2f} | {int(p['calls'])} |"
+                )
+        lat = [c for c in outcome.checks if c.subject.startswith("latency")]
+        out += [
+            f"- {'✅' if c.passed else ('⏭️' if c.passed is None else '❌')} {c.subject} {c.rule}: {c.detail}"
+            for c in lat
+        ]
+    for seg in outcome.segments:
+        out += [
+            "",
+            f"#### Segments by `{seg.column}` ({seg.metric})",
+            "",
+            "| segment | rows | candidate | baseline |",
+            "|---|---:|---:|---:|",
+        ]
+        for value, (n, cand, base) in seg.values.items():
+            out.append(f"| {value} | {n} | {_fmt(cand)} | {_fmt(base)} |")
+        out.append(f"\nLargest gap: {_fmt(seg.gap)} (baseline {_fmt(seg.baseline_gap)})")
+    d = outcome.digest
+    out += [
+        "",
+        "<details><summary>Digests</summary>",
+        "",
+        f"- candidate model `{d['model']}`",
+        f"- golden data `{d['data']}`",
+        f"- rules `{d['rules']}`",
+        f"- result `{d['combined']}`",
+        "",
+        "</details>",
+    ]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# command
+# ---------------------------------------------------------------------------------------------------------
+
+
+def open_baseline(section: EvalSection, explicit: str | None) -> ModelHandle | None:
+    from mlgate.registry import alias_version, open_model
+
+    if explicit:
+        return open_model(explicit, field_name="baseline")
+    version = alias_version(section.model_name, section.baseline_alias)
+    if version is None:
+        return None
+    return open_model(f"models:/{section.model_name}@{section.baseline_alias}", field_name="baseline")
+
+
+def run(config: Path, candidate: str, baseline: str | None, golden_data: str | None) -> GateResult:
+    section = load_eval_config(config)
+    golden = Path(golden_data or section.golden_data)
+    read_golden(golden, section)  # fail fast on data problems before loading models
+    from mlgate.registry import open_model
+
+    cand = open_model(candidate, field_name="candidate")
+    base = open_baseline(section, baseline)
+    return evaluate(section, golden=golden, candidate=cand, baseline=base).result()
+
+
+@click.command(GATE)
+@click.option(
+    "--candidate",
+    envvar="MLGATE_CANDIDATE",
+    required=True,
+    help="Candidate model: MLflow model URI or local MLflow model folder.",
+)
+@click.option(
+    "--baseline",
+    envvar="MLGATE_BASELINE",
+    default=None,
+    help="Baseline model URI (default: models:/<eval.model_name>@<eval.baseline_alias>).",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    envvar="MLGATE_CONFIG",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    help="mlgate.yaml with the `eval` section.",
+)
+@click.option("--golden-data", envvar="MLGATE_GOLDEN_DATA", default=None, help="Override eval.golden_data.")
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    envvar="MLGATE_REPORT_DIR",
+    default=Path(".mlgate/reports"),
+    show_default=True,
+)
+@click.option(
+    "--comment/--no-comment",
+    envvar="MLGATE_COMMENT",
+    default=True,
+    show_default=True,
+    help="Upsert the report as a PR comment (in a pull request).",
+)
+def command(
+    *,
+    candidate: str,
+    baseline: str | None,
+    config: Path,
+    golden_data: str | None,
+    report_dir: Path,
+    comment: bool,
+) -> int:
+    """Compare the candidate with the champion on the golden dataset; block when worse, slower or unfair."""
+    from mlgate.gate import finish, run_gate
+
+    def work() -> int:
+        result = run(config, candidate, baseline, golden_data)
+        key = load_eval_config(config).model_name
+        return finish(result, report_dir=report_dir, comment_key=key if comment else None)
+
+    return run_gate(GATE, work)
