@@ -144,18 +144,35 @@ class LocalNginxTarget:
             raise TargetError(f"could not read weights from nginx at {self.settings.listen}: {exc}") from exc
 
     def serving_version(self) -> str | None:
-        """The model version the canary server reports on /healthz (`model_version` or `version`)."""
+        """The model version the canary server reports on /readyz (`model_version`), else /healthz."""
         import httpx
 
-        try:
-            body = httpx.get(f"http://{self.settings.canary_upstream}/healthz", timeout=5.0).json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise GateInputError(
-                f"the canary server at {self.settings.canary_upstream} did not answer: {exc}",
-                file=self.config_file,
-                field="canary.local.canary_upstream",
-                fix="start the canary model server first",
-            ) from None
+        body: object = None
+        for path in ("/readyz", "/healthz"):
+            try:
+                response = httpx.get(f"http://{self.settings.canary_upstream}{path}", timeout=5.0)
+            except httpx.HTTPError as exc:
+                raise GateInputError(
+                    f"the canary server at {self.settings.canary_upstream} did not answer: {exc}",
+                    file=self.config_file,
+                    field="canary.local.canary_upstream",
+                    fix="start the canary model server first",
+                ) from None
+            if response.status_code == 503:
+                raise GateInputError(
+                    f"the canary server at {self.settings.canary_upstream} is not ready: "
+                    f"{response.text[:200]}",
+                    file=self.config_file,
+                    field="canary.local.canary_upstream",
+                    fix="wait until its model is loaded (GET /readyz answers 200)",
+                )
+            if response.status_code == 200:
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = None
+                if isinstance(body, dict) and ("model_version" in body or "version" in body):
+                    break
         if not isinstance(body, dict):
             return None
         value = body.get("model_version", body.get("version"))
