@@ -162,7 +162,7 @@ def grid(quick: bool) -> list[Scenario]:
     return scenarios
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915 - one script: simulate, print the grid, print the summaries
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller grid and fewer rollouts")
     parser.add_argument("--runs", type=int, default=None, help="rollouts per scenario")
@@ -187,7 +187,8 @@ def main() -> None:
     started = time.perf_counter()
     print(
         f"canary judges: {runs} rollouts per scenario, canary share {SHARE:.0%}, bake {BAKE} s, "
-        f"looks every {INTERVAL} s; mlgate alpha per test {plan.alpha_per_test:.2g} (5 % over 10 looks x 3 tests)"
+        f"looks every {INTERVAL} s; mlgate alpha per test {plan.alpha_per_test:.2g} "
+        "(5 % over 10 looks x 1 test: error rate; latency is an effect-size rule)"
     )
     print()
     header = f"{'scenario':<34} " + " ".join(f"{name:>30}" for name in policies)
@@ -213,6 +214,8 @@ def main() -> None:
             row.append(f"{100 * rolled:8.1f} {t50:6.0f} {r50:7.0f} {100 * inconclusive:5.1f}")
             key = "healthy" if s.healthy else ("2x errors" if s.multiplier == 2.0 else "other regressions")
             summary[name][f"{key} rollback"].append(rolled)
+            if key == "2x errors":
+                summary[name][f"2x errors {s.rps:g} rps"].append(rolled)
             summary[name][f"{key} inconclusive"].append(inconclusive)
             if times:
                 summary[name][f"{key} t50"].append(t50)
@@ -238,6 +241,13 @@ def main() -> None:
             f"{statistics.mean(data['2x errors t50'] or [float('nan')]):11.0f} {req:9.0f} "
             f"{req / flagger_req:16.2f}x"
         )
+    rps_values = sorted({s.rps for s in grid(args.quick)})
+    print()
+    print("2x error regression: detection within the bake, by traffic (mean over baseline error rates)")
+    print(f"{'policy':<12} " + " ".join(f"{f'{r:g} rps':>9}" for r in rps_values))
+    for name in policies:
+        cells = [statistics.mean(summary[name][f"2x errors {r:g} rps"]) for r in rps_values]
+        print(f"{name:<12} " + " ".join(f"{100 * c:8.1f}%" for c in cells))
     print(f"\n({time.perf_counter() - started:.0f} s)")
 
 
