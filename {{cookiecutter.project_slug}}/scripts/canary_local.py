@@ -9,7 +9,8 @@ What runs (addresses from the `canary` section of mlgate.yaml):
   set `CANARY_MODEL_URI` to serve another model as the canary);
 - Prometheus on `canary.prometheus.url`, scraping both every second (jobs `baseline` and `canary`);
 - nginx on `canary.local.listen` — started and re-weighted by `mlgate canary` itself;
-- a load generator replaying `data/golden.csv` through nginx (`CANARY_RPS`, default 80 requests/s);
+- a load generator replaying `data/golden.csv` through nginx (`CANARY_RPS`, default 60 requests/s,
+  from `CANARY_CONCURRENCY` clients, default 4);
 - `mlgate canary`, whose timeline is printed and written to `.mlgate/canary.md`.
 
 Needs nginx and prometheus on PATH (Debian/Ubuntu: `apt-get install nginx prometheus`; macOS:
@@ -19,6 +20,7 @@ is stopped at the end, also on Ctrl-C (which makes mlgate roll back first).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import random
@@ -37,6 +39,11 @@ PACKAGE = "{{ cookiecutter.__package_name }}"
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mlgate" / "canary-local"
 FEATURES = ("transaction_id", "amount", "merchant_category", "country", "hour", "card_age_days", "device")
+
+
+def say(message: str) -> None:
+    sys.stderr.write(f"canary-local: {message}\n")
+    sys.stderr.flush()
 
 
 def settings() -> dict[str, Any]:
@@ -78,9 +85,10 @@ def golden_rows() -> list[dict[str, Any]]:
     return [{k: row[k] for k in FEATURES if k in row} for row in rows]
 
 
-def replay(url: str, rows: list[dict[str, Any]], rate: float, stop: threading.Event) -> None:
+def replay(url: str, rows: list[dict[str, Any]], rate: float, stop: threading.Event, seed: int = 0) -> None:
     """POST the golden rows in a shuffled order at about `rate` per second until `stop` (at most 1 h)."""
-    rng = random.Random(0)  # noqa: S311 - traffic order, not security
+    rows = list(rows)
+    rng = random.Random(seed)  # noqa: S311 - traffic order, not security
     deadline = time.monotonic() + 3600
     with httpx.Client(timeout=5.0) as client:
         while not stop.is_set() and time.monotonic() < deadline:
@@ -88,20 +96,18 @@ def replay(url: str, rows: list[dict[str, Any]], rate: float, stop: threading.Ev
             for row in rows:
                 if stop.is_set():
                     return
-                try:
+                with contextlib.suppress(httpx.HTTPError):  # nginx reloading, or not started yet
                     client.post(url, json=row)
-                except httpx.HTTPError:
-                    pass  # nginx reloading, or not started yet
                 stop.wait(1.0 / rate)
 
 
 def main() -> int:
     missing = [tool for tool in ("nginx", "prometheus") if shutil.which(tool) is None]
     if missing:
-        print(f"canary-local: install {' and '.join(missing)} first (apt-get install nginx prometheus)")
+        say(f"install {' and '.join(missing)} first (apt-get install nginx prometheus)")
         return 2
     if not (ROOT / "models" / "model.joblib").is_file() and not os.environ.get("CANARY_MODEL_URI"):
-        print("canary-local: no trained model in models/ — run `make pipeline` first")
+        say("no trained model in models/ — run `make pipeline` first")
         return 2
     s = settings()
     bad = os.environ.get("CANARY_BAD", "") not in ("", "0", "false")
@@ -111,45 +117,70 @@ def main() -> int:
     try:
         for name, address, extra in (
             ("baseline", s["baseline"], {}),
-            ("canary", s["canary"], {
-                "MODEL_URI": os.environ.get("CANARY_MODEL_URI", os.environ.get("MODEL_URI", "models")),
-                "MODEL_VERSION": "candidate",
-                "FAULT_ERROR_RATE": "0.3" if bad else "0",
-            }),
+            (
+                "canary",
+                s["canary"],
+                {
+                    "MODEL_URI": os.environ.get("CANARY_MODEL_URI", os.environ.get("MODEL_URI", "models")),
+                    "MODEL_VERSION": "candidate",
+                    "FAULT_ERROR_RATE": "0.3" if bad else "0",
+                },
+            ),
         ):
             host, port = address.rsplit(":", 1)
             env = {**os.environ, "HOST": host, "PORT": port, "MODEL_VERSION": name, **extra}
             log = (WORK / f"{name}.log").open("wb")
-            procs.append(subprocess.Popen([sys.executable, "-m", f"{PACKAGE}.serve"], env=env, stdout=log,
-                                          stderr=subprocess.STDOUT, cwd=ROOT))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"{PACKAGE}.serve"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                )
+            )
         scrape = "".join(
             f"  - job_name: {job}\n    static_configs:\n      - targets: ['{s[job]}']\n"
             for job in ("baseline", "canary")
         )
         config = WORK / "prometheus.yml"
         config.write_text(f"global:\n  scrape_interval: 1s\nscrape_configs:\n{scrape}", encoding="utf-8")
-        procs.append(subprocess.Popen(
-            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={WORK / 'tsdb'}",
-             f"--web.listen-address={s['prometheus']}"],
-            stdout=subprocess.DEVNULL, stderr=(WORK / "prometheus.log").open("wb"),
-        ))
+        procs.append(
+            subprocess.Popen(
+                [
+                    "prometheus",
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={WORK / 'tsdb'}",
+                    f"--web.listen-address={s['prometheus']}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=(WORK / "prometheus.log").open("wb"),
+            )
+        )
         wait_ready(f"http://{s['baseline']}/readyz")
         wait_ready(f"http://{s['canary']}/readyz")
         wait_ready(f"http://{s['prometheus']}/-/ready")
-        rate = float(os.environ.get("CANARY_RPS", "80"))
-        threading.Thread(target=replay, args=(f"http://{s['listen']}/predict", golden_rows(), rate, stop),
-                         daemon=True).start()
-        print(f"canary-local: baseline {s['baseline']}, canary {s['canary']}"
-              f"{' (BAD: 30 % errors)' if bad else ''}, nginx {s['listen']}, Prometheus {s['prometheus']}")
+        rate = float(os.environ.get("CANARY_RPS", "60"))
+        workers = int(os.environ.get("CANARY_CONCURRENCY", "4"))
+        rows = golden_rows()
+        for seed in range(workers):
+            url = f"http://{s['listen']}/predict"
+            threading.Thread(target=replay, args=(url, rows, rate / workers, stop, seed), daemon=True).start()
+        say(
+            f"baseline {s['baseline']}, canary {s['canary']}{' (BAD: 30 % errors)' if bad else ''}, "
+            f"nginx {s['listen']}, Prometheus {s['prometheus']}"
+        )
         mlgate = shutil.which("mlgate") or "mlgate"
-        return subprocess.call([mlgate, "canary", "--environment", "local", "--model-version", "candidate"],
-                               cwd=ROOT)
+        return subprocess.call(
+            [mlgate, "canary", "--environment", "local", "--model-version", "candidate"], cwd=ROOT
+        )
     except KeyboardInterrupt:
         return 130
     finally:
         stop.set()
         if (s["nginx_conf"].parent / "nginx.pid").exists():
-            subprocess.run(["nginx", "-c", str(s["nginx_conf"]), "-s", "quit"], check=False, capture_output=True)
+            quit_nginx = ["nginx", "-c", str(s["nginx_conf"]), "-s", "quit"]
+            subprocess.run(quit_nginx, check=False, capture_output=True)
         for proc in procs:
             proc.terminate()
         for proc in procs:
