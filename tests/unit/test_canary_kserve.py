@@ -145,3 +145,33 @@ def test_bad_input_leaves_traffic_on_the_baseline(  # noqa: PLR0917 - pytest fix
     assert code == 1 and data == {}
     assert message.replace("\\", "") in capsys.readouterr().err
     assert kserve.patches == [] and kserve.canary_percent() == 0.0
+
+
+def test_timeline_reaches_outputs_summary_and_the_merged_pr(
+    stack: CanaryStack, kserve: FakeKServe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.fake_github import FakeGitHub
+
+    outputs, summary = tmp_path / "outputs", tmp_path / "summary.md"
+    kserve.fail_patches = 1
+    with FakeGitHub() as github:
+        for name, value in {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_API_URL": github.url,
+            "GITHUB_TOKEN": "t",
+            "GITHUB_REPOSITORY": "acme/fraud-detection",
+            "GITHUB_OUTPUT": str(outputs),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "MLGATE_PR_NUMBER": "7",
+        }.items():
+            monkeypatch.setenv(name, value)
+        code, data = run(config(tmp_path, stack, kserve), tmp_path, "--environment", "prod", "--comment")
+        comments = github.comments_on(7)
+    assert code == 1 and data["result"] == "rolled-back"
+    assert len(comments) == 1
+    body = comments[0]["body"]
+    assert body.startswith("<!-- mlgate:canary:prod -->")
+    assert "rolled back (target-error)" in body and "weights read back: canary 0 %" in body
+    text = outputs.read_text()
+    assert "rolled-back" in text and "target-error" in text and "timeline-path" in text
+    assert "| rollback |" in summary.read_text()
