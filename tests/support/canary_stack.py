@@ -197,7 +197,7 @@ class CanaryStack:
             "steps": [20, 50, 100],
             "bake_seconds": 4,
             "min_requests": 20,
-            "max_inconclusive": 2,
+            "max_inconclusive": 3,
             "prometheus": {"url": self.prometheus_url},
             "local": {
                 "nginx_conf": str(self.nginx_conf),

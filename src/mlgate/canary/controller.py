@@ -252,24 +252,32 @@ class Controller:
             return self._rollback("target-error", str(exc))
 
     def _run_dry(self) -> CanaryOutcome:
-        """Analyse the traffic as it is, one look per analysed step; never shift or roll back."""
+        """Analyse the traffic as it is, with the same bakes and looks as a real rollout, one pass of the
+        plan per analysed step; never shift or roll back. `would_be` says what a real run would do."""
         plan = self.plan
         start_weights = self.target.read_weights()
         self._record("dry-run", start_weights, why="dry run: traffic is not shifted")
         would_be = "promoted"
         inconclusive_in_row = 0
+        look = 0
         for percent in plan.analysed_steps:
             step_start = self.clock()
-            if _sleep_interruptibly(plan.bake_seconds, self.cancel):
-                would_be = "rolled-back (cancelled)"
-                break
-            verdict, reason, _why = self._look(start_weights, step_start, 1)
-            if verdict == "fail":
-                would_be = f"rolled-back ({reason}) at {percent:g}%"
-                break
-            inconclusive_in_row = inconclusive_in_row + 1 if verdict == "inconclusive" else 0
-            if inconclusive_in_row >= plan.max_inconclusive:
-                would_be = "rolled-back (no-data)"
-                break
+            verdict = "inconclusive"
+            for _bake in range(plan.max_inconclusive):
+                if _sleep_interruptibly(plan.bake_seconds, self.cancel):
+                    return self._dry_outcome("rolled-back (cancelled)")
+                look += 1
+                verdict, reason, _why = self._look(start_weights, step_start, look)
+                if verdict == "fail":
+                    return self._dry_outcome(f"rolled-back ({reason}) at the {percent:g}% step")
+                if verdict == "pass":
+                    inconclusive_in_row = 0
+                    break
+                inconclusive_in_row += 1
+                if inconclusive_in_row >= plan.max_inconclusive:
+                    return self._dry_outcome("rolled-back (no-data)")
+        return self._dry_outcome(would_be)
+
+    def _dry_outcome(self, would_be: str) -> CanaryOutcome:
         end_weights = self.target.read_weights()
         return CanaryOutcome("dry-run", "", end_weights, None, would_be=would_be, timeline=self.timeline)
