@@ -43,12 +43,14 @@ test: setup ## the full test suite (unit, template matrix, act workflow runs)
 test-quick: setup ## unit tests and the default project only: no act runs, no slow tests
 	MLGATE_QUICK=1 $(UV) run pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: setup ## ruff, mypy --strict, zizmor, actionlint
+lint: setup ## ruff, mypy --strict, zizmor, actionlint, generated docs up to date
 	$(UV) run ruff check src tests tools benchmarks hooks
 	$(UV) run ruff format --check src tests tools benchmarks
 	$(UV) run mypy src
 	$(UV) run zizmor --offline --no-progress actions .github/workflows
 	$(UV) run actionlint .github/workflows/*.yml
+	$(UV) run python tools/docgen.py --check
+	$(UV) run python tools/options_table.py --check
 
 docs: setup ## build the documentation site into build/site (strict)
 	$(UV) run mkdocs build --strict --site-dir $(BUILD)/site

@@ -17,6 +17,8 @@ from mlgate import __version__
 COMMANDS: dict[str, str] = {
     "lint": "mlgate.lint:command",
     "config": "mlgate.config:command",
+    "tf-plan": "mlgate.terraform.tf_plan:command",
+    "tf-apply": "mlgate.terraform.tf_apply:command",
     "eval-gate": "mlgate.eval_gate:command",
     "promote": "mlgate.promote:command",
     "model-card": "mlgate.model_card:command",

@@ -24,6 +24,7 @@ from mlgate.gate import GateInputError
 
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
 SECTIONS: dict[str, str] = {
+    "terraform": "mlgate.terraform.planning:TerraformSection",
     "eval": "mlgate.eval_gate:EvalSection",
     "canary": "mlgate.canary.config:CanarySection",
 }

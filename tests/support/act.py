@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -148,6 +149,12 @@ class ActRun:
         return f"{head}\n{self.log()[-tail:]}\n{self.stderr[-2000:]}"
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def pull_request_event(number: int, repo: str, *, head_sha: str = "", base_sha: str = "") -> dict[str, Any]:
     owner, _, name = repo.partition("/")
     return {
@@ -173,6 +180,7 @@ def run_workflow(
     job: str | None = None,
     env: dict[str, str] | None = None,
     secrets: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None,
     timeout: float = 1200,
 ) -> ActRun:
     """Run `event_name` on `repo`'s workflows (or one `workflow` file / `job`) with act and parse the log."""
@@ -194,6 +202,8 @@ def run_workflow(
         "--action-offline-mode",
         "--artifact-server-path",
         str(artifacts),
+        "--artifact-server-port",  # a free port: parallel act runs on one machine must not collide
+        str(free_port()),
         "--container-daemon-socket",
         "-",
     ]
@@ -213,6 +223,8 @@ def run_workflow(
         args += ["--env", f"{key}={value}"]
     for key, value in (secrets or {}).items():
         args += ["-s", f"{key}={value}"]
+    for key, value in (variables or {}).items():  # the `vars` context (repository/environment variables)
+        args += ["--var", f"{key}={value}"]
     host_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MLGATE_", "RUNNER_"))}
     host_env.pop("CI", None)
     host_env.pop("VIRTUAL_ENV", None)

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass
@@ -75,6 +75,10 @@ class FakeGitHub:
         with self._lock:
             self.state.commit_pulls.setdefault(sha, []).append(pr)
 
+    def labels_on(self, issue: int) -> list[str]:
+        with self._lock:
+            return [lbl["name"] for lbl in self.state.issues.get(issue, {}).get("labels", [])]
+
     def comments_on(self, issue: int) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(c) for c in self.state.comments.values() if c["issue_number"] == issue]
@@ -111,6 +115,15 @@ class FakeGitHub:
                 del st.comments[comment["id"]]
                 return 204, None
             return 200, comment
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/labels/([^/]+)", path):
+            issue_obj = st.issues.setdefault(int(m.group(1)), {"number": int(m.group(1)), "labels": []})
+            name = unquote(m.group(2))
+            if method == "DELETE":
+                before = issue_obj.get("labels", [])
+                issue_obj["labels"] = [lbl for lbl in before if lbl["name"] != name]
+                if len(before) == len(issue_obj["labels"]):
+                    return 404, {"message": "Label does not exist"}
+            return 200, issue_obj.get("labels", [])
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/labels", path):
             issue_obj = st.issues.setdefault(int(m.group(1)), {"number": int(m.group(1)), "labels": []})
             if method == "POST":

@@ -57,22 +57,81 @@ def project_env(wheel_dir: Path | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-def render_project(out_dir: Path, *, wheel_dir: Path | None = None, **answers: Any) -> Path:
-    """Run the real cookiecutter on this checkout with `--no-input`; returns the project directory."""
+def render_project(
+    out_dir: Path,
+    *,
+    wheel_dir: Path | None = None,
+    template: Path | None = None,
+    init: bool = False,
+    env: dict[str, str] | None = None,
+    **answers: Any,
+) -> Path:
+    """Run the real cookiecutter on this checkout (or `template`) with `--no-input`; returns the project.
+
+    `init=False` (the default) sets MLGATE_SKIP_INIT=1, so the post-generation hook skips `git init`,
+    `uv lock` and `dvc init`; pass `init=True` to get exactly what a user gets. `env` adds variables
+    (e.g. a PATH with dvc on it) for the hooks.
+    """
     from cookiecutter.main import cookiecutter
 
     out_dir.mkdir(parents=True, exist_ok=True)
     old = os.environ.copy()
+    new = project_env(wheel_dir, **(env or {}))  # computed before clearing: it starts from os.environ
+    if not init:
+        new["MLGATE_SKIP_INIT"] = "1"
     os.environ.clear()
-    os.environ.update(project_env(wheel_dir))
+    os.environ.update(new)
     try:
         path = cookiecutter(
-            str(ROOT), no_input=True, output_dir=str(out_dir), extra_context=answers, accept_hooks=True
+            str(template or ROOT),
+            no_input=True,
+            output_dir=str(out_dir),
+            extra_context=answers,
+            accept_hooks=True,
         )
     finally:
         os.environ.clear()
         os.environ.update(old)
     return Path(path)
+
+
+def template_files(root: Path = ROOT) -> list[str]:
+    """The files a clone of this checkout would hold, including new files not yet committed."""
+    proc = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    )
+    return sorted(name for name in proc.stdout.decode().split("\0") if name and (root / name).is_file())
+
+
+def snapshot_template(dest: Path, *, tag: str | None = None) -> Path:
+    """Copy this checkout's working tree into `dest` as a one-commit git repository (tagged `tag`).
+
+    This is what a user's `cookiecutter gh:OWNER/mlgate --checkout <tag>` clones, including the
+    uncommitted changes of the checkout under test.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in template_files():
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    env = project_env()
+    for args in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "--no-verify", "-m", "mlgate snapshot"],
+        *([["git", "tag", tag]] if tag else []),
+    ):
+        subprocess.run(args, cwd=dest, env=env, check=True, capture_output=True)
+    return dest
+
+
+def git_sha(repo: Path, ref: str = "HEAD") -> str:
+    return subprocess.run(
+        ["git", "rev-parse", f"{ref}^{{commit}}"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def run_in(

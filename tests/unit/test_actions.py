@@ -17,7 +17,12 @@ ACTION_FILES = sorted((ROOT / "actions").glob("*/action.yml"))
 IDS = [p.parent.name for p in ACTION_FILES]
 BIN = Path(sys.executable).parent
 #: action folder -> gate module whose FAILURE_REASONS the README must document
-GATE_MODULES = {"lint": "mlgate.lint", "canary-deploy": "mlgate.canary.command"}
+GATE_MODULES = {
+    "lint": "mlgate.lint",
+    "terraform-plan": "mlgate.terraform.tf_plan",
+    "terraform-apply": "mlgate.terraform.tf_apply",
+    "canary-deploy": "mlgate.canary.command",
+}
 
 
 def load(path: Path) -> dict[str, Any]:

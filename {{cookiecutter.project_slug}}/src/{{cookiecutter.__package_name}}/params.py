@@ -21,45 +21,45 @@ class _Strict(BaseModel):
 
 class DataParams(_Strict):
     seed: int = 42
-    n_rows: int = Field(30_000, ge=1_000, description="rows of synthetic transactions to generate")
-    fraud_rate: float = Field(0.02, gt=0, lt=0.5, description="expected share of fraudulent rows")
-    test_size: float = Field(0.25, gt=0, lt=1)
+    n_rows: int = Field(default=30_000, ge=1_000, description="rows of synthetic transactions to generate")
+    fraud_rate: float = Field(default=0.02, gt=0, lt=0.5, description="expected share of fraudulent rows")
+    test_size: float = Field(default=0.25, gt=0, lt=1)
     dir: Path = Path("data")
 
 
 class HistGradientBoostingParams(_Strict):
-    learning_rate: float = Field(0.1, gt=0)
-    max_iter: int = Field(200, ge=1)
-    max_leaf_nodes: int = Field(31, ge=2)
-    l2_regularization: float = Field(1.0, ge=0)
+    learning_rate: float = Field(default=0.1, gt=0)
+    max_iter: int = Field(default=200, ge=1)
+    max_leaf_nodes: int = Field(default=31, ge=2)
+    l2_regularization: float = Field(default=1.0, ge=0)
 
 
 class LogisticRegressionParams(_Strict):
-    C: float = Field(1.0, gt=0)
-    max_iter: int = Field(1000, ge=1)
+    C: float = Field(default=1.0, gt=0)
+    max_iter: int = Field(default=1000, ge=1)
 
 
 class TrainParams(_Strict):
     seed: int = 42
     model: Literal["logistic_regression", "hist_gradient_boosting"] = "logistic_regression"
-    hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
-    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+    hist_gradient_boosting: HistGradientBoostingParams = Field(default_factory=HistGradientBoostingParams)
+    logistic_regression: LogisticRegressionParams = Field(default_factory=LogisticRegressionParams)
     experiment: str = "{{ cookiecutter.project_slug }}"
     registered_model_name: str = "{{ cookiecutter.project_slug }}"
     model_dir: Path = Path("models")
 
 
 class EvaluateParams(_Strict):
-    threshold: float = Field(0.2, gt=0, lt=1, description="score at or above which a transaction is fraud")
+    threshold: float = Field(default=0.2, gt=0, lt=1, description="score from which a row is fraud")
     segment_by: list[str] = ["country"]
     metrics_file: Path = Path("metrics.json")
     plots_dir: Path = Path("plots")
 
 
 class Params(_Strict):
-    data: DataParams = DataParams()
-    train: TrainParams = TrainParams()
-    evaluate: EvaluateParams = EvaluateParams()
+    data: DataParams = Field(default_factory=DataParams)
+    train: TrainParams = Field(default_factory=TrainParams)
+    evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
 
 
 class ParamsError(ValueError):

@@ -1,0 +1,547 @@
+"""What a Terraform plan means for a reviewer: summary, fingerprint, masking and the PR comment.
+
+Pure functions over the JSON plan (`terraform show -json PLANFILE`):
+
+- `summarize_plan(plan)` → `PlanSummary`: counts to add / change / destroy / replace / move / import /
+  forget, output changes, changes made outside Terraform (`resource_drift`), per-resource entries.
+- `fingerprint` (on the summary): `sha256:` of the *normalized* resource and output changes — address,
+  actions, the attributes that change (before/after, sensitive values masked, unknowns marked), moves,
+  imports. Refresh noise (prior state, timestamps, unchanged attributes, no-op resources, drift) is not
+  part of it, so re-planning an unchanged configuration gives the same fingerprint.
+- `render_plan_comment(...)` → (summary, details) Markdown for one directory + workspace, with a hidden
+  header that carries the fingerprint and per-resource digests (so `tf-apply` can say *which* resources
+  changed since review), fitted under GitHub's comment limit.
+- `read_plan_header(body)` / `diff_reviewed(reviewed, current)`: the apply side.
+
+Sensitive values never reach the comment: every value is masked where the plan marks it sensitive, and
+the full plan text (Terraform's own rendering, already masked) is scrubbed of any sensitive string the
+JSON plan knows about.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+SENSITIVE = "(sensitive value)"
+UNKNOWN = "(known after apply)"
+#: how many characters the per-resource digests may take in the hidden header before they are left out
+DIGESTS_BUDGET = 12_000
+#: action label -> heading and emoji shown in the comment, in display order
+ACTION_HEADINGS: dict[str, str] = {
+    "delete": "🗑️ Destroy",
+    "replace": "♻️ Replace",
+    "create": "🆕 Create",
+    "update": "✏️ Update in place",
+    "move": "🚚 Move",
+    "import": "📥 Import",
+    "forget": "🫥 Forget (removed from state, not destroyed)",
+    "read": "📖 Read during apply",
+}
+HEADER_PREFIX = "<!-- mlgate:tf-plan:header "
+MAX_LISTED_PER_ACTION = 300
+MAX_VALUE_CHARS = 80
+
+
+# -- masking ------------------------------------------------------------------------------------------
+def mask(value: Any, sensitive: Any) -> Any:
+    """`value` with every part that `sensitive` (Terraform's marker structure) flags replaced."""
+    if sensitive is True:
+        return SENSITIVE
+    if isinstance(value, dict) and isinstance(sensitive, dict):
+        return {k: mask(v, sensitive.get(k, False)) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(sensitive, list):
+        return [mask(v, sensitive[i] if i < len(sensitive) else False) for i, v in enumerate(value)]
+    return value
+
+
+def mark_unknown(value: Any, unknown: Any) -> Any:
+    """`value` with every part that `after_unknown` flags set to `(known after apply)` (added if absent)."""
+    if unknown is True:
+        return UNKNOWN
+    if isinstance(unknown, dict) and any(unknown.values()):
+        base = dict(value) if isinstance(value, dict) else {}
+        for key, flag in unknown.items():
+            if flag:
+                base[key] = mark_unknown(base.get(key), flag)
+        return base
+    if isinstance(value, list) and isinstance(unknown, list):
+        return [mark_unknown(v, unknown[i] if i < len(unknown) else False) for i, v in enumerate(value)]
+    return value
+
+
+def sensitive_strings(plan: dict[str, Any]) -> set[str]:
+    """Every string value the plan marks sensitive (resources, outputs, sensitive root variables)."""
+    found: set[str] = set()
+
+    def collect(value: Any, sensitive: Any) -> None:
+        if sensitive is True:
+            for leaf in _leaves(value):
+                if isinstance(leaf, str | int | float) and not isinstance(leaf, bool):
+                    text = str(leaf)
+                    if len(text) >= 4:
+                        found.add(text)
+        elif isinstance(value, dict) and isinstance(sensitive, dict):
+            for key, item in value.items():
+                collect(item, sensitive.get(key, False))
+        elif isinstance(value, list) and isinstance(sensitive, list):
+            for i, item in enumerate(value):
+                collect(item, sensitive[i] if i < len(sensitive) else False)
+
+    for entry in [*plan.get("resource_changes", []), *plan.get("resource_drift", [])]:
+        change = entry.get("change", {})
+        collect(change.get("before"), change.get("before_sensitive"))
+        collect(change.get("after"), change.get("after_sensitive"))
+    for change in plan.get("output_changes", {}).values():
+        collect(change.get("before"), change.get("before_sensitive"))
+        collect(change.get("after"), change.get("after_sensitive"))
+    declared = ((plan.get("configuration") or {}).get("root_module") or {}).get("variables") or {}
+    for name, spec in declared.items():
+        if isinstance(spec, dict) and spec.get("sensitive"):
+            collect((plan.get("variables") or {}).get(name, {}).get("value"), True)
+    return found
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def scrub(text: str, secrets: set[str]) -> str:
+    """Replace every known sensitive string in `text` (longest first, so substrings can't leak).
+
+    Thousands of secrets against a comment-sized text: a secret whose first 8 characters never occur
+    in the text cannot occur either, so a set of the text's 8-grams skips most searches.
+    """
+    if not secrets:
+        return text
+    grams = {text[i : i + 8] for i in range(len(text) - 7)} if len(text) <= 300_000 else None
+    for secret in sorted(secrets, key=len, reverse=True):
+        if grams is not None and len(secret) >= 8 and secret[:8] not in grams:
+            continue
+        text = text.replace(secret, SENSITIVE)
+    return text
+
+
+# -- one resource change ----------------------------------------------------------------------------------
+def action_label(actions: list[str]) -> str:
+    """Terraform's action list → one label: create, update, delete, replace, read, forget or no-op."""
+    if sorted(actions) == ["create", "delete"]:
+        return "replace"
+    if len(actions) == 1 and actions[0] in {"create", "update", "delete", "read", "forget", "no-op"}:
+        return actions[0]
+    return "-".join(actions) or "no-op"
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    address: str
+    action: str  # create, update, delete, replace, read, forget, no-op
+    previous_address: str = ""
+    import_id: str = ""
+    reason: str = ""
+    #: attribute -> (before, after), sensitive values masked, unknowns marked
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    normalized: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def moved(self) -> bool:
+        return bool(self.previous_address) and self.previous_address != self.address
+
+    @property
+    def is_change(self) -> bool:
+        return self.action not in {"no-op"} or self.moved or bool(self.import_id)
+
+    #: sha256 of `normalized`, computed once
+    sha: str = ""
+
+    @property
+    def digest(self) -> str:
+        return self.sha[:16]
+
+
+def _changed_attributes(change: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    before = mask(change.get("before"), change.get("before_sensitive", False))
+    after = mark_unknown(
+        mask(change.get("after"), change.get("after_sensitive", False)), change.get("after_unknown", False)
+    )
+    if not isinstance(before, dict):
+        before = {}
+    if not isinstance(after, dict):
+        after = {}
+    return {
+        key: (before.get(key), after.get(key))
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+
+
+def normalize_change(entry: dict[str, Any]) -> ResourceChange:
+    """One `resource_changes` entry → what a reviewer approves (and what the fingerprint covers)."""
+    change = entry.get("change", {})
+    actions = list(change.get("actions", ["no-op"]))
+    label = action_label(actions)
+    address = str(entry.get("address", ""))
+    previous = str(entry.get("previous_address", "") or "")
+    importing = change.get("importing") or {}
+    import_id = str(importing.get("id") or importing.get("identity") or "") if importing else ""
+    if label == "delete":
+        # the refreshed "before" of a resource being destroyed is noise: only the destroy is reviewed
+        changed: dict[str, tuple[Any, Any]] = {}
+    else:
+        changed = _changed_attributes(change) if label not in {"no-op", "read", "forget"} else {}
+    normalized: dict[str, Any] = {
+        "address": address,
+        "actions": actions,
+        "changed": {k: list(v) for k, v in changed.items()},
+    }
+    if previous and previous != address:
+        normalized["previous_address"] = previous
+    if import_id:
+        normalized["import_id"] = import_id
+    if change.get("replace_paths"):
+        normalized["replace_paths"] = change["replace_paths"]
+    return ResourceChange(
+        sha=_sha256(normalized),
+        address=address,
+        action=label,
+        previous_address=previous,
+        import_id=import_id,
+        reason=str(entry.get("action_reason", "") or ""),
+        changed=changed,
+        normalized=normalized,
+    )
+
+
+@dataclass(frozen=True)
+class OutputChange:
+    name: str
+    action: str
+    before: Any
+    after: Any
+
+    @property
+    def normalized(self) -> dict[str, Any]:
+        return {"name": self.name, "action": self.action, "before": self.before, "after": self.after}
+
+
+# -- the whole plan ---------------------------------------------------------------------------------------
+@dataclass
+class PlanSummary:
+    resources: list[ResourceChange]
+    outputs: list[OutputChange]
+    drift: list[ResourceChange]
+    errored: bool = False
+    terraform_version: str = ""
+
+    @property
+    def changes(self) -> list[ResourceChange]:
+        return [r for r in self.resources if r.is_change]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        by_action = Counter(r.action for r in self.resources)
+        return {
+            "add": by_action["create"] + by_action["replace"],
+            "change": by_action["update"],
+            "destroy": by_action["delete"] + by_action["replace"],
+            "replace": by_action["replace"],
+            "move": sum(1 for r in self.resources if r.moved),
+            "import": sum(1 for r in self.resources if r.import_id),
+            "forget": by_action["forget"],
+            "outputs": len(self.outputs),
+            "drift": len(self.drift),
+        }
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.outputs) or any(r.action != "read" for r in self.changes)
+
+    @property
+    def destructive(self) -> list[ResourceChange]:
+        return [r for r in self.resources if r.action in {"delete", "replace"}]
+
+    @property
+    def only_outputs(self) -> bool:
+        return bool(self.outputs) and not any(r.action != "read" for r in self.changes)
+
+    def normalized(self) -> dict[str, Any]:
+        return {
+            "resources": sorted((r.normalized for r in self.changes), key=lambda n: n["address"]),
+            "outputs": sorted((o.normalized for o in self.outputs), key=lambda n: n["name"]),
+        }
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 over the sorted per-change sha256 digests (each of one normalized change)."""
+        resources = sorted((r.address, r.sha) for r in self.changes)
+        outputs = sorted((o.name, _sha256(o.normalized)) for o in self.outputs)
+        return "sha256:" + _sha256({"resources": resources, "outputs": outputs})
+
+    def digests(self) -> dict[str, str]:
+        """Per-resource (and `output.<name>`) digests: what `tf-apply` compares to name what changed."""
+        found = {r.address: f"{r.action}:{r.digest}" for r in self.changes}
+        found.update({f"output.{o.name}": f"{o.action}:{_sha256(o.normalized)[:16]}" for o in self.outputs})
+        return found
+
+
+def summarize_plan(plan: dict[str, Any]) -> PlanSummary:
+    """Terraform's JSON plan → `PlanSummary`."""
+    resources = [normalize_change(entry) for entry in plan.get("resource_changes") or []]
+    drift = [normalize_change(entry) for entry in plan.get("resource_drift") or []]
+    outputs = []
+    for name, change in sorted((plan.get("output_changes") or {}).items()):
+        label = action_label(list(change.get("actions", ["no-op"])))
+        if label == "no-op":
+            continue
+        before = mask(change.get("before"), change.get("before_sensitive", False))
+        after = mask(change.get("after"), change.get("after_sensitive", False))
+        if change.get("after_unknown") is True:
+            after = UNKNOWN
+        outputs.append(OutputChange(name, label, before, after))
+    return PlanSummary(
+        resources=resources,
+        outputs=outputs,
+        drift=[d for d in drift if d.action != "no-op"],
+        errored=bool(plan.get("errored")),
+        terraform_version=str(plan.get("terraform_version", "")),
+    )
+
+
+def _sha256(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# -- the hidden header: fingerprint and digests, readable back at apply time ---------------------------------
+def encode_header(summary: PlanSummary, *, key: str, sha: str = "") -> str:
+    meta: dict[str, Any] = {
+        "v": 1,
+        "key": key,
+        "fingerprint": summary.fingerprint,
+        "sha": sha,
+        "changes": summary.has_changes,
+        "destroy": bool(summary.destructive),
+    }
+    digests = summary.digests()
+    packed = base64.b64encode(zlib.compress(json.dumps(digests, sort_keys=True).encode(), 9)).decode()
+    if len(packed) <= DIGESTS_BUDGET:
+        meta["digests"] = packed
+    else:
+        meta["digests_omitted"] = len(digests)
+    blob = base64.b64encode(json.dumps(meta, sort_keys=True).encode()).decode()
+    return f"{HEADER_PREFIX}{blob} -->\n<!-- fingerprint: {summary.fingerprint} -->"
+
+
+@dataclass(frozen=True)
+class ReviewedPlan:
+    key: str
+    fingerprint: str
+    sha: str
+    digests: dict[str, str] | None  # None when the plan was too large to carry them
+    changes: bool = True
+    destroy: bool = False
+
+
+def read_plan_header(body: str) -> ReviewedPlan | None:
+    """The reviewed plan recorded in a plan comment's hidden header (None when absent or unreadable)."""
+    start = body.find(HEADER_PREFIX)
+    if start < 0:
+        return None
+    end = body.find(" -->", start)
+    try:
+        meta = json.loads(base64.b64decode(body[start + len(HEADER_PREFIX) : end]))
+        digests = None
+        if "digests" in meta:
+            digests = json.loads(zlib.decompress(base64.b64decode(meta["digests"])))
+        return ReviewedPlan(
+            key=str(meta["key"]),
+            fingerprint=str(meta["fingerprint"]),
+            sha=str(meta.get("sha", "")),
+            digests=digests,
+            changes=bool(meta.get("changes", True)),
+            destroy=bool(meta.get("destroy", False)),
+        )
+    except (ValueError, KeyError, TypeError, zlib.error):
+        return None
+
+
+def diff_reviewed(reviewed: ReviewedPlan, current: PlanSummary) -> list[str]:
+    """Resource-level differences between the reviewed plan and the current one, one line each."""
+    if reviewed.digests is None:
+        return [
+            f"the reviewed plan ({len(current.changes)} changes now) was too large to keep per-resource "
+            "digests; compare the plan artifacts of the PR run and of this run"
+        ]
+    now = current.digests()
+    lines = []
+    for address in sorted(set(reviewed.digests) | set(now)):
+        old, new = reviewed.digests.get(address), now.get(address)
+        if old == new:
+            continue
+        if old is None:
+            lines.append(f"+ `{address}`: {new.split(':')[0] if new else ''} (not in the reviewed plan)")
+        elif new is None:
+            lines.append(f"- `{address}`: {old.split(':')[0]} (in the reviewed plan, not planned now)")
+        else:
+            old_action, new_action = old.split(":")[0], new.split(":")[0]
+            what = (
+                f"{old_action} → {new_action}"
+                if old_action != new_action
+                else f"{new_action}, different values"
+            )
+            lines.append(f"~ `{address}`: {what}")
+    return lines
+
+
+# -- rendering ---------------------------------------------------------------------------------------------
+def _short(value: Any) -> str:
+    text = (
+        value if isinstance(value, str) and value in {SENSITIVE, UNKNOWN} else json.dumps(value, default=str)
+    )
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def _md_code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def summary_line(summary: PlanSummary) -> str:
+    c = summary.counts
+    if not summary.has_changes:
+        return "No changes. Infrastructure matches the configuration."
+    if summary.only_outputs:
+        return f"Only outputs change ({c['outputs']}); no resource is touched."
+    parts = [f"**{c['add']}** to add", f"**{c['change']}** to change", f"**{c['destroy']}** to destroy"]
+    extra = [f"{c[k]} to {k}" for k in ("replace", "move", "import", "forget") if c[k]]
+    return ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "") + "."
+
+
+def render_plan_summary(
+    summary: PlanSummary,
+    *,
+    title: str,
+    checks: list[str] | None = None,
+    header: str = "",
+) -> str:
+    """The part of the comment that is never cut: verdict, counts, banner, outputs, drift, checks."""
+    lines = [header, f"### Terraform plan: {title}", ""] if header else [f"### Terraform plan: {title}", ""]
+    destructive = summary.destructive
+    if destructive:
+        names = ", ".join(_md_code(r.address) for r in destructive[:10])
+        more = f" and {len(destructive) - 10} more" if len(destructive) > 10 else ""
+        lines += [
+            "> [!WARNING]",
+            f"> This plan **destroys or replaces {len(destructive)} resource(s)**: {names}{more}.",
+            "",
+        ]
+    lines.append(summary_line(summary))
+    c = summary.counts
+    if summary.has_changes:
+        lines += [
+            "",
+            "| add | change | destroy | replace | move | import | outputs |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {c['add']} | {c['change']} | {c['destroy']} | {c['replace']} | {c['move']} | {c['import']} "
+            f"| {c['outputs']} |",
+        ]
+    if summary.outputs:
+        lines += ["", "**Output changes**", ""]
+        for out in summary.outputs[:20]:
+            lines.append(f"- {_md_code(out.name)} ({out.action}): {_short(out.before)} → {_short(out.after)}")
+        if len(summary.outputs) > 20:
+            lines.append(f"- … and {len(summary.outputs) - 20} more")
+    if summary.drift:
+        names = ", ".join(_md_code(d.address) for d in summary.drift[:10])
+        more = f" and {len(summary.drift) - 10} more" if len(summary.drift) > 10 else ""
+        lines += [
+            "",
+            f"🔎 **{len(summary.drift)} resource(s) changed outside Terraform** since the last apply: "
+            f"{names}{more}. This plan brings them back to the configuration.",
+        ]
+    if checks:
+        lines += ["", *checks]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# one branch per note kind reads better than a helper per note
+def render_resources(summary: PlanSummary, *, max_listed: int = MAX_LISTED_PER_ACTION) -> str:  # noqa: PLR0912
+    """Resources grouped by action, with the attributes that change (sensitive values masked)."""
+    groups: dict[str, list[ResourceChange]] = {}
+    for res in summary.changes:
+        groups.setdefault(res.action, []).append(res)
+        if res.moved and res.action == "no-op":
+            groups.setdefault("move", []).append(res)
+        if res.import_id and res.action == "no-op":
+            groups.setdefault("import", []).append(res)
+    groups.pop("no-op", None)
+    parts = []
+    for action, heading in ACTION_HEADINGS.items():
+        items = groups.get(action, [])
+        if not items:
+            continue
+        lines = [
+            f"<details{' open' if action in {'delete', 'replace'} else ''}>",
+            f"<summary>{heading} ({len(items)})</summary>",
+            "",
+        ]
+        for res in items[:max_listed]:
+            notes = []
+            if res.moved:
+                notes.append(f"moved from {_md_code(res.previous_address)}")
+            if res.import_id:
+                notes.append(f"import id {_md_code(res.import_id)}")
+            if res.reason:
+                notes.append(res.reason.replace("_", " "))
+            lines.append(f"- {_md_code(res.address)}" + (f" — {'; '.join(notes)}" if notes else ""))
+            if action in {"update", "replace"}:
+                for attr, (before, after) in list(res.changed.items())[:8]:
+                    lines.append(
+                        f"  - {_md_code(attr)}: {_md_code(_short(before))} → {_md_code(_short(after))}"
+                    )
+                if len(res.changed) > 8:
+                    lines.append(f"  - … and {len(res.changed) - 8} more attribute(s)")
+        if len(items) > max_listed:
+            lines.append(f"- … and {len(items) - max_listed} more (see the full plan)")
+        lines += ["", "</details>"]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def fit_plan_text(plan_text: str, budget: int, *, artifact_hint: str) -> str:
+    """The plan text, or its first and last lines with a note in between when it exceeds `budget`."""
+    text = plan_text.strip()
+    if len(text) <= budget:
+        return text
+    note = f"\n\n… ✂️ plan cut to fit the comment; the full plan is in {artifact_hint} …\n\n"
+    room = max(budget - len(note), 0)
+    head, tail = text[: room * 2 // 3], text[len(text) - room // 3 :] if room // 3 else ""
+    head = head[: head.rfind("\n")] if "\n" in head else head
+    tail = tail[tail.find("\n") + 1 :] if "\n" in tail else tail
+    return head + note + tail
+
+
+def render_plan_details(
+    summary: PlanSummary,
+    plan_text: str,
+    *,
+    budget: int,
+    artifact_hint: str = "the plan artifact of this run",
+) -> str:
+    """Resources by action, then the full plan collapsed; cut so the result stays within `budget`."""
+    resources = render_resources(summary)
+    if len(resources) > budget // 2:
+        resources = render_resources(summary, max_listed=20)
+    wrapper = "<details>\n<summary>Full plan</summary>\n\n```text\n{}\n```\n\n</details>"
+    room = budget - len(resources) - len(wrapper) - 8
+    full = wrapper.format(fit_plan_text(plan_text.replace("```", "'''"), room, artifact_hint=artifact_hint))
+    return "\n\n".join(part for part in (resources, full) if part)

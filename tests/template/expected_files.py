@@ -1,0 +1,78 @@
+"""The exact set of files a generated project holds, per answers -- kept by hand on purpose.
+
+Adding, renaming or making optional a file under `{{cookiecutter.project_slug}}/` must break
+tests/template/test_matrix.py until it is listed here: the list is how a reviewer sees what users get.
+`{package}` stands for the package name derived from the slug.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Written by every generation, whatever the answers.
+BASE: frozenset[str] = frozenset(
+    {
+        ".cruft.json",  # written by hooks/post_gen_project.py
+        ".dockerignore",
+        ".dvc/.gitignore",
+        ".dvc/config",
+        ".dvcignore",
+        ".github/workflows/ci.yml",
+        ".github/workflows/template-update.yml",
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        ".python-version",
+        "Dockerfile",
+        "LICENSE",
+        "Makefile",
+        "README.md",
+        "docs/adr/0001-template-choices.md",
+        "docs/adr/template.md",
+        "docs/model_card.md",
+        "docs/pre-mortem.md",
+        "docs/runbook.md",
+        "dvc.yaml",
+        "mlgate.yaml",
+        "params.yaml",
+        "pyproject.toml",
+        "src/{package}/__init__.py",
+        "src/{package}/data.py",
+        "src/{package}/evaluate.py",
+        "src/{package}/features.py",
+        "src/{package}/params.py",
+        "src/{package}/py.typed",
+        "src/{package}/serve.py",
+        "src/{package}/train.py",
+        "tests/__init__.py",
+        "tests/conftest.py",
+        "tests/test_data.py",
+        "tests/test_model.py",
+        "tests/test_service.py",
+        "tests/test_tracking.py",
+    }
+)
+
+# Files that exist only for some answers: {(option, value): files}.
+ONLY_WHEN: dict[tuple[str, str], frozenset[str]] = {
+    # cloud=aws: both environments on mlgate's modules, and the plan/apply workflow
+    ("cloud", "aws"): frozenset(
+        {".github/workflows/infra.yml"}
+        | {
+            f"terraform/envs/{env}/{name}"
+            for env in ("staging", "prod")
+            for name in ("backend.tf", "main.tf", "outputs.tf", "variables.tf")
+        }
+    ),
+}
+
+# Files that the initialisation steps add (not part of the rendering; see test_post_gen.py).
+FROM_INIT: frozenset[str] = frozenset({"uv.lock"})
+
+
+def expected_files(answers: dict[str, Any]) -> set[str]:
+    package = str(answers["__package_name"])
+    files = set(BASE)
+    for (option, value), extra in ONLY_WHEN.items():
+        if str(answers.get(option)) == value:
+            files |= extra
+    return {path.format(package=package) for path in files}

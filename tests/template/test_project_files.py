@@ -1,0 +1,122 @@
+"""What each generator option changes in the generated project's files (fast: rendering only).
+
+The generation matrix checks file sets, leftovers and the project's own tests and lint; these tests
+check the content an option is meant to change: the licence text, Python version, MLflow tracking
+source, and that `mlgate.yaml` is valid and points at the schema of the pinned mlgate.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlgate.config import check_config
+from tests.support.project import ROOT, TEMPLATE_OPTIONS
+
+LICENCE_FIRST_LINES = {
+    "Apache-2.0": "Apache License",
+    "MIT": "MIT License",
+    "BSD-3-Clause": "BSD 3-Clause License",
+    "Proprietary": "All rights reserved.",
+}
+
+
+def render_project(out_dir: Path, **answers: str) -> Path:
+    """The rendered files only (no post-generation hook: no git, DVC or uv runs), for speed."""
+    from cookiecutter.main import cookiecutter
+
+    path = cookiecutter(
+        str(ROOT), no_input=True, output_dir=str(out_dir), extra_context=answers, accept_hooks=False
+    )
+    return Path(path)
+
+
+@pytest.fixture(scope="module")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_project(tmp_path_factory.mktemp("default"))
+
+
+@pytest.mark.parametrize("licence", TEMPLATE_OPTIONS["license"])
+def test_licence_text_and_metadata_follow_the_choice(tmp_path: Path, licence: str) -> None:
+    project = render_project(tmp_path, license=licence, author_name="Ada Lovelace")
+    text = (project / "LICENSE").read_text(encoding="utf-8")
+    assert LICENCE_FIRST_LINES[licence] in text.splitlines()[0] + text.splitlines()[-1]
+    if licence != "Apache-2.0":
+        assert "Ada Lovelace" in text
+    assert text.endswith("\n") and not text.endswith("\n\n")
+    metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert metadata["license"] == ("LicenseRef-Proprietary" if licence == "Proprietary" else licence)
+
+
+@pytest.mark.parametrize("python_version", TEMPLATE_OPTIONS["python_version"])
+def test_python_version_reaches_every_place_that_names_it(tmp_path: Path, python_version: str) -> None:
+    project = render_project(tmp_path, python_version=python_version)
+    assert (project / ".python-version").read_text(encoding="utf-8").strip() == python_version
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["requires-python"] == f">={python_version}"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + python_version.replace(".", "")
+    assert f"FROM python:{python_version}-slim" in (project / "Dockerfile").read_text(encoding="utf-8")
+    ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    steps = [step for job in ci["jobs"].values() for step in job["steps"]]
+    setups = [step for step in steps if "/actions/setup@" in step.get("uses", "")]
+    assert setups and all(s["with"]["python-version"] == python_version for s in setups)
+
+
+@pytest.mark.parametrize("tracking", TEMPLATE_OPTIONS["mlflow_tracking"])
+def test_tracking_server_uri_comes_from_a_secret_only_when_chosen(tmp_path: Path, tracking: str) -> None:
+    project = render_project(tmp_path, mlflow_tracking=tracking)
+    ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    test_env = {k: v for step in ci["jobs"]["test"]["steps"] for k, v in step.get("env", {}).items()}
+    if tracking == "server":
+        assert test_env["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
+    else:
+        assert "MLFLOW_TRACKING_URI" not in test_env  # embedded sqlite: nothing to configure
+
+
+def test_ci_workflow_is_least_privilege_and_cancels_superseded_runs(default_project: Path) -> None:
+    ci = yaml.safe_load((default_project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    assert ci["permissions"] == {}
+    assert ci["concurrency"]["cancel-in-progress"] is True
+    assert set(ci["jobs"]) == {"lint", "test"}
+    for job in ci["jobs"].values():
+        assert job["permissions"] == {"contents": "read"}
+        checkout = job["steps"][0]
+        assert checkout["uses"].startswith("actions/checkout@")
+        assert checkout["with"]["persist-credentials"] is False
+    uses = [s.get("uses", "") for s in ci["jobs"]["lint"]["steps"]]
+    assert any(u.startswith(f"{TEMPLATE_OPTIONS['mlgate_repo']}/actions/lint@") for u in uses)
+
+
+def test_mlgate_yaml_is_valid_and_points_at_the_pinned_schema(default_project: Path) -> None:
+    path = default_project / "mlgate.yaml"
+    check_config(path)  # raises GateInputError on any problem
+    repo, ref = TEMPLATE_OPTIONS["mlgate_repo"], TEMPLATE_OPTIONS["mlgate_ref"]
+    url = f"https://raw.githubusercontent.com/{repo}/{ref}/schema/mlgate.schema.json"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(f"# yaml-language-server: $schema={url}\n")
+    assert yaml.safe_load(text)["$schema"] == url
+
+
+def test_dvc_pipeline_declares_metrics_plots_and_a_local_remote(default_project: Path) -> None:
+    stages = yaml.safe_load((default_project / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    assert list(stages) == ["prepare", "train", "evaluate"]
+    assert [next(iter(m)) for m in stages["evaluate"]["metrics"]] == ["metrics.json"]
+    plots = {next(iter(p)) for p in stages["evaluate"]["plots"]}
+    assert plots == {"plots/pr_curve.csv", "plots/roc_curve.csv"}
+    config = (default_project / ".dvc" / "config").read_text(encoding="utf-8")
+    assert re.search(r"remote = local", config)
+    assert ".dvc-remote/" in (default_project / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
+def test_pre_commit_hooks_are_local_system_tools_only(default_project: Path) -> None:
+    config = yaml.safe_load((default_project / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = config["repos"][0]["hooks"]
+    assert all(hook["language"] == "system" for hook in hooks)
+    assert {"ruff-check", "ruff-format", "check-yaml", "check-toml", "check-added-large-files"} <= {
+        hook["id"] for hook in hooks
+    }
