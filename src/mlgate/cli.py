@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "drift": "mlgate.drift:command",
     "validate-data": "mlgate.validate_data:command",
     "drift-check": "mlgate.drift_check:command",
+    "canary": "mlgate.canary.command:command",
 }
 
 

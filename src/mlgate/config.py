@@ -28,6 +28,7 @@ SECTIONS: dict[str, str] = {
     "terraform": "mlgate.terraform.planning:TerraformSection",
     "data": "mlgate.validate_data:DataSection",
     "drift": "mlgate.drift:DriftSection",
+    "canary": "mlgate.canary.config:CanarySection",
 }
 
 DEFAULT_CONFIG = Path("mlgate.yaml")

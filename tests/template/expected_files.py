@@ -17,7 +17,7 @@ BASE: frozenset[str] = frozenset(
         ".dvc/.gitignore",
         ".dvc/config",
         ".dvcignore",
-        ".github/workflows/cd.yml",
+        ".github/workflows/cd.yml",  # from the eval branch (promote) + canary-staging / canary-prod
         ".github/workflows/ci.yml",
         ".github/workflows/monitor.yml",
         ".github/workflows/template-update.yml",
@@ -45,6 +45,7 @@ BASE: frozenset[str] = frozenset(
         "mlgate.yaml",
         "params.yaml",
         "pyproject.toml",
+        "scripts/canary_local.py",  # make canary-local: the whole local canary stack
         "src/{package}/__init__.py",
         "src/{package}/data.py",
         "src/{package}/evaluate.py",

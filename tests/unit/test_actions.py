@@ -25,6 +25,7 @@ GATE_MODULES = {
     "promote-model": "mlgate.promote",
     "validate-data": "mlgate.validate_data",
     "drift-check": "mlgate.drift_check",
+    "canary-deploy": "mlgate.canary.command",
 }
 
 

@@ -16,6 +16,8 @@ Environment
                          or the URI)
     PREDICTION_THRESHOLD score at or above which `is_fraud` is true (default: from model.json, else 0.5)
     HOST, PORT           where `python -m <package>.serve` listens (default 127.0.0.1:8000)
+    FAULT_ERROR_RATE     share of /predict requests answered 500 on purpose (default 0): the switch that
+                         makes a canary bad in `make canary-local CANARY_BAD=1`; never set it in production
 
 Metrics (every series labelled by `model_version`)
     model_requests_total{endpoint,method,status}     counter
@@ -31,6 +33,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -162,6 +165,8 @@ class ServiceMetrics:
 def create_app(model_uri: str | None = None) -> FastAPI:
     """The service; the model (from `model_uri`, else `MODEL_URI`) loads at startup."""
     state: dict[str, Any] = {"model": None, "problem": "model not loaded yet"}
+    fault_rate = float(os.environ.get("FAULT_ERROR_RATE") or 0.0)
+    fault_random = secrets.SystemRandom()
     metrics = ServiceMetrics()
 
     @asynccontextmanager
@@ -219,6 +224,8 @@ def create_app(model_uri: str | None = None) -> FastAPI:
         loaded: LoadedModel | None = state["model"]
         if loaded is None:
             raise HTTPException(status_code=503, detail=str(state["problem"]))
+        if fault_rate and fault_random.random() < fault_rate:
+            raise HTTPException(status_code=500, detail="injected fault (FAULT_ERROR_RATE)")
         row = pd.DataFrame([transaction.model_dump(mode="json")]).loc[:, list(FEATURE_COLUMNS)]
         score = float(loaded.model.predict_proba(row)[0, 1])
         metrics.scores.labels(loaded.version).observe(score)

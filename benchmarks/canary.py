@@ -1,0 +1,255 @@
+"""Canary judges on simulated traffic: false rollbacks, detection, and how fast each decides.
+
+    uv run python benchmarks/canary.py           # full grid, 200 rollouts per scenario
+    uv run python benchmarks/canary.py --quick   # smaller grid, 40 rollouts per scenario
+
+Traffic is simulated second by second: Poisson arrivals at `rps` requests per second, 5 % of them to
+the canary (the first step of the default plan) for one bake of 600 s; errors are Bernoulli per request
+(baseline 0.5 / 1 / 2 %, canary x1 / x1.5 / x2 / x3), latency lognormal (median 50 ms, sigma 0.4),
+optionally 30 % slower on the canary. Every policy looks every 60 s:
+
+- mlgate: `judge_canary_step` on the cumulative window since the step started (error-rate and latency
+  signals), each test at the Bonferroni share `plan.alpha_per_test` for a plan of one step with a 600 s
+  bake and 60 s interval (10 looks), alpha 5 %; interim looks can only fail, the pass is decided at the
+  end of the bake; too little traffic is inconclusive (never a pass).
+- Flagger defaults: each 60 s interval, canary success rate over that interval >= 99 % (and p99 latency
+  <= 500 ms); a failed check counts, rollback at threshold 1; an interval with no canary request is a
+  failed check ("no values found for metric"), as Flagger does.
+- Kayenta-style: one-sided Mann-Whitney U at 98 % confidence (alpha 0.02) on per-request error
+  indicators and latencies, cumulative since the start, at every look, no correction for repeated
+  looks; a failing metric fails the canary.
+
+Printed per policy: false-rollback rate on healthy canaries (x1, no latency shift), detection rate and
+median time / requests to detect per regression, and the share of healthy canaries left without a
+decision (mlgate: inconclusive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from mlgate.canary.config import CanarySection
+from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary_step
+
+BAKE, INTERVAL, SHARE = 600, 60, 0.05
+LAT_MEDIAN_MS, LAT_SIGMA = 50.0, 0.4
+
+
+@dataclass(frozen=True)
+class Scenario:
+    base_error: float
+    multiplier: float
+    latency_shift: float
+    rps: float
+
+    @property
+    def healthy(self) -> bool:
+        return self.multiplier == 1.0 and self.latency_shift == 0.0
+
+
+@dataclass
+class Arm:
+    n: int
+    errors: np.ndarray  # 0/1 per request
+    latency: np.ndarray  # ms per request
+
+
+@dataclass
+class Traffic:
+    """Per-request data of one rollout, with the second each request arrived."""
+
+    base: Arm
+    can: Arm
+    base_t: np.ndarray
+    can_t: np.ndarray
+
+    def upto(self, t0: float, t1: float) -> tuple[Arm, Arm]:
+        def cut(arm: Arm, ts: np.ndarray) -> Arm:
+            lo, hi = np.searchsorted(ts, t0), np.searchsorted(ts, t1)
+            return Arm(int(hi - lo), arm.errors[lo:hi], arm.latency[lo:hi])
+
+        return cut(self.base, self.base_t), cut(self.can, self.can_t)
+
+
+def simulate(s: Scenario, rng: np.random.Generator) -> Traffic:
+    def arm(rate: float, error: float, lat_factor: float) -> tuple[Arm, np.ndarray]:
+        n = rng.poisson(rate * BAKE)
+        t = np.sort(rng.uniform(0, BAKE, size=n))
+        errors = (rng.random(n) < error).astype(np.int8)
+        latency = rng.lognormal(math.log(LAT_MEDIAN_MS * lat_factor), LAT_SIGMA, size=n)
+        return Arm(n, errors, latency), t
+
+    base, base_t = arm(s.rps * (1 - SHARE), s.base_error, 1.0)
+    can, can_t = arm(s.rps * SHARE, min(1.0, s.base_error * s.multiplier), 1.0 + s.latency_shift)
+    return Traffic(base, can, base_t, can_t)
+
+
+# -- policies: each returns (decision, time) with decision in rollback / promote / inconclusive ----------
+def mlgate_policy(plan: CanarySection) -> Callable[[Traffic], tuple[str, float]]:
+    alpha = plan.alpha_per_test
+
+    def window(arm: Arm) -> ArmWindow:
+        if arm.n == 0:
+            return ArmWindow(requests=0.0, errors=0.0)
+        p95, p99 = np.quantile(arm.latency, [0.95, 0.99])
+        return ArmWindow(
+            requests=float(arm.n),
+            errors=float(arm.errors.sum()),
+            latency_ms={0.95: float(p95), 0.99: float(p99)},
+        )
+
+    def decide(traffic: Traffic) -> tuple[str, float]:
+        verdict = "inconclusive"
+        for t in range(INTERVAL, BAKE + 1, INTERVAL):
+            base, can = traffic.upto(0, t)
+            j = judge_canary_step(
+                StepWindow(window(base), window(can)),
+                plan.analysis,
+                min_requests=plan.min_requests,
+                alpha_test=alpha,
+            )
+            if j.verdict == "fail":
+                return "rollback", float(t)
+            verdict = j.verdict
+        return ("promote" if verdict == "pass" else "inconclusive"), float(BAKE)
+
+    return decide
+
+
+def flagger_policy(traffic: Traffic) -> tuple[str, float]:
+    for t in range(INTERVAL, BAKE + 1, INTERVAL):
+        _, can = traffic.upto(t - INTERVAL, t)
+        if can.n == 0:
+            return "rollback", float(t)  # "no values found for metric" counts as a failed check
+        success = 1 - can.errors.sum() / can.n
+        p99 = float(np.quantile(can.latency, 0.99))
+        if success < 0.99 or p99 > 500:
+            return "rollback", float(t)
+    return "promote", float(BAKE)
+
+
+def kayenta_policy(traffic: Traffic) -> tuple[str, float]:
+    for t in range(INTERVAL, BAKE + 1, INTERVAL):
+        base, can = traffic.upto(0, t)
+        if can.n < 2 or base.n < 2:
+            continue
+        for b, c in ((base.errors, can.errors), (base.latency, can.latency)):
+            if c.mean() <= b.mean():
+                continue
+            if np.all(b == b[0]) and np.all(c == b[0]):
+                continue
+            p = stats.mannwhitneyu(c, b, alternative="greater").pvalue
+            if p < 0.02:
+                return "rollback", float(t)
+    return "promote", float(BAKE)
+
+
+def grid(quick: bool) -> list[Scenario]:
+    base_errors = (0.01,) if quick else (0.005, 0.01, 0.02)
+    multipliers = (1.0, 2.0, 3.0) if quick else (1.0, 1.5, 2.0, 3.0)
+    rps_values = (10.0, 100.0) if quick else (1.0, 10.0, 100.0)
+    scenarios = [Scenario(e, m, 0.0, r) for e in base_errors for m in multipliers for r in rps_values]
+    scenarios += [Scenario(e, 1.0, 0.3, r) for e in base_errors for r in rps_values]
+    return scenarios
+
+
+def main() -> None:  # noqa: PLR0915 - one script: simulate, print the grid, print the summaries
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller grid and fewer rollouts")
+    parser.add_argument("--runs", type=int, default=None, help="rollouts per scenario")
+    args = parser.parse_args()
+    runs = args.runs or (40 if args.quick else 200)
+    plan = CanarySection.model_validate(
+        {
+            "steps": [5, 100],
+            "bake_seconds": BAKE,
+            "interval_seconds": INTERVAL,
+            "min_requests": 20,
+            "max_inconclusive": 1,
+            "analysis": {"signals": ["error-rate", "latency"], "max_error_rate": None},
+        }
+    )
+    policies: dict[str, Callable[[Traffic], tuple[str, float]]] = {
+        "mlgate": mlgate_policy(plan),
+        "flagger": flagger_policy,
+        "kayenta-mw": kayenta_policy,
+    }
+    rng = np.random.default_rng(20261126)
+    started = time.perf_counter()
+    print(
+        f"canary judges: {runs} rollouts per scenario, canary share {SHARE:.0%}, bake {BAKE} s, "
+        f"looks every {INTERVAL} s; mlgate alpha per test {plan.alpha_per_test:.2g} "
+        "(5 % over 10 looks x 1 test: error rate; latency is an effect-size rule)"
+    )
+    print()
+    header = f"{'scenario':<34} " + " ".join(f"{name:>30}" for name in policies)
+    print(header)
+    print(f"{'':<34} " + " ".join(f"{'rollback% t50(s) req50 inc%':>30}" for _ in policies))
+    summary: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for s in grid(args.quick):
+        row = []
+        for name, policy in policies.items():
+            decisions, times, requests = [], [], []
+            sim_rng = np.random.default_rng(rng.integers(1 << 32))
+            for _ in range(runs):
+                traffic = simulate(s, sim_rng)
+                decision, t = policy(traffic)
+                decisions.append(decision)
+                if decision == "rollback":
+                    times.append(t)
+                    requests.append(traffic.upto(0, t)[0].n + traffic.upto(0, t)[1].n)
+            rolled = decisions.count("rollback") / runs
+            inconclusive = decisions.count("inconclusive") / runs
+            t50 = statistics.median(times) if times else float("nan")
+            r50 = statistics.median(requests) if requests else float("nan")
+            row.append(f"{100 * rolled:8.1f} {t50:6.0f} {r50:7.0f} {100 * inconclusive:5.1f}")
+            key = "healthy" if s.healthy else ("2x errors" if s.multiplier == 2.0 else "other regressions")
+            summary[name][f"{key} rollback"].append(rolled)
+            if key == "2x errors":
+                summary[name][f"2x errors {s.rps:g} rps"].append(rolled)
+            summary[name][f"{key} inconclusive"].append(inconclusive)
+            if times:
+                summary[name][f"{key} t50"].append(t50)
+                summary[name][f"{key} req50"].append(r50)
+        label = (
+            f"err {100 * s.base_error:.1f}% x{s.multiplier:g} lat+{100 * s.latency_shift:.0f}% {s.rps:g} rps"
+        )
+        print(f"{label:<34} " + " ".join(f"{cell:>30}" for cell in row))
+    print()
+    print("summary (mean over scenarios)")
+    print(
+        f"{'policy':<12} {'false rollback':>15} {'healthy undecided':>18} {'2x detection':>13} "
+        f"{'2x t50 (s)':>11} {'2x req50':>9} {'req50 vs flagger':>17}"
+    )
+    flagger_req = statistics.mean(summary["flagger"]["2x errors req50"] or [float("nan")])
+    for name in policies:
+        data = summary[name]
+        req = statistics.mean(data["2x errors req50"] or [float("nan")])
+        print(
+            f"{name:<12} {100 * statistics.mean(data['healthy rollback']):14.1f}% "
+            f"{100 * statistics.mean(data['healthy inconclusive']):17.1f}% "
+            f"{100 * statistics.mean(data['2x errors rollback']):12.1f}% "
+            f"{statistics.mean(data['2x errors t50'] or [float('nan')]):11.0f} {req:9.0f} "
+            f"{req / flagger_req:16.2f}x"
+        )
+    rps_values = sorted({s.rps for s in grid(args.quick)})
+    print()
+    print("2x error regression: detection within the bake, by traffic (mean over baseline error rates)")
+    print(f"{'policy':<12} " + " ".join(f"{f'{r:g} rps':>9}" for r in rps_values))
+    for name in policies:
+        cells = [statistics.mean(summary[name][f"2x errors {r:g} rps"]) for r in rps_values]
+        print(f"{name:<12} " + " ".join(f"{100 * c:8.1f}%" for c in cells))
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""`mlgate canary`: shift traffic step by step to a candidate model, judge it against the baseline serving
+at the same time, promote it or roll back automatically.
+
+Inputs (each flag falls back to `MLGATE_<FLAG>`):
+    --config          mlgate.yaml (section `canary`: steps, bake time, analysis, target settings)
+    --target          override `canary.target` (local | sagemaker | kserve)
+    --dry-run         analyse and report without shifting traffic
+    --model-version   the version the canary must serve (checked before any traffic moves)
+    --environment     name used in the report title and PR-comment key (staging, prod, …)
+    --report-dir      where canary.json / canary.md go (default: MLGATE_OUTPUT_DIR or .mlgate)
+    --comment/--no-comment   upsert the timeline as a PR comment (on the merged PR in cd.yml)
+
+Outputs: `passed`, `failure-reason`, `result-path`, `report-path`, `result` (promoted | rolled-back |
+dry-run), `final-canary-percent`, `timeline-path` (the JSON timeline).
+
+SIGTERM and SIGINT (a cancelled job) set a cancel flag: the controller rolls back and verifies.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlgate.canary.config import CanarySection
+from mlgate.canary.controller import CanaryOutcome, Controller, MetricsSource, Target
+from mlgate.gate import GateInputError, GateResult
+
+GATE = "canary"
+FAILURE_REASONS = ("error-rate", "latency", "prediction-shift", "no-data", "target-error", "cancelled")
+TARGETS = ("local", "sagemaker", "kserve")
+RESULTS = ("promoted", "rolled-back", "dry-run")
+
+_ICON = {
+    "pass": "✅",
+    "fail": "❌",
+    "inconclusive": "⚪",
+    "skipped": "⏭️",
+    "promoted": "✅",
+    "rolled-back": "⏪",
+}
+
+
+def build(
+    plan: CanarySection, *, config_file: str, model_version: str | None
+) -> tuple[Target, MetricsSource]:
+    """Target and metrics source for `plan.target`; checked (bad input raises) before traffic moves."""
+    from mlgate.canary.prometheus import PrometheusMetrics
+
+    source: Any
+    target: Any
+    if plan.target == "local":
+        from mlgate.canary.targets.local import LocalNginxTarget
+
+        target = LocalNginxTarget(plan.local, config_file=config_file)
+        version = target.serving_version()
+        if model_version and version != model_version:
+            raise GateInputError(
+                f"model version {model_version!r} not found: the canary server reports {version!r}",
+                file=config_file,
+                field="canary.local.canary_upstream",
+                fix="start the canary server with the candidate version (or pass the version it serves)",
+            )
+        target.ensure_running()
+        source = PrometheusMetrics(plan.prometheus, config_file=config_file)
+    elif plan.target == "sagemaker":
+        from mlgate.canary.targets.sagemaker import CloudWatchMetrics, SageMakerTarget
+
+        target = SageMakerTarget(plan.sagemaker, config_file=config_file)
+        target.check(model_version)
+        source = CloudWatchMetrics(plan.sagemaker)
+    else:
+        from mlgate.canary.targets.kserve import KServeTarget
+
+        target = KServeTarget(plan.kserve, config_file=config_file)
+        target.check(model_version)
+        source = PrometheusMetrics(plan.prometheus, config_file=config_file)
+    provided: tuple[str, ...] = source.SIGNALS
+    asked = plan.analysis.signals
+    unsupported = [s for s in asked or () if s not in provided]
+    if unsupported:
+        raise GateInputError(
+            f"the {plan.target} metrics source cannot provide {', '.join(unsupported)}",
+            file=config_file,
+            field="canary.analysis.signals",
+            fix=f"judge only {', '.join(provided)}",
+        )
+    if asked is None:
+        plan.analysis.signals = list(provided)  # type: ignore[arg-type]
+    source.check()
+    return target, source
+
+
+def render_result(outcome: CanaryOutcome, plan: CanarySection, *, environment: str) -> GateResult:
+    """The Markdown timeline and the JSON payload of a rollout."""
+    where = f" ({environment})" if environment else ""
+    if outcome.result == "promoted":
+        headline = f"### ✅ mlgate canary{where}: promoted — canary at {outcome.final_canary_percent:g} %"
+    elif outcome.result == "dry-run":
+        headline = (
+            f"### 🧪 mlgate canary{where}: dry run — would have been {outcome.would_be}; traffic unchanged"
+        )
+    else:
+        verified = "weights read back: canary 0 %" if outcome.rollback_verified else "⚠️ rollback NOT verified"
+        headline = f"### ⏪ mlgate canary{where}: rolled back ({outcome.failure_reason}) — {verified}"
+    steps = " → ".join(f"{s:g} %" for s in plan.steps)
+    summary = [
+        headline,
+        "",
+        f"Target `{plan.target}` · steps {steps} · bake {plan.bake_seconds:g} s · min {plan.min_requests} "
+        f"requests per arm · alpha {plan.analysis.alpha:g} over all looks (Bonferroni)",
+        "",
+        "| t (s) | action | canary % | verdict | why |",
+        "|---:|---|---:|---|---|",
+    ]
+    for e in outcome.timeline:
+        icon = _ICON.get(e.verdict, "")
+        why = e.why.replace("|", "\\|").replace("\n", " ")
+        summary.append(
+            f"| {e.at_seconds:.1f} | {e.action} | {e.canary_percent:g} | {icon} {e.verdict} | {why} |"
+        )
+    details = ["<details><summary>Figures per look</summary>", ""]
+    for e in outcome.timeline:
+        if not e.judgement:
+            continue
+        details += [
+            f"**{e.action} at {e.canary_percent:g} % (t = {e.at_seconds:.1f} s): {e.verdict}**",
+            "",
+            "| signal | baseline | canary | threshold | p | status | note |",
+            "|---|---|---|---|---:|---|---|",
+        ]
+        for c in e.judgement["checks"]:
+            p = "" if c["p_value"] is None else f"{c['p_value']:.3g}"
+            details.append(
+                f"| {c['signal']} | {c['baseline']} | {c['canary']} | {c['threshold']} | {p} | "
+                f"{_ICON.get(c['status'], '')} {c['status']} | {c['note']} |"
+            )
+        details.append("")
+    details.append("</details>")
+    data = {
+        "result": outcome.result,
+        "failure_reason": outcome.failure_reason,
+        "final_canary_percent": outcome.final_canary_percent,
+        "rollback_verified": outcome.rollback_verified,
+        "would_be": outcome.would_be,
+        "target": plan.target,
+        "environment": environment,
+        "plan": plan.model_dump(mode="json"),
+        "timeline": [e.to_json() for e in outcome.timeline],
+    }
+    final = "" if outcome.final_canary_percent is None else f"{outcome.final_canary_percent:g}"
+    return GateResult(
+        gate=GATE,
+        passed=outcome.passed,
+        failure_reason=outcome.failure_reason,
+        summary_md="\n".join(summary),
+        details_md="\n".join(details),
+        data=data,
+        outputs={"result": outcome.result, "final-canary-percent": final},
+    )
+
+
+def _install_cancel_handlers(cancel: threading.Event) -> dict[int, Any]:
+    """SIGTERM/SIGINT set `cancel`; returns the previous handlers so the caller can restore them."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # signals are only delivered to the main thread; the caller cancels through the event
+
+    def handler(signum: int, _frame: Any) -> None:
+        click.echo(f"mlgate canary: received {signal.Signals(signum).name}: rolling back", err=True)
+        cancel.set()
+
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+@click.command("canary")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("mlgate.yaml"),
+    envvar="MLGATE_CONFIG",
+    show_default=True,
+    help="mlgate.yaml with the `canary` section.",
+)
+@click.option(
+    "--target",
+    type=click.Choice(TARGETS),
+    default=None,
+    envvar="MLGATE_TARGET",
+    help="Override canary.target.",
+)
+@click.option(
+    "--dry-run/--no-dry-run",
+    default=None,
+    envvar="MLGATE_DRY_RUN",
+    help="Analyse without shifting traffic (default: canary.dry_run).",
+)
+@click.option(
+    "--model-version",
+    default="",
+    envvar="MLGATE_MODEL_VERSION",
+    help="Version the canary must serve; checked before traffic moves.",
+)
+@click.option(
+    "--environment", default="", envvar="MLGATE_ENVIRONMENT", help="staging, prod, … (report title)."
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="MLGATE_REPORT_DIR",
+    help="Where canary.json and canary.md go (default: MLGATE_OUTPUT_DIR or .mlgate).",
+)
+@click.option(
+    "--comment/--no-comment",
+    default=False,
+    envvar="MLGATE_COMMENT",
+    help="Upsert the timeline as a PR comment.",
+)
+def command(
+    *,
+    config_path: Path,
+    target: str | None,
+    dry_run: bool | None,
+    model_version: str,
+    environment: str,
+    report_dir: Path | None,
+    comment: bool,
+) -> int:
+    """Progressive canary with analysis against the baseline and automatic rollback."""
+    import json
+
+    from mlgate import github
+    from mlgate.config import load_section, validate_section
+    from mlgate.gate import finish, run_gate
+
+    def work() -> int:
+        plan = load_section(config_path, GATE, CanarySection)
+        overrides: dict[str, Any] = {}
+        if target:
+            overrides["target"] = target
+        if dry_run is not None:
+            overrides["dry_run"] = dry_run
+        if overrides:
+            plan = validate_section({**plan.model_dump(), **overrides}, GATE, CanarySection, file=config_path)
+        cancel = threading.Event()
+        previous = _install_cancel_handlers(cancel)
+        try:
+            traffic, metrics = build(plan, config_file=str(config_path), model_version=model_version or None)
+            controller = Controller(
+                plan, traffic, metrics, cancel=cancel, log=lambda line: click.echo(line, err=True)
+            )
+            outcome = controller.run()
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+        result = render_result(outcome, plan, environment=environment)
+        runner = github.Runner.from_env()
+        out_dir = report_dir or runner.output_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        timeline_path = out_dir / "canary-timeline.json"
+        timeline_path.write_text(json.dumps(result.data["timeline"], indent=2) + "\n", encoding="utf-8")
+        result.outputs["timeline-path"] = str(timeline_path)
+        if outcome.result == "rolled-back":
+            runner.error(f"canary rolled back: {outcome.failure_reason}", title="mlgate canary")
+        return finish(result, report_dir=out_dir, comment_key=(environment or "default") if comment else None)
+
+    return run_gate(GATE, work)

@@ -1,0 +1,216 @@
+"""The `canary` section of mlgate.yaml: traffic plan, analysis thresholds and the target to drive.
+
+Light imports only (pydantic): `mlgate config schema` imports this module.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from mlgate.config import Section
+
+TargetName = Literal["local", "sagemaker", "kserve"]
+SignalName = Literal["error-rate", "latency", "prediction-shift", "positive-rate"]
+ALL_SIGNALS: tuple[SignalName, ...] = ("error-rate", "latency", "prediction-shift", "positive-rate")
+
+
+class AnalysisSettings(Section):
+    """How a step is judged: relative tests against the baseline plus absolute guards."""
+
+    alpha: float = Field(
+        0.05,
+        gt=0,
+        lt=0.5,
+        description="Bound on the probability of rolling back a healthy canary over the whole rollout. "
+        "Split evenly (Bonferroni) over every possible look and test: analysed steps x max_inconclusive "
+        "x looks per bake x statistical tests judged (error rate, prediction shift, positive rate).",
+    )
+    error_rate_tolerance: float = Field(
+        1.0,
+        ge=1.0,
+        description="Canary error rate may be this many times the baseline's before the test counts it as "
+        "worse (1.0: any significant increase fails).",
+    )
+    max_error_rate: float | None = Field(
+        0.05, gt=0, le=1, description="Absolute guard: canary error rate above this fails (null: off)."
+    )
+    latency_max_ratio: float = Field(
+        1.25, gt=1.0, description="Canary p95/p99 may be at most this many times the baseline's."
+    )
+    latency_min_delta_ms: float = Field(
+        10.0, ge=0, description="…and must also exceed the baseline by this many milliseconds to fail."
+    )
+    max_p99_ms: float | None = Field(
+        None, gt=0, description="Absolute guard: canary p99 latency above this fails (null: off)."
+    )
+    psi_max: float = Field(
+        0.2,
+        gt=0,
+        description="Prediction-score PSI (canary vs baseline) above this, when significant (KS), fails.",
+    )
+    positive_rate_max_delta: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Absolute difference in positive-prediction rate that fails, when significant.",
+    )
+    signals: list[SignalName] | None = Field(
+        None,
+        min_length=1,
+        description="Signals judged (null: every signal the metrics source provides — Prometheus all four, "
+        "CloudWatch error-rate and latency). A judged signal with no data makes a step inconclusive.",
+    )
+
+
+class PrometheusSettings(Section):
+    """Where metrics come from when the source is Prometheus (local and kserve targets).
+
+    The defaults match the generated project's service (`model_requests_total`,
+    `model_request_latency_seconds`, `model_prediction_score`, all labelled by `model_version`).
+    """
+
+    url: str = Field("http://127.0.0.1:9090", description="Prometheus base URL (HTTP API at /api/v1/query).")
+    baseline_selector: str = Field(
+        'job="baseline"', description="Label matchers selecting the baseline's series."
+    )
+    canary_selector: str = Field('job="canary"', description="Label matchers selecting the canary's series.")
+    requests_metric: str = Field(
+        "model_requests_total",
+        description="Counter of answered requests with a `status` label (5xx = error).",
+    )
+    request_matchers: str = Field(
+        'endpoint="/predict"',
+        description="Extra label matchers for the request counter and latency histogram (empty: none).",
+    )
+    latency_metric: str = Field(
+        "model_request_latency_seconds", description="Histogram of request latency in seconds."
+    )
+    score_metric: str = Field(
+        "model_prediction_score", description="Histogram of predicted scores in [0, 1]."
+    )
+    positives_metric: str = Field(
+        "",
+        description="Counter of positive predictions; empty derives them from the score histogram: "
+        "scores above `positive_threshold`.",
+    )
+    positive_threshold: float = Field(
+        0.5, ge=0, le=1, description="Score histogram bucket boundary above which a prediction is positive."
+    )
+    timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout of one query.")
+
+
+class LocalSettings(Section):
+    """Two model servers behind nginx with weighted upstreams (the `make canary-local` setup)."""
+
+    nginx_conf: str = Field(".mlgate/canary/nginx.conf", description="nginx config file mlgate writes.")
+    listen: str = Field("127.0.0.1:8080", description="Address nginx listens on (traffic enters here).")
+    baseline_upstream: str = Field("127.0.0.1:8001", description="host:port of the baseline model server.")
+    canary_upstream: str = Field("127.0.0.1:8002", description="host:port of the canary model server.")
+    nginx_bin: str = Field("nginx", description="nginx executable.")
+
+
+class SageMakerSettings(Section):
+    """A SageMaker endpoint with two production variants."""
+
+    endpoint_name: str = Field("", description="Endpoint name.")
+    baseline_variant: str = Field("champion", description="Variant serving the current model.")
+    canary_variant: str = Field("challenger", description="Variant serving the candidate model.")
+    region: str | None = Field(None, description="AWS region (default: the SDK's).")
+    metrics_period_seconds: int = Field(60, ge=1, description="CloudWatch period for metric statistics.")
+
+
+class KServeSettings(Section):
+    """An InferenceService whose predictor is rolled out with canaryTrafficPercent."""
+
+    api_url: str = Field("https://kubernetes.default.svc", description="Kubernetes API server URL.")
+    namespace: str = Field("default", description="Namespace of the InferenceService.")
+    name: str = Field("", description="InferenceService name.")
+    token_env: str = Field(
+        "KUBERNETES_TOKEN", description="Environment variable holding the bearer token (empty: none)."
+    )
+    verify_tls: bool = Field(True, description="Verify the API server's certificate.")
+
+
+class CanarySection(Section):
+    """Progressive traffic, analysis against the baseline, automatic rollback."""
+
+    target: TargetName = Field("local", description="Which traffic router to drive.")
+    steps: list[float] = Field(
+        default_factory=lambda: [5.0, 25.0, 50.0, 100.0],
+        min_length=1,
+        description="Canary traffic percentages, strictly increasing, at most 100. Steps below 100 are "
+        "analysed; the rollout then moves to 100 % (promotion).",
+    )
+    bake_seconds: float = Field(300.0, description="Time at each step before it is judged.")
+    interval_seconds: float | None = Field(
+        None,
+        description="Look at the data this often during a bake: an interim look can only fail (early "
+        "rollback); the pass is decided at the end of the bake. Null: one look per bake. Every look counts "
+        "in the Bonferroni split.",
+    )
+    min_requests: int = Field(
+        100, ge=1, description="Requests each arm needs in a step's window before the step can pass."
+    )
+    max_inconclusive: int = Field(
+        3, ge=1, description="Inconclusive looks in a row (no traffic, NaN, missing metric) that roll back."
+    )
+    dry_run: bool = Field(False, description="Analyse and report without shifting traffic.")
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)  # type: ignore[arg-type]
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)  # type: ignore[arg-type]
+    local: LocalSettings = Field(default_factory=LocalSettings)  # type: ignore[arg-type]
+    sagemaker: SageMakerSettings = Field(default_factory=SageMakerSettings)  # type: ignore[arg-type]
+    kserve: KServeSettings = Field(default_factory=KServeSettings)  # type: ignore[arg-type]
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_increasing(cls, steps: list[float]) -> list[float]:
+        for step in steps:
+            if not 0 < step <= 100:
+                raise ValueError(f"each step must be above 0 and at most 100, got {step:g}")
+        for before, after in pairwise(steps):
+            if after <= before:
+                raise ValueError(f"steps must be strictly increasing, got {before:g} then {after:g}")
+        return steps
+
+    @field_validator("bake_seconds")
+    @classmethod
+    def _bake_positive(cls, bake: float) -> float:
+        if not bake > 0:
+            raise ValueError(f"bake time must be positive, got {bake:g}")
+        return bake
+
+    @model_validator(mode="after")
+    def _target_settings(self) -> CanarySection:
+        if self.interval_seconds is not None and not 0 < self.interval_seconds <= self.bake_seconds:
+            raise ValueError(
+                f"interval_seconds must be above 0 and at most bake_seconds, got {self.interval_seconds:g}"
+            )
+        if self.target == "sagemaker" and not self.sagemaker.endpoint_name:
+            raise ValueError("target sagemaker needs sagemaker.endpoint_name")
+        if self.target == "kserve" and not self.kserve.name:
+            raise ValueError("target kserve needs kserve.name")
+        return self
+
+    @property
+    def looks_per_bake(self) -> int:
+        if self.interval_seconds is None:
+            return 1
+        return max(1, math.ceil(self.bake_seconds / self.interval_seconds - 1e-9))
+
+    @property
+    def alpha_per_test(self) -> float:
+        """Bonferroni share of `analysis.alpha` for one test at one look (see `judge.alpha_per_test`)."""
+        from mlgate.canary.judge import TESTED_SIGNALS, alpha_per_test
+
+        tests = sum(1 for signal in self.analysis.signals or ALL_SIGNALS if signal in TESTED_SIGNALS)
+        return alpha_per_test(
+            self.analysis.alpha, len(self.analysed_steps), self.max_inconclusive, self.looks_per_bake, tests
+        )
+
+    @property
+    def analysed_steps(self) -> list[float]:
+        return [step for step in self.steps if step < 100]

@@ -1,0 +1,163 @@
+"""The controller's rules on an in-memory router and scripted metrics (fast; the real routers are in
+test_canary_local / _sagemaker / _kserve): promote, fail early at an interim look, inconclusive limit,
+dry run, target errors, cancellation, reset of a half-shifted router, and the Bonferroni budget."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from mlgate.canary.config import CanarySection
+from mlgate.canary.controller import Controller, MetricsUnavailableError, TargetError
+from mlgate.canary.judge import ArmWindow, StepWindow
+
+
+class MemoryTarget:
+    def __init__(self, start: float = 0.0, fail_on: float | None = None) -> None:
+        self.weight = start
+        self.fail_on = fail_on
+        self.history: list[float] = []
+
+    def set_weights(self, canary_percent: float) -> None:
+        if canary_percent == self.fail_on:
+            raise TargetError(f"router refused {canary_percent:g}%")
+        self.weight = canary_percent
+        self.history.append(canary_percent)
+
+    def read_weights(self) -> float:
+        return self.weight
+
+    def describe(self) -> str:
+        return "memory"
+
+
+class Metrics:
+    """Windows in which the canary gets its share of `rate` requests/s with the given error rates."""
+
+    def __init__(
+        self, target: MemoryTarget, rate: float = 100.0, canary_errors: float = 0.01, fail: bool = False
+    ) -> None:
+        self.target, self.rate, self.canary_errors, self.fail = target, rate, canary_errors, fail
+        self.calls = 0
+
+    def window(self, seconds: float) -> StepWindow:
+        self.calls += 1
+        if self.fail:
+            raise MetricsUnavailableError("connection refused")
+        seconds = 60.0  # every look sees a minute of traffic, whatever the test's clock says
+        share = self.target.weight / 100
+        can_n = self.rate * seconds * share
+        base_n = self.rate * seconds - can_n
+        return StepWindow(
+            ArmWindow(requests=base_n, errors=base_n * 0.01),
+            ArmWindow(requests=can_n, errors=can_n * self.canary_errors),
+        )
+
+
+def plan(**kwargs: object) -> CanarySection:
+    settings = {
+        "steps": [5, 25, 50, 100],
+        "bake_seconds": 0.01,
+        "min_requests": 50,
+        "analysis": {"signals": ["error-rate"]},
+    }
+    settings.update(kwargs)
+    return CanarySection.model_validate(settings)
+
+
+def run(p: CanarySection, target: MemoryTarget, metrics: Metrics, cancel: threading.Event | None = None):
+    return Controller(p, target, metrics, cancel=cancel, verify_interval=0).run()
+
+
+def test_healthy_canary_walks_every_step_and_is_promoted() -> None:
+    target = MemoryTarget()
+    outcome = run(plan(), target, Metrics(target))
+    assert outcome.result == "promoted" and target.weight == 100
+    assert target.history == [5, 25, 50, 100]
+
+
+def test_interim_look_fails_early_without_waiting_for_the_end_of_the_bake() -> None:
+    target = MemoryTarget()
+    metrics = Metrics(target, canary_errors=0.2)
+    outcome = run(plan(bake_seconds=0.05, interval_seconds=0.01), target, metrics)
+    assert (outcome.result, outcome.failure_reason, outcome.rollback_verified) == (
+        "rolled-back",
+        "error-rate",
+        True,
+    )
+    assert metrics.calls == 1 and target.weight == 0
+    assert "interim look 1" in outcome.timeline[-2].why
+
+
+def test_inconclusive_looks_in_a_row_roll_back_never_pass() -> None:
+    target = MemoryTarget()
+    outcome = run(plan(max_inconclusive=2), target, Metrics(target, rate=0.01))
+    assert (outcome.result, outcome.failure_reason) == ("rolled-back", "no-data")
+    assert [e.verdict for e in outcome.timeline if e.action == "analyse"] == ["inconclusive", "inconclusive"]
+    assert target.weight == 0
+
+
+def test_metrics_source_down_is_inconclusive_then_rollback() -> None:
+    target = MemoryTarget()
+    outcome = run(plan(max_inconclusive=3), target, Metrics(target, fail=True))
+    assert (outcome.result, outcome.failure_reason) == ("rolled-back", "no-data")
+    assert "metrics source unavailable" in outcome.timeline[-1].why
+
+
+def test_dry_run_never_moves_traffic() -> None:
+    target = MemoryTarget(start=10.0)
+    outcome = run(plan(dry_run=True), target, Metrics(target, canary_errors=0.3))
+    assert outcome.result == "dry-run" and outcome.passed
+    assert target.history == [] and target.weight == 10.0
+    assert outcome.would_be.startswith("rolled-back (error-rate)")
+
+
+def test_router_error_rolls_back_with_target_error() -> None:
+    target = MemoryTarget(fail_on=25)
+    outcome = run(plan(), target, Metrics(target))
+    assert (outcome.result, outcome.failure_reason, outcome.rollback_verified) == (
+        "rolled-back",
+        "target-error",
+        True,
+    )
+    assert target.weight == 0
+
+
+def test_weights_moved_by_someone_else_roll_back() -> None:
+    target = MemoryTarget()
+
+    class Meddling(Metrics):
+        def window(self, seconds: float) -> StepWindow:
+            self.target.weight = 80.0  # a person or another controller changed the split
+            return super().window(seconds)
+
+    outcome = run(plan(max_inconclusive=3), target, Meddling(target, rate=0.01))
+    assert outcome.failure_reason == "target-error"
+    assert "weights changed outside mlgate" in outcome.timeline[-1].why
+    assert target.weight == 0
+
+
+def test_cancel_rolls_back() -> None:
+    target = MemoryTarget()
+    cancel = threading.Event()
+    cancel.set()
+    outcome = run(plan(), target, Metrics(target), cancel=cancel)
+    assert (outcome.result, outcome.failure_reason) == ("rolled-back", "cancelled")
+    assert target.weight == 0
+
+
+def test_rerun_resets_a_half_shifted_router_first() -> None:
+    target = MemoryTarget(start=50.0)
+    outcome = run(plan(), target, Metrics(target))
+    assert outcome.timeline[0].action == "reset" and "found 50%" in outcome.timeline[0].why
+    assert target.history[:2] == [0.0, 5]
+
+
+def test_bonferroni_budget_counts_every_possible_look() -> None:
+    p = plan(bake_seconds=600, interval_seconds=60, max_inconclusive=2)
+    assert p.looks_per_bake == 10
+    assert p.alpha_per_test == pytest.approx(0.05 / (3 * 2 * 10 * 1))  # one tested signal: error-rate
+    assert CanarySection().alpha_per_test == pytest.approx(0.05 / (3 * 3 * 1 * 3))
+    with pytest.raises(ValueError, match="interval_seconds"):
+        plan(bake_seconds=10, interval_seconds=20)

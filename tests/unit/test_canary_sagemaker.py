@@ -1,0 +1,254 @@
+"""`mlgate canary` with target `sagemaker` against moto's server (real HTTP, real boto3): champion and
+challenger production variants, UpdateEndpointWeightsAndCapacities, per-variant CloudWatch metrics.
+
+A feeder thread plays the endpoint's traffic: every tick it reads the variant weights and publishes
+Invocations / Invocation5XXErrors per variant, the way SageMaker would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from mlgate.cli import main
+from tests.support.canary_stack import free_port
+
+MOTO = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(MOTO).exists(), reason="needs moto[server] (dev group)"),
+]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [MOTO, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for name, value in {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+        monkeypatch.setenv("MLGATE_OUTPUT_DIR", str(tmp_path / "out"))
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def clients() -> tuple[Any, Any]:
+    import boto3
+
+    return boto3.client("sagemaker"), boto3.client("cloudwatch")
+
+
+def make_endpoint(name: str = "fraud-detection-prod") -> None:
+    sm, _ = clients()
+    for model in ("fraud-detection-v1", "fraud-detection-v2"):
+        sm.create_model(
+            ModelName=model,
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+            PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:latest"},
+        )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{name}-cfg",
+        ProductionVariants=[
+            {
+                "VariantName": "champion",
+                "ModelName": "fraud-detection-v1",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 100,
+            },
+            {
+                "VariantName": "challenger",
+                "ModelName": "fraud-detection-v2",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 0,
+            },
+        ],
+    )
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-cfg")
+
+
+class Feeder:
+    """Publishes per-variant invocations in proportion to the current weights (bounded in time)."""
+
+    def __init__(self, endpoint: str, *, canary_error_rate: float, rate: int = 400) -> None:
+        self.endpoint, self.canary_error_rate, self.rate = endpoint, canary_error_rate, rate
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def loop(self) -> None:
+        sm, cw = clients()
+        deadline = time.monotonic() + 120
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                variants = sm.describe_endpoint(EndpointName=self.endpoint)["ProductionVariants"]
+            except Exception:  # noqa: BLE001 - endpoint deleted by the test: stop feeding
+                return
+            weights = {v["VariantName"]: float(v.get("CurrentWeight") or 0) for v in variants}
+            total = sum(weights.values()) or 1
+            data = []
+            for variant, weight in weights.items():
+                n = round(self.rate * weight / total)
+                errors = round(n * (self.canary_error_rate if variant == "challenger" else 0.01))
+                dims = [
+                    {"Name": "EndpointName", "Value": self.endpoint},
+                    {"Name": "VariantName", "Value": variant},
+                ]
+                now = dt.datetime.now(dt.UTC)
+                data += [
+                    {"MetricName": "Invocations", "Dimensions": dims, "Value": n, "Timestamp": now},
+                    {
+                        "MetricName": "Invocation5XXErrors",
+                        "Dimensions": dims,
+                        "Value": errors,
+                        "Timestamp": now,
+                    },
+                ]
+            cw.put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
+            self.stop.wait(0.5)
+
+    def __enter__(self) -> Feeder:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+def config(tmp_path: Path, **overrides: Any) -> Path:
+    section: dict[str, Any] = {
+        "target": "sagemaker",
+        "steps": [10, 50, 100],
+        "bake_seconds": 1.5,
+        "min_requests": 50,
+        "max_inconclusive": 2,
+        "analysis": {"signals": ["error-rate"]},
+        "sagemaker": {"endpoint_name": "fraud-detection-prod", "metrics_period_seconds": 60},
+    }
+    for key, value in overrides.items():
+        section[key] = {**section[key], **value} if isinstance(value, dict) else value
+    path = tmp_path / "mlgate.yaml"
+    path.write_text(yaml.safe_dump({"canary": section}), encoding="utf-8")
+    return path
+
+
+def run(path: Path, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    report = tmp_path / "report"
+    code = main(["canary", "--config", str(path), "--report-dir", str(report), *extra])
+    result = report / "canary.json"
+    return code, json.loads(result.read_text())["data"] if result.exists() else {}
+
+
+def canary_weight() -> float:
+    sm, _ = clients()
+    variants = sm.describe_endpoint(EndpointName="fraud-detection-prod")["ProductionVariants"]
+    return float(next(v for v in variants if v["VariantName"] == "challenger").get("CurrentWeight") or 0)
+
+
+def test_healthy_challenger_is_promoted(aws: str, tmp_path: Path) -> None:
+    make_endpoint()
+    with Feeder("fraud-detection-prod", canary_error_rate=0.01):
+        code, data = run(config(tmp_path), tmp_path, "--model-version", "v2")
+    assert code == 0, json.dumps(data.get("timeline"), indent=1)
+    assert data["result"] == "promoted"
+    assert canary_weight() == 100.0
+
+
+def test_bad_challenger_rolls_back_to_the_champion(aws: str, tmp_path: Path) -> None:
+    make_endpoint()
+    with Feeder("fraud-detection-prod", canary_error_rate=0.3):
+        code, data = run(config(tmp_path), tmp_path)
+    assert code == 1
+    assert (data["result"], data["failure_reason"], data["rollback_verified"]) == (
+        "rolled-back",
+        "error-rate",
+        True,
+    )
+    assert canary_weight() == 0.0
+
+
+def test_missing_latency_percentiles_are_inconclusive_then_roll_back(aws: str, tmp_path: Path) -> None:
+    """moto's CloudWatch returns no ExtendedStatistics: latency has no data, so it never passes."""
+    make_endpoint()
+    with Feeder("fraud-detection-prod", canary_error_rate=0.01):
+        code, data = run(config(tmp_path, analysis={"signals": ["error-rate", "latency"]}), tmp_path)
+    assert code == 1
+    assert (data["result"], data["failure_reason"]) == ("rolled-back", "no-data")
+    assert canary_weight() == 0.0
+
+
+def test_target_error_mid_run_rolls_back(aws: str, tmp_path: Path) -> None:
+    make_endpoint()
+    sm, _ = clients()
+
+    def delete_after_first_shift() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and canary_weight() == 0:
+            time.sleep(0.1)
+        sm.delete_endpoint(EndpointName="fraud-detection-prod")
+
+    threading.Thread(target=delete_after_first_shift, daemon=True).start()
+    with Feeder("fraud-detection-prod", canary_error_rate=0.01):
+        code, data = run(config(tmp_path, bake_seconds=3), tmp_path)
+    assert code == 1
+    assert (data["result"], data["failure_reason"]) == ("rolled-back", "target-error")
+    assert data["rollback_verified"] is False  # the endpoint is gone: the report says so, loudly
+
+
+@pytest.mark.parametrize(
+    ("overrides", "args", "message"),
+    [
+        ({"sagemaker": {"endpoint_name": "nope"}}, (), "Could not find endpoint"),
+        ({"sagemaker": {"canary_variant": "blue"}}, (), "variant 'blue' not on endpoint"),
+        ({}, ("--model-version", "v7"), "model version 'v7' not found"),
+        ({"analysis": {"signals": ["prediction-shift"]}}, (), "cannot provide prediction-shift"),
+    ],
+    ids=["endpoint-missing", "variant-missing", "version-not-found", "signal-unavailable"],
+)
+def test_bad_input_is_one_clear_error_and_traffic_stays_on_the_champion(  # noqa: PLR0917 - pytest fixtures
+    aws: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    overrides: dict[str, Any],
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    make_endpoint()
+    code, data = run(config(tmp_path, **overrides), tmp_path, *args)
+    assert code == 1 and data == {}
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert canary_weight() == 0.0
+    assert os.environ["AWS_ENDPOINT_URL"] == aws

@@ -1,0 +1,194 @@
+"""Run a complete canary rollout on this machine and watch mlgate decide.
+
+    make canary-local                  # a healthy canary: promoted step by step to 100 %
+    make canary-local CANARY_BAD=1     # the canary answers 30 % of requests with 500: rolled back
+
+What runs (addresses from the `canary` section of mlgate.yaml):
+- the baseline and the canary: two copies of this project's service (`python -m <package>.serve`) on
+  `canary.local.baseline_upstream` / `canary_upstream`, both serving `MODEL_URI` (default `models/`;
+  set `CANARY_MODEL_URI` to serve another model as the canary);
+- Prometheus on `canary.prometheus.url`, scraping both every second (jobs `baseline` and `canary`);
+- nginx on `canary.local.listen` — started and re-weighted by `mlgate canary` itself;
+- a load generator replaying `data/golden.csv` through nginx (`CANARY_RPS`, default 60 requests/s,
+  from `CANARY_CONCURRENCY` clients, default 4);
+- `mlgate canary`, whose timeline is printed and written to `.mlgate/canary.md`.
+
+Needs nginx and prometheus on PATH (Debian/Ubuntu: `apt-get install nginx prometheus`; macOS:
+`brew install nginx prometheus`) and a trained model (`make pipeline`). Everything binds 127.0.0.1 and
+is stopped at the end, also on Ctrl-C (which makes mlgate roll back first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+PACKAGE = "{{ cookiecutter.__package_name }}"
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".mlgate" / "canary-local"
+FEATURES = ("transaction_id", "amount", "merchant_category", "country", "hour", "card_age_days", "device")
+
+
+def say(message: str) -> None:
+    sys.stderr.write(f"canary-local: {message}\n")
+    sys.stderr.flush()
+
+
+def settings() -> dict[str, Any]:
+    raw = yaml.safe_load((ROOT / "mlgate.yaml").read_text(encoding="utf-8")) or {}
+    canary = raw.get("canary") or {}
+    local = canary.get("local") or {}
+    prometheus = canary.get("prometheus") or {}
+    return {
+        "baseline": local.get("baseline_upstream", "127.0.0.1:8001"),
+        "canary": local.get("canary_upstream", "127.0.0.1:8002"),
+        "listen": local.get("listen", "127.0.0.1:8080"),
+        "nginx_conf": ROOT / local.get("nginx_conf", ".mlgate/canary/nginx.conf"),
+        "prometheus": prometheus.get("url", "http://127.0.0.1:9090").removeprefix("http://").rstrip("/"),
+    }
+
+
+def wait_ready(url: str, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"canary-local: {url} was not ready within {seconds:g} s")
+
+
+def golden_rows() -> list[dict[str, Any]]:
+    path = ROOT / "data" / "golden.csv"
+    if not path.is_file():
+        raise SystemExit("canary-local: data/golden.csv is missing — run `make pipeline` first")
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["amount"] = float(row["amount"])
+        row["hour"] = int(row["hour"])
+        row["card_age_days"] = int(row["card_age_days"])
+    return [{k: row[k] for k in FEATURES if k in row} for row in rows]
+
+
+def replay(url: str, rows: list[dict[str, Any]], rate: float, stop: threading.Event, seed: int = 0) -> None:
+    """POST the golden rows in a shuffled order at about `rate` per second until `stop` (at most 1 h)."""
+    rows = list(rows)
+    rng = random.Random(seed)  # noqa: S311 - traffic order, not security
+    deadline = time.monotonic() + 3600
+    with httpx.Client(timeout=5.0) as client:
+        while not stop.is_set() and time.monotonic() < deadline:
+            rng.shuffle(rows)  # nginx's weighted round robin must not see the same rows on one arm
+            for row in rows:
+                if stop.is_set():
+                    return
+                with contextlib.suppress(httpx.HTTPError):  # nginx reloading, or not started yet
+                    client.post(url, json=row)
+                stop.wait(1.0 / rate)
+
+
+def main() -> int:
+    missing = [tool for tool in ("nginx", "prometheus") if shutil.which(tool) is None]
+    if missing:
+        say(f"install {' and '.join(missing)} first (apt-get install nginx prometheus)")
+        return 2
+    if not (ROOT / "models" / "model.joblib").is_file() and not os.environ.get("CANARY_MODEL_URI"):
+        say("no trained model in models/ — run `make pipeline` first")
+        return 2
+    s = settings()
+    bad = os.environ.get("CANARY_BAD", "") not in ("", "0", "false")
+    WORK.mkdir(parents=True, exist_ok=True)
+    procs: list[subprocess.Popen[bytes]] = []
+    stop = threading.Event()
+    try:
+        for name, address, extra in (
+            ("baseline", s["baseline"], {}),
+            (
+                "canary",
+                s["canary"],
+                {
+                    "MODEL_URI": os.environ.get("CANARY_MODEL_URI", os.environ.get("MODEL_URI", "models")),
+                    "MODEL_VERSION": "candidate",
+                    "FAULT_ERROR_RATE": "0.3" if bad else "0",
+                },
+            ),
+        ):
+            host, port = address.rsplit(":", 1)
+            env = {**os.environ, "HOST": host, "PORT": port, "MODEL_VERSION": name, **extra}
+            log = (WORK / f"{name}.log").open("wb")
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"{PACKAGE}.serve"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                )
+            )
+        scrape = "".join(
+            f"  - job_name: {job}\n    static_configs:\n      - targets: ['{s[job]}']\n"
+            for job in ("baseline", "canary")
+        )
+        config = WORK / "prometheus.yml"
+        config.write_text(f"global:\n  scrape_interval: 1s\nscrape_configs:\n{scrape}", encoding="utf-8")
+        procs.append(
+            subprocess.Popen(
+                [
+                    "prometheus",
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={WORK / 'tsdb'}",
+                    f"--web.listen-address={s['prometheus']}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=(WORK / "prometheus.log").open("wb"),
+            )
+        )
+        wait_ready(f"http://{s['baseline']}/readyz")
+        wait_ready(f"http://{s['canary']}/readyz")
+        wait_ready(f"http://{s['prometheus']}/-/ready")
+        rate = float(os.environ.get("CANARY_RPS", "60"))
+        workers = int(os.environ.get("CANARY_CONCURRENCY", "4"))
+        rows = golden_rows()
+        for seed in range(workers):
+            url = f"http://{s['listen']}/predict"
+            threading.Thread(target=replay, args=(url, rows, rate / workers, stop, seed), daemon=True).start()
+        say(
+            f"baseline {s['baseline']}, canary {s['canary']}{' (BAD: 30 % errors)' if bad else ''}, "
+            f"nginx {s['listen']}, Prometheus {s['prometheus']}"
+        )
+        mlgate = shutil.which("mlgate") or "mlgate"
+        return subprocess.call(
+            [mlgate, "canary", "--environment", "local", "--model-version", "candidate"], cwd=ROOT
+        )
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        stop.set()
+        if (s["nginx_conf"].parent / "nginx.pid").exists():
+            quit_nginx = ["nginx", "-c", str(s["nginx_conf"]), "-s", "quit"]
+            subprocess.run(quit_nginx, check=False, capture_output=True)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
