@@ -81,14 +81,17 @@ def test_ci_workflow_is_least_privilege_and_cancels_superseded_runs(default_proj
     ci = yaml.safe_load((default_project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     assert ci["permissions"] == {}
     assert ci["concurrency"]["cancel-in-progress"] is True
-    assert set(ci["jobs"]) == {"lint", "test", "train", "eval-gate"}
+    assert {"lint", "test", "train", "eval-gate"} <= set(ci["jobs"])
     for name, job in ci["jobs"].items():
-        # only the eval gate writes: its report comment on the pull request
-        extra = {"pull-requests": "write"} if name == "eval-gate" else {}
-        assert job["permissions"] == {"contents": "read", **extra}
+        # the repository is read-only everywhere; a gate may write only its pull-request comment
+        extra = {k: v for k, v in job["permissions"].items() if k != "contents"}
+        assert job["permissions"]["contents"] == "read", name
+        assert extra in ({}, {"pull-requests": "write"}), (name, extra)
         checkout = job["steps"][0]
         assert checkout["uses"].startswith("actions/checkout@")
         assert checkout["with"]["persist-credentials"] is False
+    assert ci["jobs"]["eval-gate"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert ci["jobs"]["train"]["permissions"] == {"contents": "read"}
     uses = [s.get("uses", "") for s in ci["jobs"]["lint"]["steps"]]
     assert any(u.startswith(f"{TEMPLATE_OPTIONS['mlgate_repo']}/actions/lint@") for u in uses)
 
@@ -142,8 +145,10 @@ def test_cd_promotes_behind_an_environment_and_only_the_card_job_writes(default_
     assert cd[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads the key `on` as True
     jobs = cd["jobs"]
     assert jobs["promote"]["environment"] == jobs["rollback"]["environment"] == "model-production"
-    writers = {name for name, job in jobs.items() if job["permissions"] != {"contents": "read"}}
-    assert writers == {"model-card"}
+    writers = {name for name, job in jobs.items() if job["permissions"].get("contents") != "read"}
+    assert writers == {"model-card"}  # the only job that may write to the repository
+    for name in ("gate", "promote", "rollback"):
+        assert jobs[name]["permissions"] == {"contents": "read"}, name
     assert jobs["model-card"]["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert "MLFLOW_TRACKING_URI" not in str(jobs["model-card"])  # the writer never sees the registry
     promote = next(s for s in jobs["promote"]["steps"] if "/actions/promote-model@" in s.get("uses", ""))
