@@ -108,7 +108,7 @@ def test_mlgate_yaml_is_valid_and_points_at_the_pinned_schema(default_project: P
 
 def test_dvc_pipeline_declares_metrics_plots_and_a_local_remote(default_project: Path) -> None:
     stages = yaml.safe_load((default_project / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
-    assert list(stages) == ["prepare", "train", "evaluate"]
+    assert list(stages) == ["prepare", "profile", "train", "evaluate"]
     assert [next(iter(m)) for m in stages["evaluate"]["metrics"]] == ["metrics.json"]
     plots = {next(iter(p)) for p in stages["evaluate"]["plots"]}
     assert plots == {"plots/pr_curve.csv", "plots/roc_curve.csv"}
