@@ -81,9 +81,11 @@ def test_ci_workflow_is_least_privilege_and_cancels_superseded_runs(default_proj
     ci = yaml.safe_load((default_project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     assert ci["permissions"] == {}
     assert ci["concurrency"]["cancel-in-progress"] is True
-    assert set(ci["jobs"]) == {"lint", "test"}
-    for job in ci["jobs"].values():
-        assert job["permissions"] == {"contents": "read"}
+    assert set(ci["jobs"]) == {"lint", "test", "validate-data"}
+    # validate-data upserts its contract and drift reports as PR comments
+    extra = {"validate-data": {"pull-requests": "write"}}
+    for name, job in ci["jobs"].items():
+        assert job["permissions"] == {"contents": "read", **extra.get(name, {})}
         checkout = job["steps"][0]
         assert checkout["uses"].startswith("actions/checkout@")
         assert checkout["with"]["persist-credentials"] is False
@@ -103,7 +105,7 @@ def test_mlgate_yaml_is_valid_and_points_at_the_pinned_schema(default_project: P
 
 def test_dvc_pipeline_declares_metrics_plots_and_a_local_remote(default_project: Path) -> None:
     stages = yaml.safe_load((default_project / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
-    assert list(stages) == ["prepare", "train", "evaluate"]
+    assert list(stages) == ["prepare", "profile", "train", "evaluate"]
     assert [next(iter(m)) for m in stages["evaluate"]["metrics"]] == ["metrics.json"]
     plots = {next(iter(p)) for p in stages["evaluate"]["plots"]}
     assert plots == {"plots/pr_curve.csv", "plots/roc_curve.csv"}
