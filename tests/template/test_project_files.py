@@ -81,7 +81,7 @@ def test_ci_workflow_is_least_privilege_and_cancels_superseded_runs(default_proj
     ci = yaml.safe_load((default_project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     assert ci["permissions"] == {}
     assert ci["concurrency"]["cancel-in-progress"] is True
-    assert {"lint", "test", "train", "eval-gate"} <= set(ci["jobs"])
+    assert {"lint", "test", "validate-data", "train", "eval-gate"} <= set(ci["jobs"])
     for name, job in ci["jobs"].items():
         # the repository is read-only everywhere; a gate may write only its pull-request comment
         extra = {k: v for k, v in job["permissions"].items() if k != "contents"}
