@@ -25,22 +25,27 @@ setup: $(if $(findstring /.uv/,$(UV)),$(CURDIR)/.uv/bin/uv) ## install mlgate an
 	$(UV) sync --locked --all-extras
 
 wheel: setup
+	@# same version, new code: drop uv's cached copies of mlgate so the demo installs this checkout
+	$(UV) cache clean mlgate
 	rm -rf $(WHEELS) && $(UV) build --wheel --quiet --out-dir $(WHEELS)
 
-demo: wheel ## generate build/demo/fraud-detection with the default answers and run its pipeline
+demo: wheel ## generate build/demo/fraud-detection with the default answers, run its pipeline and its gates
 	rm -rf $(DEMO)
 	UV_FIND_LINKS=$(WHEELS) $(UV) run cookiecutter . --no-input --output-dir $(DEMO)
-	cd $(DEMO)/fraud-detection && UV_FIND_LINKS=$(WHEELS) $(MAKE) --no-print-directory setup pipeline UV=$(UV)
+	cd $(DEMO)/fraud-detection && UV_FIND_LINKS=$(WHEELS) $(MAKE) --no-print-directory setup pipeline validate UV=$(UV)
 	@echo
 	@echo "Demo project: $(DEMO)/fraud-detection"
 	@echo "  metrics:    $(DEMO)/fraud-detection/metrics.json"
 	@echo "  registry:   $(DEMO)/fraud-detection/mlruns.db (mlflow ui --backend-store-uri sqlite:///mlruns.db)"
-	@echo "  reports:    $(DEMO)/fraud-detection/.mlgate/"
+	@echo "  gates:      $(DEMO)/fraud-detection/.mlgate/reports/ (validate-data, drift, eval-gate: JSON + Markdown)"
+	@echo "  data docs:  $(DEMO)/fraud-detection/gx/uncommitted/data_docs/local_site/index.html"
 
 test: setup ## the full test suite (unit, template matrix, act workflow runs)
+	$(UV) cache clean mlgate  # generated projects must install this checkout, not a cached 0.1.0
 	$(UV) run pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-quick: setup ## unit tests and the default project only: no act runs, no slow tests
+	$(UV) cache clean mlgate
 	MLGATE_QUICK=1 $(UV) run pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: setup ## ruff, mypy --strict, zizmor, actionlint, generated docs up to date

@@ -106,3 +106,16 @@ def test_second_run_is_a_cache_hit_and_data_reaches_the_local_remote(
     assert "Running stage" not in again
     run_in(project, uv_bin(), "run", "dvc", "push", wheel_dir=wheel_dir)
     assert any(p.is_file() for p in (project / ".dvc-remote").rglob("*"))
+
+
+def test_make_validate_runs_the_pull_request_gates_locally(
+    pipeline_output: str, project: Path, wheel_dir: Path
+) -> None:
+    """`make validate` runs the data contract, drift and the eval gate on what the pipeline produced."""
+    run_in(project, "make", "validate", wheel_dir=wheel_dir)
+    reports = project / ".mlgate" / "reports"
+    for gate in ("validate-data", "drift", "eval-gate"):
+        result = json.loads((reports / f"{gate}.json").read_text(encoding="utf-8"))
+        assert result["passed"] is True, (gate, result["failure_reason"])
+    eval_report = (reports / "eval-gate.md").read_text(encoding="utf-8")
+    assert "no baseline" in eval_report.lower() or "first model" in eval_report.lower(), eval_report[:800]
