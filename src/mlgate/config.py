@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_core import ErrorDetails
 
-from mlgate.gate import GateInputError
+from mlgate.gate import DEFAULT_CONFIG, GateInputError
 
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
 SECTIONS: dict[str, str] = {
@@ -31,7 +31,6 @@ SECTIONS: dict[str, str] = {
     "canary": "mlgate.canary.config:CanarySection",
 }
 
-DEFAULT_CONFIG = Path("mlgate.yaml")
 SCHEMA_ID = "https://mlgate.dev/schema/mlgate.schema.json"
 
 M = TypeVar("M", bound=BaseModel)

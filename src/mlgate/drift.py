@@ -37,7 +37,16 @@ from pydantic import Field
 
 from mlgate.config import Section
 from mlgate.dataset import DEFAULT_CHUNK_ROWS, iter_batches, read_table, schema
-from mlgate.gate import COMMON_FAILURE_REASONS, GateInputError, GateResult, finish, run_gate
+from mlgate.gate import (
+    COMMON_FAILURE_REASONS,
+    GateInputError,
+    GateResult,
+    comment_option,
+    config_option,
+    finish,
+    report_dir_option,
+    run_gate,
+)
 from mlgate.profile import ProfileSettings, in_parallel, load_profile, numeric_kind
 
 if TYPE_CHECKING:
@@ -704,29 +713,9 @@ def drift_gate(
     envvar="MLGATE_REFERENCE",
     help="The reference data itself (optional): makes KS exact.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("mlgate.yaml"),
-    envvar="MLGATE_CONFIG",
-    show_default=True,
-    help="mlgate.yaml (section `drift`).",
-)
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".mlgate/reports"),
-    envvar="MLGATE_REPORT_DIR",
-    show_default=True,
-    help="Where the JSON result and report go.",
-)
-@click.option(
-    "--comment/--no-comment",
-    default=False,
-    envvar="MLGATE_COMMENT",
-    help="Upsert the report as a PR comment.",
-)
+@config_option("drift")
+@report_dir_option(help="Where the JSON result and report go.")
+@comment_option(False, help="Upsert the report as a PR comment.")
 def command(
     *,
     data: Path | None,

@@ -24,7 +24,7 @@ import click
 from mlgate import github
 from mlgate.drift import FAILURE_REASONS as DRIFT_REASONS
 from mlgate.drift import DriftSection, drift_gate
-from mlgate.gate import GateInputError, finish, run_gate
+from mlgate.gate import GateInputError, config_option, finish, report_dir_option, run_gate
 
 FAILURE_REASONS = (*DRIFT_REASONS, "download-failed")
 
@@ -74,23 +74,8 @@ def issue_title(source: str, drifted: list[str], total: int) -> str:
     envvar="MLGATE_PROFILE",
     help="Reference profile [default: drift.profile in mlgate.yaml].",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("mlgate.yaml"),
-    envvar="MLGATE_CONFIG",
-    show_default=True,
-    help="mlgate.yaml (section `drift`).",
-)
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".mlgate/reports"),
-    envvar="MLGATE_REPORT_DIR",
-    show_default=True,
-    help="Where the JSON result and report go.",
-)
+@config_option("drift")
+@report_dir_option(help="Where the JSON result and report go.")
 @click.option(
     "--fail-on-drift/--no-fail-on-drift",
     default=False,

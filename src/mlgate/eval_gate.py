@@ -49,8 +49,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 from pydantic import Field, field_validator, model_validator
 
-from mlgate.config import DEFAULT_CONFIG, Section, load_section
-from mlgate.gate import GateInputError, GateResult
+from mlgate.config import Section, load_section
+from mlgate.gate import GateInputError, GateResult, comment_option, config_option, report_dir_option
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -1191,29 +1191,10 @@ def run(config: Path, candidate: str, baseline: str | None, golden_data: str | N
     default=None,
     help="Baseline model URI (default: models:/<eval.model_name>@<eval.baseline_alias>).",
 )
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path),
-    envvar="MLGATE_CONFIG",
-    default=DEFAULT_CONFIG,
-    show_default=True,
-    help="mlgate.yaml with the `eval` section.",
-)
+@config_option(dest="config", help="mlgate.yaml with the `eval` section.")
 @click.option("--golden-data", envvar="MLGATE_GOLDEN_DATA", default=None, help="Override eval.golden_data.")
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    envvar="MLGATE_REPORT_DIR",
-    default=Path(".mlgate/reports"),
-    show_default=True,
-)
-@click.option(
-    "--comment/--no-comment",
-    envvar="MLGATE_COMMENT",
-    default=True,
-    show_default=True,
-    help="Upsert the report as a PR comment (in a pull request).",
-)
+@report_dir_option()
+@comment_option(True, help="Upsert the report as a PR comment (in a pull request).")
 def command(
     *,
     candidate: str,

@@ -7,6 +7,10 @@ optionally upserts a PR comment, and returns the exit code (0 pass, 1 fail).
 Bad input is a `GateInputError`: one line naming the file, the field and the fix. `run_gate()` turns it
 into an annotation, a `failure-reason` of `invalid-input` (or the gate's own reason) and exit code 1 —
 never a traceback.
+
+The options every gate command shares (`--config`, `--report-dir`, `--comment/--no-comment`) are built by
+`config_option()`, `report_dir_option()` and `comment_option()`, so their names, env vars and defaults
+stay the same everywhere.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
+
 from mlgate import github
+
+#: the mlgate configuration file every gate reads by default
+DEFAULT_CONFIG = Path("mlgate.yaml")
+#: where gates write their JSON result and Markdown report by default
+DEFAULT_REPORT_DIR = Path(".mlgate/reports")
 
 #: reasons every gate may report besides its own
 COMMON_FAILURE_REASONS = ("invalid-input",)
@@ -131,3 +142,50 @@ def run_gate(gate: str, work: Callable[[], int]) -> int:
         runner.set_outputs({"passed": "false", "failure-reason": exc.reason})
         runner.write_summary(f"### ❌ mlgate {gate}: input error\n\n{exc.message}\n", echo=False)
         return 1
+
+
+def config_option(
+    section: str | None = None, *, dest: str = "config_path", help: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--config` (env MLGATE_CONFIG, default mlgate.yaml) passed as `dest`.
+
+    The help names the section read: "mlgate.yaml (section `<section>`)." unless `help` is given.
+    """
+    if help is None and section is not None:
+        help = f"mlgate.yaml (section `{section}`)."
+    return click.option(
+        "--config",
+        dest,
+        type=click.Path(path_type=Path),
+        default=DEFAULT_CONFIG,
+        envvar="MLGATE_CONFIG",
+        show_default=True,
+        help=help,
+    )
+
+
+def report_dir_option(
+    default: Path | None = DEFAULT_REPORT_DIR, *, help: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--report-dir` (env MLGATE_REPORT_DIR); `default=None` lets the command pick the directory."""
+    return click.option(
+        "--report-dir",
+        type=click.Path(path_type=Path),
+        default=default,
+        envvar="MLGATE_REPORT_DIR",
+        show_default=True if default is not None else None,
+        help=help,
+    )
+
+
+def comment_option(
+    default: bool, *, help: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--comment/--no-comment` (env MLGATE_COMMENT); the default is shown only when it is on."""
+    return click.option(
+        "--comment/--no-comment",
+        default=default,
+        envvar="MLGATE_COMMENT",
+        show_default=True if default else None,
+        help=help,
+    )

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import click
 
-from mlgate.gate import GateInputError, GateResult
+from mlgate.gate import GateInputError, GateResult, report_dir_option
 
 GATE = "lint"
 FAILURE_REASONS = ("hooks-failed", "no-config", "pre-commit-error", "invalid-input")
@@ -372,12 +372,8 @@ def run_precommit(config: Path, *, from_ref: str | None = None, skip: str = "") 
     show_default=True,
     help="The pre-commit configuration to run.",
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_REPORT_DIR",
-    help="Where lint.json, lint.md and lint.log go (default: MLGATE_OUTPUT_DIR or .mlgate).",
+@report_dir_option(
+    None, help="Where lint.json, lint.md and lint.log go (default: MLGATE_OUTPUT_DIR or .mlgate)."
 )
 @click.option(
     "--from-ref",

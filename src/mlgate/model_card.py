@@ -24,8 +24,7 @@ from typing import Any
 
 import click
 
-from mlgate.config import DEFAULT_CONFIG
-from mlgate.gate import GateInputError, GateResult
+from mlgate.gate import GateInputError, GateResult, config_option, report_dir_option
 
 GATE = "model-card"
 FAILURE_REASONS = ("registry-unreachable", "invalid-input")
@@ -262,13 +261,7 @@ def build_card(
 
 
 @click.command(GATE)
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path),
-    envvar="MLGATE_CONFIG",
-    default=DEFAULT_CONFIG,
-    show_default=True,
-)
+@config_option(dest="config")
 @click.option(
     "--version",
     "version",
@@ -299,13 +292,7 @@ def build_card(
     default=Path("docs/model_card.md"),
     show_default=True,
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    envvar="MLGATE_REPORT_DIR",
-    default=Path(".mlgate/reports"),
-    show_default=True,
-)
+@report_dir_option()
 def command(
     *,
     config: Path,

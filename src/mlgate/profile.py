@@ -33,7 +33,15 @@ import click
 
 from mlgate import __version__
 from mlgate.dataset import DEFAULT_CHUNK_ROWS, data_format, iter_batches
-from mlgate.gate import COMMON_FAILURE_REASONS, GateInputError, GateResult, finish, run_gate
+from mlgate.gate import (
+    COMMON_FAILURE_REASONS,
+    GateInputError,
+    GateResult,
+    config_option,
+    finish,
+    report_dir_option,
+    run_gate,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -525,15 +533,7 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
     envvar="MLGATE_OUTPUT",
     help="Profile JSON to write [default: drift.profile in mlgate.yaml].",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("mlgate.yaml"),
-    envvar="MLGATE_CONFIG",
-    show_default=True,
-    help="mlgate.yaml (section `drift`).",
-)
+@config_option("drift")
 @click.option(
     "--chunk-rows",
     type=int,
@@ -541,14 +541,7 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
     envvar="MLGATE_CHUNK_ROWS",
     help="Rows read per chunk [default: drift.chunk_rows].",
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".mlgate/reports"),
-    envvar="MLGATE_REPORT_DIR",
-    show_default=True,
-    help="Where the JSON result and report go.",
-)
+@report_dir_option(help="Where the JSON result and report go.")
 def command(
     *, data: Path, output: Path | None, config_path: Path, chunk_rows: int | None, report_dir: Path
 ) -> int:

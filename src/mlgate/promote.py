@@ -36,8 +36,7 @@ from typing import Any
 
 import click
 
-from mlgate.config import DEFAULT_CONFIG
-from mlgate.gate import GateInputError, GateResult
+from mlgate.gate import GateInputError, GateResult, config_option, report_dir_option
 
 GATE = "promote"
 CHAMPION_FALLBACK = "champion"
@@ -406,39 +405,38 @@ def _outcome(
     )
 
 
+def _path_option(
+    *decls: str, envvar: str, default: str, help: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A file option with a shown default (`--result`, `--lock-file`, `--dvc-lock`)."""
+    return click.option(
+        *decls,
+        type=click.Path(path_type=Path),
+        envvar=envvar,
+        default=Path(default),
+        show_default=True,
+        help=help,
+    )
+
+
 @click.command(GATE)
 @click.option("--candidate", envvar="MLGATE_CANDIDATE", default=None, help="The model the eval gate judged.")
-@click.option(
+@_path_option(
     "--result",
     "result_path",
-    type=click.Path(path_type=Path),
     envvar="MLGATE_RESULT",
-    default=Path(".mlgate/reports/eval-gate.json"),
-    show_default=True,
+    default=".mlgate/reports/eval-gate.json",
     help="The eval gate's JSON.",
 )
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path),
-    envvar="MLGATE_CONFIG",
-    default=DEFAULT_CONFIG,
-    show_default=True,
-)
+@config_option(dest="config")
 @click.option("--golden-data", envvar="MLGATE_GOLDEN_DATA", default=None, help="Override eval.golden_data.")
-@click.option(
-    "--lock-file",
-    type=click.Path(path_type=Path),
-    envvar="MLGATE_LOCK_FILE",
-    default=Path("uv.lock"),
-    show_default=True,
-    help="Lock file whose sha256 is recorded.",
+@_path_option(
+    "--lock-file", envvar="MLGATE_LOCK_FILE", default="uv.lock", help="Lock file whose sha256 is recorded."
 )
-@click.option(
+@_path_option(
     "--dvc-lock",
-    type=click.Path(path_type=Path),
     envvar="MLGATE_DVC_LOCK",
-    default=Path("dvc.lock"),
-    show_default=True,
+    default="dvc.lock",
     help="dvc.lock whose outputs' hashes are recorded.",
 )
 @click.option(
@@ -455,13 +453,7 @@ def _outcome(
     envvar="MLGATE_ROLLBACK",
     help="Point champion back at the previous version.",
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    envvar="MLGATE_REPORT_DIR",
-    default=Path(".mlgate/reports"),
-    show_default=True,
-)
+@report_dir_option()
 def command(
     *,
     candidate: str | None,

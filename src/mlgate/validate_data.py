@@ -32,7 +32,16 @@ from pydantic import Field
 
 from mlgate.config import Section
 from mlgate.dataset import check_exists, check_fits_in_memory, data_format, schema
-from mlgate.gate import COMMON_FAILURE_REASONS, GateInputError, GateResult, finish, run_gate
+from mlgate.gate import (
+    COMMON_FAILURE_REASONS,
+    GateInputError,
+    GateResult,
+    comment_option,
+    config_option,
+    finish,
+    report_dir_option,
+    run_gate,
+)
 
 MASK = "•••"
 FAILURE_REASONS = (
@@ -536,15 +545,7 @@ def validate(
     envvar="MLGATE_DATA",
     help="Dataset to validate [default: data.dataset in mlgate.yaml].",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("mlgate.yaml"),
-    envvar="MLGATE_CONFIG",
-    show_default=True,
-    help="mlgate.yaml (section `data`).",
-)
+@config_option("data")
 @click.option(
     "--engine",
     type=click.Choice(["pandas", "spark"]),
@@ -562,20 +563,8 @@ def validate(
     envvar="MLGATE_GX_ROOT",
     help="Directory holding gx/ [default: data.gx_root].",
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".mlgate/reports"),
-    envvar="MLGATE_REPORT_DIR",
-    show_default=True,
-    help="Where the JSON result and report go.",
-)
-@click.option(
-    "--comment/--no-comment",
-    default=False,
-    envvar="MLGATE_COMMENT",
-    help="Upsert the report as a PR comment.",
-)
+@report_dir_option(help="Where the JSON result and report go.")
+@comment_option(False, help="Upsert the report as a PR comment.")
 def command(
     *,
     data: Path | None,

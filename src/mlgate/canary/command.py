@@ -27,7 +27,7 @@ import click
 
 from mlgate.canary.config import CanarySection
 from mlgate.canary.controller import CanaryOutcome, Controller, MetricsSource, Target
-from mlgate.gate import GateInputError, GateResult
+from mlgate.gate import GateInputError, GateResult, comment_option, config_option, report_dir_option
 
 GATE = "canary"
 FAILURE_REASONS = ("error-rate", "latency", "prediction-shift", "no-data", "target-error", "cancelled")
@@ -179,15 +179,7 @@ def _install_cancel_handlers(cancel: threading.Event) -> dict[int, Any]:
 
 
 @click.command("canary")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("mlgate.yaml"),
-    envvar="MLGATE_CONFIG",
-    show_default=True,
-    help="mlgate.yaml with the `canary` section.",
-)
+@config_option(help="mlgate.yaml with the `canary` section.")
 @click.option(
     "--target",
     type=click.Choice(TARGETS),
@@ -210,19 +202,8 @@ def _install_cancel_handlers(cancel: threading.Event) -> dict[int, Any]:
 @click.option(
     "--environment", default="", envvar="MLGATE_ENVIRONMENT", help="staging, prod, … (report title)."
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_REPORT_DIR",
-    help="Where canary.json and canary.md go (default: MLGATE_OUTPUT_DIR or .mlgate).",
-)
-@click.option(
-    "--comment/--no-comment",
-    default=False,
-    envvar="MLGATE_COMMENT",
-    help="Upsert the timeline as a PR comment.",
-)
+@report_dir_option(None, help="Where canary.json and canary.md go (default: MLGATE_OUTPUT_DIR or .mlgate).")
+@comment_option(False, help="Upsert the timeline as a PR comment.")
 def command(
     *,
     config_path: Path,

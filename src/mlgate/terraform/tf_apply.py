@@ -24,7 +24,7 @@ import click
 
 from mlgate import github
 from mlgate.config import load_section
-from mlgate.gate import GateInputError, GateResult, finish, run_gate
+from mlgate.gate import GateInputError, GateResult, config_option, finish, report_dir_option, run_gate
 from mlgate.terraform.comments import find_plan_comment, post_outcome, pull_request_for_commit
 from mlgate.terraform.plan import ReviewedPlan, diff_reviewed, read_plan_header, summary_line
 from mlgate.terraform.planning import (
@@ -216,15 +216,8 @@ def apply_reviewed(
     envvar="MLGATE_PR_NUMBER",
     help="The reviewed PR (default: the merged PR of the pushed commit).",
 )
-@click.option("--report-dir", type=click.Path(path_type=Path), default=None, envvar="MLGATE_REPORT_DIR")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("mlgate.yaml"),
-    envvar="MLGATE_CONFIG",
-    show_default=True,
-)
+@report_dir_option(None)
+@config_option()
 def command(  # noqa: PLR0917 - click passes every option by name
     workdir: Path,
     workspace: str,

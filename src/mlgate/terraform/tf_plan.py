@@ -25,7 +25,7 @@ import click
 
 from mlgate import github
 from mlgate.config import load_section
-from mlgate.gate import GateResult, finish, run_gate
+from mlgate.gate import GateResult, comment_option, config_option, finish, report_dir_option, run_gate
 from mlgate.terraform import checkov as checkov_mod
 from mlgate.terraform.comments import OUTCOME_RESERVE, sync_labels
 from mlgate.terraform.plan import encode_header, render_plan_details, render_plan_summary, scrub
@@ -297,28 +297,15 @@ def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option("--fail-on-fmt/--no-fail-on-fmt", default=None, envvar="MLGATE_FAIL_ON_FMT")
 @click.option("--labels/--no-labels", default=None, envvar="MLGATE_LABELS")
-@click.option("--comment/--no-comment", default=True, envvar="MLGATE_COMMENT", show_default=True)
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_REPORT_DIR",
-    help="Default .mlgate/tf-plan/<directory>@<workspace>.",
-)
+@comment_option(True)
+@report_dir_option(None, help="Default .mlgate/tf-plan/<directory>@<workspace>.")
 @click.option(
     "--artifact-name",
     default="",
     envvar="MLGATE_ARTIFACT_NAME",
     help="Name of the artifact the workflow uploads the plan to (named in cut comments).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("mlgate.yaml"),
-    envvar="MLGATE_CONFIG",
-    show_default=True,
-)
+@config_option()
 def command(  # noqa: PLR0917 - click passes every option by name
     workdir: Path,
     workspace: str,
