@@ -11,6 +11,8 @@ BUILD := $(CURDIR)/build
 WHEELS := $(BUILD)/wheel
 DEMO := $(BUILD)/demo
 PYTEST_ARGS ?=
+# outside the checkout: generated projects must not sit inside this git repository
+PYTEST_TMP ?= $(or $(TMPDIR),/tmp)/mlgate-pytest
 
 .PHONY: help setup demo test test-quick lint docs bench clean
 
@@ -43,11 +45,11 @@ demo: wheel ## generate build/demo/fraud-detection with the default answers, run
 test: setup ## the full test suite (unit, template matrix, act workflow runs)
 	$(UV) cache clean mlgate  # generated projects must install this checkout, not a cached 0.1.0
 	@# a private temp root: other pytest sessions on the machine never prune it mid-run
-	$(UV) run pytest -n 2 --dist loadgroup --basetemp=$(BUILD)/pytest $(PYTEST_ARGS)
+	$(UV) run pytest -n 2 --dist loadgroup --basetemp=$(PYTEST_TMP)/full $(PYTEST_ARGS)
 
 test-quick: setup ## unit tests and the default project only: no act runs, no slow tests
 	$(UV) cache clean mlgate
-	MLGATE_QUICK=1 $(UV) run pytest -m "not slow" --basetemp=$(BUILD)/pytest-quick $(PYTEST_ARGS)
+	MLGATE_QUICK=1 $(UV) run pytest -m "not slow" --basetemp=$(PYTEST_TMP)/quick $(PYTEST_ARGS)
 
 lint: setup ## ruff, mypy --strict, zizmor, actionlint, generated docs up to date
 	$(UV) run ruff check src tests tools benchmarks hooks
