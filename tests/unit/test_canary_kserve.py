@@ -175,3 +175,24 @@ def test_timeline_reaches_outputs_summary_and_the_merged_pr(
     text = outputs.read_text()
     assert "rolled-back" in text and "target-error" in text and "timeline-path" in text
     assert "| rollback |" in summary.read_text()
+
+
+def test_window_counts_are_exact_counts_of_what_each_arm_served(stack: CanaryStack) -> None:
+    """The judge's inputs are real counts (no `increase()` extrapolation): what the servers answered."""
+    from mlgate.canary.config import PrometheusSettings
+    from mlgate.canary.prometheus import PrometheusMetrics
+
+    metrics = PrometheusMetrics(PrometheusSettings(url=stack.prometheus_url))
+    time.sleep(2.5)  # earlier tests' traffic is scraped before the window opens
+    opened = time.time()
+    time.sleep(1.2)
+    with httpx.Client(timeout=5.0) as client:
+        for port, n in ((stack.baseline_port, 37), (stack.canary_port, 11)):
+            for _ in range(n):
+                client.post(f"http://127.0.0.1:{port}/predict", json={"amount": 3.0})
+    time.sleep(3.5)  # a few scrapes at 1 s
+    window = metrics.window(time.time() - opened)
+    for arm, n in ((window.baseline, 37), (window.canary, 11)):
+        assert arm.requests == n and arm.errors == 0
+        assert arm.score_counts is not None and sum(arm.score_counts) == n
+        assert all(count == int(count) for count in arm.score_counts)

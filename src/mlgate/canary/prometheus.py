@@ -1,14 +1,28 @@
 """Metrics from Prometheus' HTTP API with PromQL — the same code for a local and a production Prometheus.
 
 Metric names and the label matchers that tell baseline from canary come from `canary.prometheus` in
-mlgate.yaml. Every figure is an `increase()` over the step's window, so both arms are compared over the
-same seconds. An empty result for the request counter, or NaN from `histogram_quantile`, is a missing
-metric (the look is inconclusive); an unreachable Prometheus raises `MetricsUnavailableError`.
+mlgate.yaml. Every figure is the exact number of events counted in the step's window, both arms and all
+metrics evaluated at the same instant: per series, the counter's raw samples in the window minus its last
+value before the window (0 for a series born inside it), counter resets handled like `increase()`.
+
+Not PromQL's `increase()`: it extrapolates each series to the window edges by its own factor, and for
+counters limits the extrapolation towards zero by the series' first value — so the buckets of one
+histogram are scaled differently (low buckets of a fresh canary series barely, high ones by up to half
+a scrape interval's worth), a series' counts before its first scrape in the window are dropped, and
+the "counts" are not counts. Over a short bake with few scrapes that distorts the score histogram enough
+for PSI / KS to roll back a healthy canary; the statistical tests need the real counts. Latency
+quantiles are computed from the same exact bucket counts as `histogram_quantile` does.
+
+An arm without any series of the request counter, or a histogram without a +Inf bucket or observations,
+is a missing metric (the look is inconclusive); an unreachable Prometheus raises
+`MetricsUnavailableError`.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from mlgate.canary.config import PrometheusSettings
@@ -24,17 +38,28 @@ class PromQLError(RuntimeError):
 class PrometheusMetrics:
     SIGNALS = ("error-rate", "latency", "prediction-shift", "positive-rate")
 
-    def __init__(self, settings: PrometheusSettings, *, config_file: str = "mlgate.yaml") -> None:
+    def __init__(
+        self,
+        settings: PrometheusSettings,
+        *,
+        config_file: str = "mlgate.yaml",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.config_file = config_file
+        self.clock = clock
 
     # -- HTTP API ------------------------------------------------------------------------------------
-    def query(self, promql: str) -> list[dict[str, Any]]:
+    def query(self, promql: str, at: float | None = None) -> list[dict[str, Any]]:
+        """An instant query (evaluated at `at`, Unix seconds, when given): the result list."""
         import httpx
 
         url = self.settings.url.rstrip("/") + "/api/v1/query"
+        params = {"query": promql}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
         try:
-            response = httpx.get(url, params={"query": promql}, timeout=self.settings.timeout_seconds)
+            response = httpx.get(url, params=params, timeout=self.settings.timeout_seconds)
         except httpx.HTTPError as exc:
             raise MetricsUnavailableError(
                 f"Prometheus at {self.settings.url}: {type(exc).__name__}: {exc}"
@@ -101,26 +126,51 @@ class PrometheusMetrics:
                         fix="start Prometheus or point the url at a reachable one",
                     ) from None
 
-    def _arm(self, selector: str, window: str) -> ArmWindow:
-        q = self.queries(selector, window)
+    def _counts(self, series: str, start: float, end: float, *, by_le: bool = False) -> dict[float, float]:
+        """Events counted by the counter `series` (a selector) in (start, end], summed over its series
+        (by `le` bucket when `by_le`, else under key 0). Empty when no series exists: a missing metric."""
+        window_ms = max(1, round((end - start) * 1000))
+        before = {
+            _series_key(item["metric"]): float(item["value"][1]) for item in self.query(series, at=start)
+        }
+        totals: dict[float, float] = {}
+        for item in self.query(f"{series}[{window_ms}ms]", at=end):
+            previous = before.get(_series_key(item["metric"]), 0.0)  # born inside the window: from 0
+            counted = 0.0
+            for _ts, raw in item.get("values") or []:
+                value = float(raw)
+                counted += value - previous if value >= previous else value  # a drop is a counter reset
+                previous = value
+            key = _le(item["metric"]) if by_le else 0.0
+            totals[key] = totals.get(key, 0.0) + counted
+        for labels in before:  # a series with no sample in the window counted nothing, but it exists
+            totals.setdefault(_le(dict(labels)) if by_le else 0.0, 0.0)
+        return totals
+
+    def _arm(self, selector: str, start: float, end: float) -> ArmWindow:
+        s = self.settings
+        req = ",".join(part for part in (selector, s.request_matchers) if part)
         try:
-            requests = self._scalar(q["requests"])
-            errors = self._scalar(q["errors"])
+            requests = self._counts(f"{s.requests_metric}{{{req}}}", start, end).get(0.0)
+            errors = self._counts(f'{s.requests_metric}{{{req},status=~"5.."}}', start, end).get(0.0)
             if errors is None and requests is not None:
                 errors = 0.0  # no 5xx series yet: no errors in the window
-            latency = {0.95: self._scalar(q["p95"]), 0.99: self._scalar(q["p99"])}
-            latency_ms = {k: (v * 1000 if v is not None else None) for k, v in latency.items()}
-            buckets = []
-            for series in self.query(q["scores"]):
-                le = series["metric"].get("le", "+Inf")
-                buckets.append((math.inf if le in ("+Inf", "Inf") else float(le), float(series["value"][1])))
-            buckets.sort()
+            latency_buckets = sorted(
+                self._counts(f"{s.latency_metric}_bucket{{{req}}}", start, end, by_le=True).items()
+            )
+            latency_ms = {
+                q: (v * 1000 if (v := histogram_quantile(q, latency_buckets)) is not None else None)
+                for q in (0.95, 0.99)
+            }
+            buckets = sorted(
+                self._counts(f"{s.score_metric}_bucket{{{selector}}}", start, end, by_le=True).items()
+            )
             scores: list[float] | None = None
             if buckets:
                 cumulative = [count for _, count in buckets]
                 scores = [max(0.0, c - p) for c, p in zip(cumulative, [0.0, *cumulative[:-1]], strict=True)]
-            if "positives" in q:
-                positives = self._scalar(q["positives"])
+            if s.positives_metric:
+                positives = self._counts(f"{s.positives_metric}{{{selector}}}", start, end).get(0.0)
             else:
                 positives = self._positives_from_scores(buckets)
         except PromQLError as exc:
@@ -138,9 +188,41 @@ class PrometheusMetrics:
         return max(0.0, total - at)
 
     def window(self, seconds: float) -> StepWindow:
-        window = f"{max(1, math.ceil(seconds))}s"
+        end = self.clock()  # one instant for both arms and every metric: like-for-like windows
+        start = end - max(1.0, seconds)
         return StepWindow(
-            baseline=self._arm(self.settings.baseline_selector, window),
-            canary=self._arm(self.settings.canary_selector, window),
+            baseline=self._arm(self.settings.baseline_selector, start, end),
+            canary=self._arm(self.settings.canary_selector, start, end),
             seconds=seconds,
         )
+
+
+def _series_key(labels: dict[str, str]) -> frozenset[tuple[str, str]]:
+    return frozenset(labels.items())
+
+
+def _le(labels: dict[str, str]) -> float:
+    le = labels.get("le", "+Inf")
+    return math.inf if le in ("+Inf", "Inf", "inf") else float(le)
+
+
+def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
+    """PromQL's `histogram_quantile` over (upper bound, cumulative count) pairs sorted by bound;
+    None where PromQL gives NaN (no +Inf bucket, no observations)."""
+    if len(buckets) < 2 or buckets[-1][0] != math.inf or buckets[-1][1] <= 0:
+        return None
+    counts = [count for _, count in buckets]
+    for i in range(1, len(counts)):  # like PromQL: make the cumulative counts monotonic
+        counts[i] = max(counts[i], counts[i - 1])
+    rank = q * counts[-1]
+    index = next(i for i, count in enumerate(counts) if count >= rank)
+    if index == len(buckets) - 1:
+        return buckets[-2][0]
+    upper = buckets[index][0]
+    if index == 0 and upper <= 0:
+        return upper
+    lower, below = (0.0, 0.0) if index == 0 else (buckets[index - 1][0], counts[index - 1])
+    in_bucket = counts[index] - below
+    if in_bucket <= 0:
+        return upper
+    return lower + (upper - lower) * (rank - below) / in_bucket

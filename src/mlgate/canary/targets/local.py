@@ -3,6 +3,12 @@
 mlgate owns one nginx config file (`canary.local.nginx_conf`): setting the weights rewrites it, checks it
 with `nginx -t` and reloads nginx. The config also serves `GET /mlgate/weights` from nginx itself, so
 reading the weights back shows what the *running* nginx applies, not what the file says.
+
+`nginx -s reload` only signals the master: the old worker processes keep accepting connections (with the
+old weights) until they have processed the master's shutdown request. So a shift waits until every
+worker that served before the reload has exited (on Linux, from /proc) before the weights are read
+back — otherwise one read could reach a new worker and "verify" a rollback while an old worker still
+sends traffic to the canary. `worker_shutdown_timeout` bounds how long an old worker may linger.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from mlgate.canary.config import LocalSettings
@@ -17,6 +24,30 @@ from mlgate.canary.controller import TargetError
 from mlgate.gate import GateInputError
 
 WEIGHTS_PATH = "/mlgate/weights"
+#: old workers finish in-flight requests for at most this long after a reload (nginx.conf)
+WORKER_SHUTDOWN_SECONDS = 10
+#: how long a shift waits for the reload to replace every old worker
+RELOAD_TIMEOUT_SECONDS = WORKER_SHUTDOWN_SECONDS + 20
+
+
+def _children(pid: int) -> set[int] | None:
+    """Process ids whose parent is `pid` (nginx's workers), from /proc; None where /proc is missing."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    children: set[int] = set()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # "pid (comm) state ppid ...": comm may contain spaces or parentheses, so split after the last ")"
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and fields[0] != "Z" and fields[1] == str(pid):
+            children.add(int(entry.name))
+    return children
 
 
 def render_nginx_conf(settings: LocalSettings, canary_percent: float, state_dir: Path) -> str:
@@ -35,6 +66,7 @@ def render_nginx_conf(settings: LocalSettings, canary_percent: float, state_dir:
             "# Written by `mlgate canary` (target: local). Edits are overwritten at the next traffic shift.",
             "worker_processes 1;",
             "daemon on;",
+            f"worker_shutdown_timeout {WORKER_SHUTDOWN_SECONDS}s;",
             f"pid {d}/nginx.pid;",
             f"error_log {d}/nginx-error.log warn;",
             "events { worker_connections 512; }",
@@ -129,9 +161,35 @@ class LocalNginxTarget:
         if self._pid() is None:
             raise TargetError(f"nginx is not running ({self.state_dir / 'nginx.pid'})")
         self._write(canary_percent)
+        master = self._pid()
+        old_workers = _children(master) if master is not None else None
         reload = self._nginx("-s", "reload")
         if reload.returncode != 0:
             raise TargetError(f"nginx reload failed: {reload.stderr.strip()}")
+        if master is not None and old_workers is not None:
+            self._wait_for_reload(master, old_workers)
+
+    def _wait_for_reload(self, master: int, old_workers: set[int]) -> None:
+        """Block until new workers run and every pre-reload worker has exited (TargetError after a timeout).
+
+        A worker that outlives the reload still accepts connections with the old weights, so reading the
+        weights back before they are gone would not show what nginx applies."""
+        deadline = time.monotonic() + RELOAD_TIMEOUT_SECONDS
+        while True:
+            workers = _children(master)
+            if workers is None:
+                return  # no /proc: fall back to reading the weights back
+            lingering = workers & old_workers
+            if workers and not lingering:
+                return
+            if time.monotonic() > deadline:
+                raise TargetError(
+                    f"nginx reload did not finish within {RELOAD_TIMEOUT_SECONDS} s: "
+                    f"old worker(s) {sorted(lingering)} still serving the previous weights"
+                    if lingering
+                    else f"nginx reload did not start any worker within {RELOAD_TIMEOUT_SECONDS} s"
+                )
+            time.sleep(0.05)
 
     def read_weights(self) -> float:
         import httpx
