@@ -201,3 +201,46 @@ def test_metrics_source_going_away_rolls_back_as_no_data(healthy: CanaryStack, t
     assert (data["result"], data["failure_reason"]) == ("rolled-back", "no-data")
     assert "metrics source unavailable" in json.dumps(data["timeline"])
     assert healthy.nginx_weights() == 0.0
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see nginx's workers")
+def test_a_shift_returns_only_after_every_pre_reload_worker_has_exited(tmp_path: Path) -> None:
+    """`nginx -s reload` returns before nginx switched over: a worker with the old weights can still
+    accept connections. A shift (and so a rollback's read-back) waits until no old worker is left."""
+    from mlgate.canary.config import LocalSettings
+    from mlgate.canary.targets.local import LocalNginxTarget
+    from tests.support.canary_stack import free_port
+
+    pid_dir = tmp_path / "nginx"
+    target = LocalNginxTarget(
+        LocalSettings(
+            nginx_conf=str(pid_dir / "nginx.conf"),
+            listen=f"127.0.0.1:{free_port()}",
+            baseline_upstream="127.0.0.1:9",
+            canary_upstream="127.0.0.1:9",
+        )
+    )
+
+    def workers() -> set[int]:
+        master = (pid_dir / "nginx.pid").read_text().strip()
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[-1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and fields[1] == master:
+                found.add(int(stat.parent.name))
+        return found
+
+    target.ensure_running()
+    try:
+        time.sleep(0.5)
+        for percent in (20.0, 0.0, 20.0, 0.0):
+            before = workers()
+            target.set_weights(percent)
+            after = workers()
+            assert after and not (after & before), (before, after)
+            assert [target.read_weights() for _ in range(10)] == [percent] * 10
+    finally:
+        target.stop()
