@@ -45,10 +45,12 @@ demo: wheel ## generate build/demo/fraud-detection with the default answers, run
 test: setup ## the full test suite (unit, template matrix, act workflow runs)
 	$(UV) cache clean mlgate  # generated projects must install this checkout, not a cached 0.1.0
 	@# a private temp root: other pytest sessions on the machine never prune it mid-run
+	mkdir -p $(PYTEST_TMP)
 	$(UV) run pytest -n 2 --dist loadgroup --basetemp=$(PYTEST_TMP)/full $(PYTEST_ARGS)
 
 test-quick: setup ## unit tests and the default project only: no act runs, no slow tests
 	$(UV) cache clean mlgate
+	mkdir -p $(PYTEST_TMP)
 	MLGATE_QUICK=1 $(UV) run pytest -m "not slow" --basetemp=$(PYTEST_TMP)/quick $(PYTEST_ARGS)
 
 lint: setup ## ruff, mypy --strict, zizmor, actionlint, generated docs up to date
