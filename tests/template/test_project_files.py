@@ -153,3 +153,54 @@ def test_cd_promotes_behind_an_environment_and_only_the_card_job_writes(default_
     assert "MLFLOW_TRACKING_URI" not in str(jobs["model-card"])  # the writer never sees the registry
     promote = next(s for s in jobs["promote"]["steps"] if "/actions/promote-model@" in s.get("uses", ""))
     assert promote["with"]["result"] == "candidate/reports/eval-gate.json"
+
+
+def test_dockerfile_is_multi_stage_non_root_and_its_healthcheck_probes_healthz(default_project: Path) -> None:
+    """No Docker engine here: check the image's shape, and run the HEALTHCHECK command itself against a
+    local server answering /healthz (and failing when the path is anything else)."""
+    import json as _json
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    text = (default_project / "Dockerfile").read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.replace("\\\n", " ").splitlines() if line.strip()]
+    stages = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
+    assert len(stages) >= 2, "multi-stage build expected"
+    final = lines[stages[-1] :]
+    users = [line.split()[1] for line in final if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}, "the runtime stage must drop root"
+    assert [i for i, line in enumerate(final) if line.startswith("USER ")][-1] < next(
+        i for i, line in enumerate(final) if line.startswith("CMD ")
+    )
+    health = next(line for line in final if line.startswith("HEALTHCHECK "))
+    argv = _json.loads(health[health.index("CMD ") + 4 :])
+    assert argv[0] == "python" and "/healthz" in argv[-1]
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {"PORT": str(server.server_address[1]), "PATH": "/usr/bin:/bin"}
+        probe = subprocess.run(
+            [sys.executable, *argv[1:]], env=env, capture_output=True, timeout=30, check=False
+        )
+        assert probe.returncode == 0, probe.stderr
+        assert seen == ["/healthz"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    dead = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, timeout=30, check=False)
+    assert dead.returncode != 0, "the probe must fail when the service does not answer"
