@@ -44,6 +44,7 @@ from mlgate.gate import (
     comment_option,
     config_option,
     finish,
+    path_option,
     report_dir_option,
     run_gate,
 )
@@ -690,29 +691,13 @@ def drift_gate(
 
 
 @click.command("drift")
-@click.option(
+@path_option(
     "--data",
     "data",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_DATA",
     help="New data to check (CSV or Parquet) [default: data.dataset in mlgate.yaml].",
 )
-@click.option(
-    "--profile",
-    "profile_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_PROFILE",
-    help="Reference profile [default: drift.profile in mlgate.yaml].",
-)
-@click.option(
-    "--reference",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_REFERENCE",
-    help="The reference data itself (optional): makes KS exact.",
-)
+@path_option("--profile", "profile_path", help="Reference profile [default: drift.profile in mlgate.yaml].")
+@path_option("--reference", help="The reference data itself (optional): makes KS exact.")
 @config_option("drift")
 @report_dir_option(help="Where the JSON result and report go.")
 @comment_option(False, help="Upsert the report as a PR comment.")

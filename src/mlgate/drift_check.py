@@ -24,7 +24,7 @@ import click
 from mlgate import github
 from mlgate.drift import FAILURE_REASONS as DRIFT_REASONS
 from mlgate.drift import DriftSection, drift_gate
-from mlgate.gate import GateInputError, config_option, finish, report_dir_option, run_gate
+from mlgate.gate import GateInputError, config_option, finish, path_option, report_dir_option, run_gate
 
 FAILURE_REASONS = (*DRIFT_REASONS, "download-failed")
 
@@ -66,14 +66,7 @@ def issue_title(source: str, drifted: list[str], total: int) -> str:
     envvar="MLGATE_DATA",
     help="Production sample: a CSV/Parquet path or an http(s) URL.",
 )
-@click.option(
-    "--profile",
-    "profile_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_PROFILE",
-    help="Reference profile [default: drift.profile in mlgate.yaml].",
-)
+@path_option("--profile", "profile_path", help="Reference profile [default: drift.profile in mlgate.yaml].")
 @config_option("drift")
 @report_dir_option(help="Where the JSON result and report go.")
 @click.option(

@@ -164,6 +164,31 @@ def config_option(
     )
 
 
+def path_option(
+    flag: str,
+    dest: str | None = None,
+    *,
+    help: str,
+    required: bool = False,
+    default: str | Path | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A file or directory option whose env var is derived from its flag (`--gx-root` -> MLGATE_GX_ROOT).
+
+    A `default` is shown in `--help`; without one the command resolves the path itself (usually from
+    mlgate.yaml), as the help text says.
+    """
+    decls = (flag, dest) if dest else (flag,)
+    return click.option(
+        *decls,
+        type=click.Path(path_type=Path),
+        envvar="MLGATE_" + flag.lstrip("-").upper().replace("-", "_"),
+        required=required,
+        default=Path(default) if default is not None else None,
+        show_default=True if default is not None else None,
+        help=help,
+    )
+
+
 def report_dir_option(
     default: Path | None = DEFAULT_REPORT_DIR, *, help: str | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

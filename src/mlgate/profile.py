@@ -39,6 +39,7 @@ from mlgate.gate import (
     GateResult,
     config_option,
     finish,
+    path_option,
     report_dir_option,
     run_gate,
 )
@@ -518,21 +519,8 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
 
 
 @click.command("profile")
-@click.option(
-    "--data",
-    "data",
-    type=click.Path(path_type=Path),
-    required=True,
-    envvar="MLGATE_DATA",
-    help="Trusted reference data (CSV or Parquet).",
-)
-@click.option(
-    "--output",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_OUTPUT",
-    help="Profile JSON to write [default: drift.profile in mlgate.yaml].",
-)
+@path_option("--data", "data", required=True, help="Trusted reference data (CSV or Parquet).")
+@path_option("--output", help="Profile JSON to write [default: drift.profile in mlgate.yaml].")
 @config_option("drift")
 @click.option(
     "--chunk-rows",

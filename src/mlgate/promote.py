@@ -36,7 +36,7 @@ from typing import Any
 
 import click
 
-from mlgate.gate import GateInputError, GateResult, config_option, report_dir_option
+from mlgate.gate import GateInputError, GateResult, config_option, path_option, report_dir_option
 
 GATE = "promote"
 CHAMPION_FALLBACK = "champion"
@@ -405,40 +405,15 @@ def _outcome(
     )
 
 
-def _path_option(
-    *decls: str, envvar: str, default: str, help: str
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A file option with a shown default (`--result`, `--lock-file`, `--dvc-lock`)."""
-    return click.option(
-        *decls,
-        type=click.Path(path_type=Path),
-        envvar=envvar,
-        default=Path(default),
-        show_default=True,
-        help=help,
-    )
-
-
 @click.command(GATE)
 @click.option("--candidate", envvar="MLGATE_CANDIDATE", default=None, help="The model the eval gate judged.")
-@_path_option(
-    "--result",
-    "result_path",
-    envvar="MLGATE_RESULT",
-    default=".mlgate/reports/eval-gate.json",
-    help="The eval gate's JSON.",
+@path_option(
+    "--result", "result_path", default=".mlgate/reports/eval-gate.json", help="The eval gate's JSON."
 )
 @config_option(dest="config")
 @click.option("--golden-data", envvar="MLGATE_GOLDEN_DATA", default=None, help="Override eval.golden_data.")
-@_path_option(
-    "--lock-file", envvar="MLGATE_LOCK_FILE", default="uv.lock", help="Lock file whose sha256 is recorded."
-)
-@_path_option(
-    "--dvc-lock",
-    envvar="MLGATE_DVC_LOCK",
-    default="dvc.lock",
-    help="dvc.lock whose outputs' hashes are recorded.",
-)
+@path_option("--lock-file", default="uv.lock", help="Lock file whose sha256 is recorded.")
+@path_option("--dvc-lock", default="dvc.lock", help="dvc.lock whose outputs' hashes are recorded.")
 @click.option(
     "--run-id", envvar="MLGATE_RUN_ID", default="", help="Training run id (default: the registering run)."
 )

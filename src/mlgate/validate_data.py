@@ -39,6 +39,7 @@ from mlgate.gate import (
     comment_option,
     config_option,
     finish,
+    path_option,
     report_dir_option,
     run_gate,
 )
@@ -537,14 +538,7 @@ def validate(
 
 
 @click.command("validate-data")
-@click.option(
-    "--data",
-    "data",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_DATA",
-    help="Dataset to validate [default: data.dataset in mlgate.yaml].",
-)
+@path_option("--data", "data", help="Dataset to validate [default: data.dataset in mlgate.yaml].")
 @config_option("data")
 @click.option(
     "--engine",
@@ -556,13 +550,7 @@ def validate(
 @click.option(
     "--checkpoint", default=None, envvar="MLGATE_CHECKPOINT", help="GX checkpoint [default: data.checkpoint]."
 )
-@click.option(
-    "--gx-root",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="MLGATE_GX_ROOT",
-    help="Directory holding gx/ [default: data.gx_root].",
-)
+@path_option("--gx-root", help="Directory holding gx/ [default: data.gx_root].")
 @report_dir_option(help="Where the JSON result and report go.")
 @comment_option(False, help="Upsert the report as a PR comment.")
 def command(
