@@ -202,8 +202,12 @@ def run_workflow(
         "--action-offline-mode",
         "--artifact-server-path",
         str(artifacts),
-        "--artifact-server-port",  # a free port: parallel act runs on one machine must not collide
-        str(free_port()),
+        "--artifact-server-addr",  # loopback only, never the machine's outbound address
+        "127.0.0.1",
+        "--cache-server-addr",
+        "127.0.0.1",
+        "--cache-server-path",
+        str(work / "act-cache-server"),
         "--container-daemon-socket",
         "-",
     ]
@@ -228,9 +232,21 @@ def run_workflow(
     host_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MLGATE_", "RUNNER_"))}
     host_env.pop("CI", None)
     host_env.pop("VIRTUAL_ENV", None)
-    proc = subprocess.run(
-        args, cwd=repo, env=host_env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    for _attempt in range(5):
+        # a free port, chosen per attempt: parallel act runs on one machine must not collide, and a port
+        # taken between choosing and binding makes act exit before any job ran, so that is retried
+        port_args = ["--artifact-server-port", str(free_port())]
+        proc = subprocess.run(
+            args + port_args,
+            cwd=repo,
+            env=host_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if "address already in use" not in proc.stdout + proc.stderr or '"jobID"' in proc.stdout:
+            break
     events = []
     for line in proc.stdout.splitlines():
         if line.startswith("{"):

@@ -89,13 +89,19 @@ def aliases(registry: str) -> dict[str, str]:
     return {k: str(v) for k, v in client.get_registered_model("fraud-detection").aliases.items()}
 
 
-def test_first_model_then_promotion_then_a_worse_model_is_blocked(
-    project: Path, tmp_path: Path, wheel_dir: Path, mlgate_src: Path, registry: str
-) -> None:
+@pytest.fixture(scope="module")
+def first_champion(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path, mlgate_src: Path, registry: str
+) -> tuple[ActRun, list[str]]:
+    """The very first model: its PR's eval gate (no champion yet), then the merge promotes it.
+
+    A fixture, not a test, so that every test of this module starts from a registry with one champion
+    whatever order or worker xdist gives them (a recreated module scope simply repeats these runs)."""
+    work = tmp_path_factory.mktemp("first-champion")
     with FakeGitHub() as fake:
         first = run(
             project,
-            tmp_path / "ci1",
+            work / "ci1",
             wheel_dir,
             mlgate_src,
             registry,
@@ -103,17 +109,28 @@ def test_first_model_then_promotion_then_a_worse_model_is_blocked(
             job="eval-gate",
             fake=fake,
         )
-        assert first.job_results().get("eval-gate") == "success", first.explain()
-        assert first.outputs("eval-gate").get("passed") == "true", first.explain()
         comments = [c["body"] for c in fake.comments_on(7)]
-    assert comments and "No baseline" in comments[-1], comments
-    assert comments[-1].index("passed") < comments[-1].index("#### Metrics")  # verdict first
-
     with FakeGitHub() as fake:
         cd = run(
-            project, tmp_path / "cd1", wheel_dir, mlgate_src, registry, event="push", job="promote", fake=fake
+            project, work / "cd1", wheel_dir, mlgate_src, registry, event="push", job="promote", fake=fake
         )
     assert cd.job_results().get("promote") == "success", cd.explain()
+    return first, comments
+
+
+def test_first_model_then_promotion_then_a_worse_model_is_blocked(
+    project: Path,
+    tmp_path: Path,
+    wheel_dir: Path,
+    mlgate_src: Path,
+    registry: str,
+    first_champion: tuple[ActRun, list[str]],
+) -> None:
+    first, comments = first_champion
+    assert first.job_results().get("eval-gate") == "success", first.explain()
+    assert first.outputs("eval-gate").get("passed") == "true", first.explain()
+    assert comments and "No baseline" in comments[-1], comments
+    assert comments[-1].index("passed") < comments[-1].index("#### Metrics")  # verdict first
     assert "champion" in aliases(registry)
 
     params = project / "params.yaml"
@@ -142,12 +159,17 @@ def test_first_model_then_promotion_then_a_worse_model_is_blocked(
 
 
 def test_cd_promotes_a_second_model_and_rollback_restores_the_first(
-    project: Path, tmp_path: Path, wheel_dir: Path, mlgate_src: Path, registry: str
+    project: Path,
+    tmp_path: Path,
+    wheel_dir: Path,
+    mlgate_src: Path,
+    registry: str,
+    first_champion: tuple[ActRun, list[str]],
 ) -> None:
-    """Runs after the test above (same registry): a second merged model becomes champion, the first
-    keeps `previous`, and the dispatched rollback puts it back in one step."""
+    """From the first champion: a second merged model becomes champion, the first keeps `previous`, and
+    the dispatched rollback puts it back in one step."""
     before = aliases(registry)
-    assert "champion" in before, "run the whole module: the first test promotes the first model"
+    assert set(before) <= {"champion", "previous"} and "champion" in before, before
     params = project / "params.yaml"
     text = params.read_text(encoding="utf-8")
     params.write_text(
