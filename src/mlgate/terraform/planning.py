@@ -8,17 +8,52 @@ diagnostics to annotate, and — when a plan was made — the JSON plan, its tex
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 from pydantic import Field
 
 from mlgate.config import Section
 from mlgate.gate import GateInputError
 from mlgate.terraform.plan import PlanSummary, sensitive_strings, summarize_plan
 from mlgate.terraform.runner import Diagnostic, Outcome, Terraform
+
+#: the options every Terraform gate takes, outermost first (each falls back to its MLGATE_* env var)
+_SHARED_OPTIONS = (
+    click.option(
+        "--working-directory",
+        "workdir",
+        type=click.Path(path_type=Path),
+        default=Path(),
+        envvar="MLGATE_WORKING_DIRECTORY",
+        show_default=True,
+        help="The Terraform root module.",
+    ),
+    click.option("--workspace", default="default", envvar="MLGATE_WORKSPACE", show_default=True),
+    click.option(
+        "--backend-config",
+        multiple=True,
+        envvar="MLGATE_BACKEND_CONFIG",
+        help="`-backend-config` values for init (repeat, or newline-separated in the env var).",
+    ),
+    click.option(
+        "--var-file", multiple=True, envvar="MLGATE_VAR_FILE", help="`-var-file` for plan (repeatable)."
+    ),
+    click.option(
+        "--lock-timeout", default=None, envvar="MLGATE_LOCK_TIMEOUT", help="Default 5m (mlgate.yaml)."
+    ),
+)
+
+
+def terraform_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """working-directory (as `workdir`), workspace, backend-config, var-file and lock-timeout."""
+    for option in reversed(_SHARED_OPTIONS):
+        func = option(func)
+    return func
+
 
 DEFAULT_AUTHOR = "github-actions[bot]"
 

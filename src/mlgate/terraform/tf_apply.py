@@ -34,6 +34,7 @@ from mlgate.terraform.planning import (
     check_workdir,
     comment_key,
     plan_directory,
+    terraform_options,
 )
 from mlgate.terraform.runner import Terraform
 from mlgate.terraform.tf_plan import REASON_TEXT, emit_annotations, split_values
@@ -190,19 +191,7 @@ def apply_reviewed(
 
 
 @click.command(GATE)
-@click.option(
-    "--working-directory",
-    "workdir",
-    type=click.Path(path_type=Path),
-    default=Path(),
-    envvar="MLGATE_WORKING_DIRECTORY",
-    show_default=True,
-    help="The Terraform root module.",
-)
-@click.option("--workspace", default="default", envvar="MLGATE_WORKSPACE", show_default=True)
-@click.option("--backend-config", multiple=True, envvar="MLGATE_BACKEND_CONFIG")
-@click.option("--var-file", multiple=True, envvar="MLGATE_VAR_FILE")
-@click.option("--lock-timeout", default=None, envvar="MLGATE_LOCK_TIMEOUT", help="Default 5m (mlgate.yaml).")
+@terraform_options
 @click.option(
     "--comment-author",
     default=None,

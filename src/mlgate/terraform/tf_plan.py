@@ -36,6 +36,7 @@ from mlgate.terraform.planning import (
     check_workdir,
     comment_key,
     plan_directory,
+    terraform_options,
 )
 from mlgate.terraform.runner import Terraform
 
@@ -256,26 +257,7 @@ def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @click.command(GATE)
-@click.option(
-    "--working-directory",
-    "workdir",
-    type=click.Path(path_type=Path),
-    default=Path(),
-    envvar="MLGATE_WORKING_DIRECTORY",
-    show_default=True,
-    help="The Terraform root module.",
-)
-@click.option("--workspace", default="default", envvar="MLGATE_WORKSPACE", show_default=True)
-@click.option(
-    "--backend-config",
-    multiple=True,
-    envvar="MLGATE_BACKEND_CONFIG",
-    help="`-backend-config` values for init (repeat, or newline-separated in the env var).",
-)
-@click.option(
-    "--var-file", multiple=True, envvar="MLGATE_VAR_FILE", help="`-var-file` for plan (repeatable)."
-)
-@click.option("--lock-timeout", default=None, envvar="MLGATE_LOCK_TIMEOUT", help="Default 5m (mlgate.yaml).")
+@terraform_options
 @click.option(
     "--checkov/--no-checkov", default=None, envvar="MLGATE_CHECKOV", help="Run checkov (default on)."
 )
