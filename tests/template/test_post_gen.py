@@ -24,6 +24,19 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
+def cruft(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run cruft in the generated project's environment; the caller judges the outcome."""
+    return subprocess.run(
+        [tool("cruft"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=project_env(),
+        check=False,
+        timeout=300,
+    )
+
+
 def mlgate_uses(project: Path) -> list[str]:
     lines = []
     for path in sorted((project / ".github" / "workflows").glob("*.y*ml")):
@@ -55,26 +68,10 @@ def test_cruft_check_and_diff_in_the_generated_repo(render_cached: Callable[...,
     """`cruft check` finds the project current, and `cruft diff` regenerates it byte for byte
     (hooks included: the SHA pins come out the same)."""
     project = render_cached()
-    check = subprocess.run(
-        [tool("cruft"), "check"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=project_env(),
-        check=False,
-        timeout=300,
-    )
+    check = cruft("check", cwd=project)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "up to date" in check.stdout
-    diff = subprocess.run(
-        [tool("cruft"), "diff", "--exit-code"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=project_env(),
-        check=False,
-        timeout=300,
-    )
+    diff = cruft("diff", "--exit-code", cwd=project)
     assert diff.returncode == 0, diff.stdout[-4000:] + diff.stderr[-4000:]
 
 
@@ -84,15 +81,7 @@ def test_cruft_check_sees_a_newer_template(tmp_path: Path) -> None:
     (template / "NEWS.md").write_text("a later template change\n", encoding="utf-8")
     git(template, "add", "NEWS.md")
     git(template, "commit", "-q", "-m", "later change")
-    check = subprocess.run(
-        [tool("cruft"), "check"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=project_env(),
-        check=False,
-        timeout=300,
-    )
+    check = cruft("check", cwd=project)
     assert check.returncode != 0
     assert "out of date" in check.stdout
 
@@ -165,8 +154,8 @@ def test_cruft_create_runs_the_same_hooks(tmp_path: Path, tagged_template: Path)
     """Under cruft: answers validated, mlgate pinned to the tag's commit, cruft's own .cruft.json kept."""
     out = tmp_path / "out"
     out.mkdir()
-    create = [tool("cruft"), "create", str(tagged_template), "--no-input", "--output-dir", str(out)]
-    proc = subprocess.run(create, capture_output=True, text=True, env=project_env(), check=False, timeout=300)
+    create = ["create", str(tagged_template), "--no-input", "--output-dir"]
+    proc = cruft(*create, str(out))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     project = out / "fraud-detection"
     release = git_sha(tagged_template, RELEASE_TAG)
@@ -176,14 +165,7 @@ def test_cruft_create_runs_the_same_hooks(tmp_path: Path, tagged_template: Path)
     assert state["commit"] == git_sha(tagged_template)
     assert not (project / ".git").exists(), "initialisation is left to the user under cruft"
 
-    bad = subprocess.run(
-        [*create[:-1], str(tmp_path / "bad"), "--extra-context", '{"author_email": "nobody"}'],
-        capture_output=True,
-        text=True,
-        env=project_env(),
-        check=False,
-        timeout=300,
-    )
+    bad = cruft(*create, str(tmp_path / "bad"), "--extra-context", '{"author_email": "nobody"}')
     assert bad.returncode != 0
     assert "ERROR: author_email 'nobody' is not an e-mail address" in bad.stderr + bad.stdout
 
@@ -226,13 +208,5 @@ def test_generate_from_a_git_url_at_a_tag_like_a_user(
     assert uses and all(line.endswith(f"@{release} # {RELEASE_TAG}") for line in uses)
     state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
     assert (state["template"], state["commit"]) == (url, release)
-    check = subprocess.run(
-        [tool("cruft"), "check"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=project_env(),
-        check=False,
-        timeout=300,
-    )
+    check = cruft("check", cwd=project)
     assert check.returncode == 0, check.stdout + check.stderr
