@@ -10,14 +10,19 @@ optionally 30 % slower on the canary. Every policy looks every 60 s:
 
 - mlgate: `judge_canary_step` on the cumulative window since the step started (error-rate and latency
   signals), each test at the Bonferroni share `plan.alpha_per_test` for a plan of one step with a 600 s
-  bake and 60 s interval (10 looks), alpha 5 %; interim looks can only fail, the pass is decided at the
+  bake and 60 s interval (10 looks); interim looks can only fail, the pass is decided at the
   end of the bake; too little traffic is inconclusive (never a pass).
 - Flagger defaults: each 60 s interval, canary success rate over that interval >= 99 % (and p99 latency
   <= 500 ms); a failed check counts, rollback at threshold 1; an interval with no canary request is a
   failed check ("no values found for metric"), as Flagger does.
+- Flagger, tuned: the same analysis with the best success-rate threshold and failed-check threshold for
+  each baseline error rate and traffic level, chosen with hindsight on separate rollouts (at most 1 %
+  false rollbacks, then the most 2x detections): the equal-error-rate comparison.
 - Kayenta-style: one-sided Mann-Whitney U at 98 % confidence (alpha 0.02) on per-request error
   indicators and latencies, cumulative since the start, at every look, no correction for repeated
   looks; a failing metric fails the canary.
+
+Every policy judges the same simulated rollouts. mlgate runs at alpha 5 % and 2 %.
 
 Printed per policy: false-rollback rate on healthy canaries (x1, no latency shift), detection rate and
 median time / requests to detect per regression, and the share of healthy canaries left without a
