@@ -128,6 +128,25 @@ def snapshot_template(dest: Path, *, tag: str | None = None) -> Path:
     return dest
 
 
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` with the tests' identity (project_env); returns its output, stripped."""
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=project_env(), check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def as_github_repository(project: Path, repo: str, message: str = "Initial commit") -> Path:
+    """Make `project` a git repository on `main` with everything committed and `origin` pointing at
+    https://github.com/<repo> (act reads the repository's name from it)."""
+    if not (project / ".git").exists():  # the post-generation hook has done it when it ran with init
+        git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    if git(project, "status", "--porcelain"):
+        git(project, "commit", "-q", "-m", message)
+    git(project, "remote", "add", "origin", f"https://github.com/{repo}")
+    return project
+
+
 def git_sha(repo: Path, ref: str = "HEAD") -> str:
     return subprocess.run(
         ["git", "rev-parse", f"{ref}^{{commit}}"], cwd=repo, capture_output=True, text=True, check=True

@@ -7,35 +7,23 @@ actions from the stand-ins in `tests/support/standins/`, PR comments go to a loc
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.act import ActRun, pull_request_event, run_workflow
 from tests.support.fake_github import FakeGitHub
-from tests.support.project import project_env, render_project
+from tests.support.project import as_github_repository, git, render_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-ci")]
 
 REPO = "acme/fraud-detection"
 
 
-def git(project: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=project, env=project_env(), check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
-    path = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True)
-    if not (path / ".git").exists():  # the post-generation hook does this when git is present
-        git(path, "init", "-q", "-b", "main")
-        git(path, "add", "-A")
-        git(path, "commit", "-q", "-m", "Initial commit")
-    git(path, "remote", "add", "origin", f"https://github.com/{REPO}")
-    return path
+    generated = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True)
+    return as_github_repository(generated, REPO)
 
 
 def run_ci(project: Path, work: Path, wheel_dir: Path, mlgate_src: Path, fake: FakeGitHub) -> ActRun:
