@@ -546,15 +546,17 @@ def _pr_auc_curve(c: CurveCounts) -> Any:
 
 
 class _CurveCodes:
-    """Rows of one model in 3K+1 categories: with u_1 > … > u_K the distinct scores of positive rows, a row
-    is a positive with score u_k, a negative tied with u_k, or a negative strictly between u_k and
-    u_{k+1} (gap 0 above u_1, gap K below u_K). Both curves change shape only at the u_k, so counting
-    negatives per gap instead of per score loses nothing; K is at most the number of positive rows."""
+    """Rows of one model in 3K+1 categories: with u_1 > … > u_K the distinct scores of positive rows (plus
+    any decision thresholds), a row is a positive with score u_k, a negative tied with u_k, or a negative
+    strictly between u_k and u_{k+1} (gap 0 above u_1, gap K below u_K). Both curves change shape only
+    at positive scores, so counting negatives per gap instead of per score loses nothing; K is at most
+    the number of positive rows plus the thresholds, and a decision at threshold t is read off the
+    cumulative counts at t."""
 
-    def __init__(self, y: Any, s: Any) -> None:
+    def __init__(self, y: Any, s: Any, thresholds: Sequence[float] = ()) -> None:
         import numpy as np
 
-        u = np.unique(s[y == 1])[::-1]
+        u = np.unique(np.concatenate([s[y == 1], np.asarray(thresholds, dtype=float)]))[::-1]
         k = u.size
         above = k - np.searchsorted(u[::-1], s, side="right")  # how many u are strictly greater
         tied = np.zeros(s.size, dtype=bool)
@@ -563,6 +565,8 @@ class _CurveCodes:
         codes = np.where(y == 1, above, np.where(tied, k + above, 2 * k + above))
         self.codes = codes.astype(np.intp)
         self.k = k
+        #: threshold -> its index k among the u (scores ≥ u_k are predicted positive)
+        self.at = {t: int(np.flatnonzero(u == t)[0]) for t in thresholds}
 
     def counts(self, idx: Any) -> CurveCounts:
         import numpy as np
@@ -581,41 +585,73 @@ class _CurveCodes:
             (ties.sum(axis=1) + gaps.sum(axis=1)).astype(float),
         )
 
+    def confusion(self, c: CurveCounts, t: float) -> tuple[Any, ...]:
+        """(true positives, predicted positives, positives, correct, rows) of the decision score ≥ t."""
+        tp, fp = c.tps[:, self.at[t]], c.fps[:, self.at[t]]
+        return tp, tp + fp, c.n_pos, tp + c.n_neg - fp, c.n_pos + c.n_neg
 
-def _tally(key: tuple[Any, ...], y: Any, s_cand: Any, s_base: Any | None) -> Callable[[Any], Any]:
-    """idx (m, n) -> (candidate statistics, baseline statistics or None) for one tally key."""
+
+Tallies = dict[tuple[Any, ...], tuple[Any, Any | None]]
+
+
+def _tallies(keys: set[tuple[Any, ...]], y: Any, s_cand: Any, s_base: Any | None) -> Callable[[Any], Tallies]:
+    """idx (m, n) -> {tally key: (candidate statistics, baseline statistics or None)}.
+
+    Ranking metrics count rows by score rank and label per model (`_CurveCodes`); decision metrics
+    share those counts when a ranking metric is configured too (the thresholds are split points),
+    otherwise they count one joint category per row — label x candidate decision x baseline decision —
+    for both models at once. Each is one bincount per resample and model."""
     import numpy as np
 
-    kind = key[0]
-    if kind == "curve":
-        cand, base = _CurveCodes(y, s_cand), _CurveCodes(y, s_base) if s_base is not None else None
-        return lambda idx: (cand.counts(idx), base.counts(idx) if base is not None else None)
-    if kind == "confusion":
-        # one joint category per row: label, candidate decision, baseline decision (8 cells)
-        t = key[1]
-        pred_b = (s_base >= t) if s_base is not None else np.zeros(y.size, dtype=bool)
-        codes = (4 * (y == 1) + 2 * (s_cand >= t) + pred_b).astype(np.intp)
+    thresholds = sorted({key[1] for key in keys if key[0] == "confusion"})
+    parts: list[Callable[[Any, Tallies], None]] = []
+    if ("curve",) in keys:
+        codes = [_CurveCodes(y, s, thresholds) for s in (s_cand, s_base) if s is not None]
 
-        def split(c: Any, bit: int) -> tuple[Any, ...]:
-            cells = np.arange(8)
-            pred, label = (cells & bit) > 0, cells >= 4
-            tp, pp, pos = c[:, pred & label], c[:, pred], c[:, label]
-            correct = c[:, pred == label]
-            return tuple(a.sum(axis=1).astype(float) for a in (tp, pp, pos, correct, c))
+        def curve(idx: Any, out: Tallies) -> None:
+            counts = [c.counts(idx) for c in codes]
+            out[("curve",)] = (counts[0], counts[1] if len(counts) > 1 else None)
+            for t in thresholds:
+                decisions = [c.confusion(n, t) for c, n in zip(codes, counts, strict=True)]
+                out[("confusion", t)] = (decisions[0], decisions[1] if len(decisions) > 1 else None)
 
-        def confusion(idx: Any) -> Any:
-            c = _category_counts(codes, 8, idx)
-            return split(c, 2), split(c, 1) if s_base is not None else None
+        parts.append(curve)
+    else:
+        for t in thresholds:
+            pred_b = (s_base >= t) if s_base is not None else np.zeros(y.size, dtype=bool)
+            joint = (4 * (y == 1) + 2 * (s_cand >= t) + pred_b).astype(np.intp)
 
-        return confusion
-    squared = bool(key[1])
-    errors = [(y - s) ** 2 if squared else np.abs(y - s) for s in (s_cand, s_base) if s is not None]
+            def confusion(idx: Any, out: Tallies, t: float = t, joint: Any = joint) -> None:
+                c = _category_counts(joint, 8, idx)
+                cells = np.arange(8)
+                label = cells >= 4
 
-    def mean_error(idx: Any) -> Any:
-        means = [np.take(e, idx).mean(axis=1) for e in errors]
-        return means[0], means[1] if len(means) > 1 else None
+                def model(bit: int) -> tuple[Any, ...]:
+                    pred = (cells & bit) > 0
+                    groups = (pred & label, pred, label, pred == label, cells >= 0)
+                    return tuple(c[:, g].sum(axis=1).astype(float) for g in groups)
 
-    return mean_error
+                out[("confusion", t)] = (model(2), model(1) if s_base is not None else None)
+
+            parts.append(confusion)
+    for key in keys:
+        if key[0] == "error":
+            squared = bool(key[1])
+            errors = [(y - s) ** 2 if squared else np.abs(y - s) for s in (s_cand, s_base) if s is not None]
+
+            def mean_error(idx: Any, out: Tallies, key: Any = key, errors: Any = errors) -> None:
+                means = [np.take(e, idx).mean(axis=1) for e in errors]
+                out[key] = (means[0], means[1] if len(means) > 1 else None)
+
+            parts.append(mean_error)
+
+    def run(idx: Any) -> Tallies:
+        out: Tallies = {}
+        for part in parts:
+            part(idx, out)
+        return out
+
+    return run
 
 
 @dataclass
@@ -654,16 +690,13 @@ def paired_bootstraps(
 
     n = y.size
     binary = bool(np.isin(y, (0.0, 1.0)).all())
-    tallies: dict[tuple[Any, ...], Callable[[Any], Any]] = {}
-    for metric in metrics.values():
-        key = metric.tally
-        if key is not None and key not in tallies and (binary or key[0] == "error"):
-            tallies[key] = _tally(key, y, s_cand, s_base)
+    keys = {m.tally for m in metrics.values() if m.tally is not None and (binary or m.tally[0] == "error")}
+    tallies = _tallies(keys, y, s_cand, s_base)
     cand_vals: dict[str, list[Any]] = {name: [] for name in metrics}
     base_vals: dict[str, list[Any]] = {name: [] for name in metrics}
     with np.errstate(all="ignore"):
         for idx in resample_indices(seed, n, resamples, chunk):
-            stats = {key: tally(idx) for key, tally in tallies.items()}
+            stats = tallies(idx)
             weights = None
             for name, metric in metrics.items():
                 if metric.tally in stats and metric.from_tally is not None:
