@@ -116,6 +116,12 @@ class Metric:
     value: Callable[[Any, Any], float]
     #: (y_true, y_score, counts[m, n]) -> values[m]: the metric on m bootstrap resamples at once
     weighted: Callable[[Any, Any, Any], Any] | None = None
+    #: what the bootstrap counts per resample for this metric (metrics with equal keys share the counts):
+    #: ("curve",) ranking metrics, ("confusion", threshold) decision metrics, ("error", squared) MAE/RMSE;
+    #: None: `weighted` on per-row counts, or else `value` on every resample's rows
+    tally: tuple[Any, ...] | None = None
+    #: the tally's per-resample statistics of one model -> values[m]
+    from_tally: Callable[[Any], Any] | None = None
 
 
 def _div(num: Any, den: Any) -> Any:
@@ -188,6 +194,22 @@ def _confusion_w(y: Any, s: Any, w: Any, threshold: float) -> tuple[Any, Any, An
     return tp, pp, pos, correct
 
 
+def _from_confusion(metric: str, counts: tuple[Any, ...]) -> Any:
+    """A decision metric from (weighted) counts: true positives, predicted positives, positives, correct
+    decisions, rows."""
+    import numpy as np
+
+    tp, pp, pos, correct, total = counts
+
+    if metric == "precision":
+        return np.nan_to_num(_div(tp, pp), nan=0.0)  # no positive prediction: 0, as scikit-learn
+    if metric == "recall":
+        return _div(tp, pos)
+    if metric == "f1":
+        return np.nan_to_num(_div(2 * tp, pp + pos), nan=0.0)
+    return _div(correct, total)
+
+
 def _at_k(y: Any, s: Any, k: int, which: str) -> float:
     import numpy as np
 
@@ -225,21 +247,22 @@ def build_metric(name: str, rule: MetricRule, *, decision_threshold: float) -> M
     gib = KNOWN_METRICS[base][1] if base else True
     t = decision_threshold
     weighted: Callable[[Any, Any, Any], Any]
+    tally: tuple[Any, ...]
+    from_tally: Callable[[Any], Any]
     if base in ("precision", "recall", "f1", "accuracy"):
 
         def weighted(y: Any, s: Any, w: Any, _m: str = base) -> Any:
             tp, pp, pos, correct = _confusion_w(y, s, w, t)
-            if _m == "precision":
-                return np.nan_to_num(_div(tp, pp), nan=0.0)  # no positive prediction: 0, as scikit-learn
-            if _m == "recall":
-                return _div(tp, pos)
-            if _m == "f1":
-                return np.nan_to_num(_div(2 * tp, pp + pos), nan=0.0)
-            return _div(correct, np.atleast_2d(w).sum(axis=1))
-    elif base == "roc_auc":
-        weighted = _roc_auc_w
-    elif base == "pr_auc":
-        weighted = _pr_auc_w
+            return _from_confusion(_m, (tp, pp, pos, correct, np.atleast_2d(w).sum(axis=1)))
+
+        def from_tally(stats: Any, _m: str = base) -> Any:
+            return _from_confusion(_m, stats)
+
+        tally = ("confusion", t)
+    elif base in ("roc_auc", "pr_auc"):
+        weighted = _roc_auc_w if base == "roc_auc" else _pr_auc_w
+        from_tally = _roc_auc_curve if base == "roc_auc" else _pr_auc_curve
+        tally = ("curve",)
     elif base in ("mae", "rmse"):
 
         def weighted(y: Any, s: Any, w: Any, _m: str = base) -> Any:
@@ -248,6 +271,9 @@ def build_metric(name: str, rule: MetricRule, *, decision_threshold: float) -> M
             if _m == "mae":
                 return _rowdot(w, np.abs(y - s)) / n
             return np.sqrt(_rowdot(w, (y - s) ** 2) / n)
+
+        from_tally = np.sqrt if base == "rmse" else np.asarray
+        tally = ("error", base == "rmse")
     else:  # precision@k / recall@k: no weighted form, the bootstrap loops over resampled rows
         match = _AT_K.match(name)
         which, k = (match.group(1), int(match.group(2))) if match else ("precision", 1)
@@ -257,7 +283,12 @@ def build_metric(name: str, rule: MetricRule, *, decision_threshold: float) -> M
 
         return Metric(name, gib, at_k)
     return Metric(
-        name, gib if rule.greater_is_better is None else rule.greater_is_better, _single(weighted), weighted
+        name,
+        gib if rule.greater_is_better is None else rule.greater_is_better,
+        _single(weighted),
+        weighted,
+        tally,
+        from_tally,
     )
 
 
@@ -445,10 +476,16 @@ def combined_digest(model: str, data: str, rules: str) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def resample_indices(seed: int, n: int, resamples: int, chunk: int = 64) -> Iterator[Any]:
-    """Row indices of each bootstrap resample, `chunk` resamples at a time (arrays of shape (m, n))."""
+def resample_indices(seed: int, n: int, resamples: int, chunk: int | None = None) -> Iterator[Any]:
+    """Row indices of each bootstrap resample, `chunk` resamples at a time (arrays of shape (m, n)).
+
+    n uniform draws with replacement per resample, in one seeded stream: the draws do not depend on
+    `chunk` (numpy's generator fills arrays sequentially), so the chunk size is a memory knob only.
+    """
     import numpy as np
 
+    if chunk is None:
+        chunk = max(1, min(256, (1 << 20) // max(n, 1)))  # ~8 MB of indices per chunk
     rng = np.random.default_rng(seed)
     done = 0
     while done < resamples:
@@ -465,6 +502,158 @@ def _counts(idx: Any, n: int) -> Any:
     return np.bincount(flat, minlength=m * n).reshape(m, n)
 
 
+def _category_counts(codes: Any, size: int, idx: Any) -> Any:
+    """How many of each resample's rows fall in each category: (m, size) from row categories `codes`.
+
+    One bincount per resample: faster than one over the whole chunk (the rows of one resample stay in
+    cache) and exact (integer counts)."""
+    import numpy as np
+
+    counts = np.empty((idx.shape[0], size), dtype=np.int64)
+    for r in range(idx.shape[0]):
+        counts[r] = np.bincount(codes.take(idx[r]), minlength=size)
+    return counts
+
+
+@dataclass(frozen=True)
+class CurveCounts:
+    """Resampled counts at each distinct score u_1 > … > u_K of the positive rows: arrays (m, K)."""
+
+    positives: Any  #: positive rows with score u_k
+    ties: Any  #: negative rows with score u_k
+    tps: Any  #: positive rows with score ≥ u_k
+    fps: Any  #: negative rows with score ≥ u_k
+    n_pos: Any  #: (m,) all positive rows
+    n_neg: Any  #: (m,) all negative rows
+
+
+def _roc_auc_curve(c: CurveCounts) -> Any:
+    """ROC AUC as the Mann-Whitney statistic, P(positive scores above negative) + ½ P(tie): exactly the
+    area under scikit-learn's trapezoidal ROC curve (ties included), from counts at positive scores."""
+    import numpy as np
+
+    below = c.n_neg[:, None] - c.fps  # negatives strictly below u_k
+    return _div(np.sum(c.positives * (below + 0.5 * c.ties), axis=1), c.n_pos * c.n_neg)
+
+
+def _pr_auc_curve(c: CurveCounts) -> Any:
+    """Average precision Σ_k (R_k - R_{k-1}) P_k; recall moves only at the positive scores u_k."""
+    import numpy as np
+
+    precision = _div(c.tps, c.tps + c.fps)
+    terms = np.where(c.positives > 0, c.positives * precision, 0.0)
+    return _div(terms.sum(axis=1), c.n_pos)
+
+
+class _CurveCodes:
+    """Rows of one model in 3K+1 categories: with u_1 > … > u_K the distinct scores of positive rows (plus
+    any decision thresholds), a row is a positive with score u_k, a negative tied with u_k, or a negative
+    strictly between u_k and u_{k+1} (gap 0 above u_1, gap K below u_K). Both curves change shape only
+    at positive scores, so counting negatives per gap instead of per score loses nothing; K is at most
+    the number of positive rows plus the thresholds, and a decision at threshold t is read off the
+    cumulative counts at t."""
+
+    def __init__(self, y: Any, s: Any, thresholds: Sequence[float] = ()) -> None:
+        import numpy as np
+
+        u = np.unique(np.concatenate([s[y == 1], np.asarray(thresholds, dtype=float)]))[::-1]
+        k = u.size
+        above = k - np.searchsorted(u[::-1], s, side="right")  # how many u are strictly greater
+        tied = np.zeros(s.size, dtype=bool)
+        inside = above < k
+        tied[inside] = u[above[inside]] == s[inside]
+        codes = np.where(y == 1, above, np.where(tied, k + above, 2 * k + above))
+        self.codes = codes.astype(np.intp)
+        self.k = k
+        #: threshold -> its index k among the u (scores ≥ u_k are predicted positive)
+        self.at = {t: int(np.flatnonzero(u == t)[0]) for t in thresholds}
+
+    def counts(self, idx: Any) -> CurveCounts:
+        import numpy as np
+
+        k = self.k
+        c = _category_counts(self.codes, 3 * k + 1, idx)
+        pos, ties, gaps = c[:, :k], c[:, k : 2 * k], c[:, 2 * k :]
+        tps = np.cumsum(pos, axis=1)
+        fps = np.cumsum(gaps[:, :k] + ties, axis=1)
+        return CurveCounts(
+            pos.astype(float),
+            ties.astype(float),
+            tps.astype(float),
+            fps.astype(float),
+            pos.sum(axis=1).astype(float),
+            (ties.sum(axis=1) + gaps.sum(axis=1)).astype(float),
+        )
+
+    def confusion(self, c: CurveCounts, t: float) -> tuple[Any, ...]:
+        """(true positives, predicted positives, positives, correct, rows) of the decision score ≥ t."""
+        tp, fp = c.tps[:, self.at[t]], c.fps[:, self.at[t]]
+        return tp, tp + fp, c.n_pos, tp + c.n_neg - fp, c.n_pos + c.n_neg
+
+
+Tallies = dict[tuple[Any, ...], tuple[Any, Any | None]]
+
+
+def _tallies(keys: set[tuple[Any, ...]], y: Any, s_cand: Any, s_base: Any | None) -> Callable[[Any], Tallies]:
+    """idx (m, n) -> {tally key: (candidate statistics, baseline statistics or None)}.
+
+    Ranking metrics count rows by score rank and label per model (`_CurveCodes`); decision metrics
+    share those counts when a ranking metric is configured too (the thresholds are split points),
+    otherwise they count one joint category per row — label x candidate decision x baseline decision —
+    for both models at once. Each is one bincount per resample and model."""
+    import numpy as np
+
+    thresholds = sorted({key[1] for key in keys if key[0] == "confusion"})
+    parts: list[Callable[[Any, Tallies], None]] = []
+    if ("curve",) in keys:
+        codes = [_CurveCodes(y, s, thresholds) for s in (s_cand, s_base) if s is not None]
+
+        def curve(idx: Any, out: Tallies) -> None:
+            counts = [c.counts(idx) for c in codes]
+            out[("curve",)] = (counts[0], counts[1] if len(counts) > 1 else None)
+            for t in thresholds:
+                decisions = [c.confusion(n, t) for c, n in zip(codes, counts, strict=True)]
+                out[("confusion", t)] = (decisions[0], decisions[1] if len(decisions) > 1 else None)
+
+        parts.append(curve)
+    else:
+        for t in thresholds:
+            pred_b = (s_base >= t) if s_base is not None else np.zeros(y.size, dtype=bool)
+            joint = (4 * (y == 1) + 2 * (s_cand >= t) + pred_b).astype(np.intp)
+
+            def confusion(idx: Any, out: Tallies, t: float = t, joint: Any = joint) -> None:
+                c = _category_counts(joint, 8, idx)
+                cells = np.arange(8)
+                label = cells >= 4
+
+                def model(bit: int) -> tuple[Any, ...]:
+                    pred = (cells & bit) > 0
+                    groups = (pred & label, pred, label, pred == label, cells >= 0)
+                    return tuple(c[:, g].sum(axis=1).astype(float) for g in groups)
+
+                out[("confusion", t)] = (model(2), model(1) if s_base is not None else None)
+
+            parts.append(confusion)
+    for key in keys:
+        if key[0] == "error":
+            squared = bool(key[1])
+            errors = [(y - s) ** 2 if squared else np.abs(y - s) for s in (s_cand, s_base) if s is not None]
+
+            def mean_error(idx: Any, out: Tallies, key: Any = key, errors: Any = errors) -> None:
+                means = [np.take(e, idx).mean(axis=1) for e in errors]
+                out[key] = (means[0], means[1] if len(means) > 1 else None)
+
+            parts.append(mean_error)
+
+    def run(idx: Any) -> Tallies:
+        out: Tallies = {}
+        for part in parts:
+            part(idx, out)
+        return out
+
+    return run
+
+
 @dataclass
 class Interval:
     low: float
@@ -479,6 +668,76 @@ class BootstrapOutcome:
     deltas: Any = field(default=None, repr=False)
 
 
+def paired_bootstraps(
+    metrics: dict[str, Metric],
+    y: Any,
+    s_cand: Any,
+    s_base: Any | None,
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    chunk: int | None = None,
+) -> dict[str, BootstrapOutcome]:
+    """Percentile intervals of each metric of the candidate and of its paired delta (candidate - baseline).
+
+    Every metric and both models see the same resampled rows (`resample_indices(seed, …)`). The metric on
+    a resample is computed from how many of its rows fall into a few categories (`Metric.tally`): the
+    counts are computed once per resample for all metrics sharing a tally, and cost O(rows) — no sort,
+    no float cumulative sum over all rows. Metrics without a tally fall back to per-row resample weights
+    (`Metric.weighted`) or to `Metric.value` on every resample's rows."""
+    import numpy as np
+
+    n = y.size
+    binary = bool(np.isin(y, (0.0, 1.0)).all())
+    keys = {m.tally for m in metrics.values() if m.tally is not None and (binary or m.tally[0] == "error")}
+    tallies = _tallies(keys, y, s_cand, s_base)
+    cand_vals: dict[str, list[Any]] = {name: [] for name in metrics}
+    base_vals: dict[str, list[Any]] = {name: [] for name in metrics}
+    with np.errstate(all="ignore"):
+        for idx in resample_indices(seed, n, resamples, chunk):
+            stats = tallies(idx)
+            weights = None
+            for name, metric in metrics.items():
+                if metric.tally in stats and metric.from_tally is not None:
+                    cand_stats, base_stats = stats[metric.tally]
+                    cand_vals[name].append(metric.from_tally(cand_stats))
+                    if base_stats is not None:
+                        base_vals[name].append(metric.from_tally(base_stats))
+                elif metric.weighted is not None:
+                    weights = _counts(idx, n) if weights is None else weights
+                    cand_vals[name].append(metric.weighted(y, s_cand, weights))
+                    if s_base is not None:
+                        base_vals[name].append(metric.weighted(y, s_base, weights))
+                else:
+                    cand_vals[name].append(np.array([metric.value(y[i], s_cand[i]) for i in idx]))
+                    if s_base is not None:
+                        base_vals[name].append(np.array([metric.value(y[i], s_base[i]) for i in idx]))
+    return {
+        name: _percentile_intervals(
+            cand_vals[name], base_vals[name] if s_base is not None else None, confidence
+        )
+        for name in metrics
+    }
+
+
+def _percentile_intervals(
+    cand_vals: list[Any], base_vals: list[Any] | None, confidence: float
+) -> BootstrapOutcome:
+    import numpy as np
+
+    alpha = (1 - confidence) / 2
+    qs = [100 * alpha, 100 * (1 - alpha)]
+    cand = np.concatenate(cand_vals)
+    with np.errstate(all="ignore"):
+        c_lo, c_hi = np.nanpercentile(cand, qs) if np.isfinite(cand).any() else (math.nan, math.nan)
+        if base_vals is None:
+            return BootstrapOutcome(Interval(float(c_lo), float(c_hi)), None)
+        deltas = cand - np.concatenate(base_vals)
+        d_lo, d_hi = np.nanpercentile(deltas, qs) if np.isfinite(deltas).any() else (math.nan, math.nan)
+    return BootstrapOutcome(Interval(float(c_lo), float(c_hi)), Interval(float(d_lo), float(d_hi)), deltas)
+
+
 def paired_bootstrap(
     metric: Metric,
     y: Any,
@@ -488,34 +747,19 @@ def paired_bootstrap(
     resamples: int,
     confidence: float,
     seed: int,
-    chunk: int = 64,
+    chunk: int | None = None,
 ) -> BootstrapOutcome:
     """Percentile intervals of the candidate's metric and of the paired delta (same rows for both models)."""
-    import numpy as np
-
-    n = y.size
-    cand_vals: list[Any] = []
-    base_vals: list[Any] = []
-    for idx in resample_indices(seed, n, resamples, chunk):
-        if metric.weighted is not None:
-            w = _counts(idx, n)
-            cand_vals.append(metric.weighted(y, s_cand, w))
-            if s_base is not None:
-                base_vals.append(metric.weighted(y, s_base, w))
-        else:
-            cand_vals.append(np.array([metric.value(y[i], s_cand[i]) for i in idx]))
-            if s_base is not None:
-                base_vals.append(np.array([metric.value(y[i], s_base[i]) for i in idx]))
-    alpha = (1 - confidence) / 2
-    qs = [100 * alpha, 100 * (1 - alpha)]
-    cand = np.concatenate(cand_vals)
-    with np.errstate(all="ignore"):
-        c_lo, c_hi = np.nanpercentile(cand, qs) if np.isfinite(cand).any() else (math.nan, math.nan)
-        if s_base is None:
-            return BootstrapOutcome(Interval(float(c_lo), float(c_hi)), None)
-        deltas = cand - np.concatenate(base_vals)
-        d_lo, d_hi = np.nanpercentile(deltas, qs) if np.isfinite(deltas).any() else (math.nan, math.nan)
-    return BootstrapOutcome(Interval(float(c_lo), float(c_hi)), Interval(float(d_lo), float(d_hi)), deltas)
+    return paired_bootstraps(
+        {metric.name: metric},
+        y,
+        s_cand,
+        s_base,
+        resamples=resamples,
+        confidence=confidence,
+        seed=seed,
+        chunk=chunk,
+    )[metric.name]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -953,13 +1197,16 @@ def evaluate(
     golden: Path,
     candidate: ModelHandle,
     baseline: ModelHandle | None,
+    frame: pd.DataFrame | None = None,
 ) -> EvalOutcome:
-    """Score both models, bootstrap, time, segment and judge. The models are already opened."""
+    """Score both models, bootstrap, time, segment and judge. The models are already opened; `frame` is
+    the golden dataset when the caller has read it already (`read_golden`)."""
     import numpy as np
 
     from mlgate.registry import file_digest, load_predictor
 
-    frame = read_golden(golden, section)
+    if frame is None:
+        frame = read_golden(golden, section)
     y = frame[section.label].to_numpy(dtype=float)
     want_scores = section.task != "regression"
     models: dict[str, ModelHandle] = {"candidate": candidate}
@@ -987,13 +1234,15 @@ def evaluate(
             )
         )
     boot = section.bootstrap
+    # one pass over the resamples for all metrics: same resampled rows, counts shared between metrics
+    intervals = paired_bootstraps(
+        built, y, s_cand, s_base, resamples=boot.resamples, confidence=boot.confidence, seed=boot.seed
+    )
     for name, metric in built.items():
         with np.errstate(all="ignore"):
             cand_value = metric.value(y, s_cand)
             base_value = metric.value(y, s_base) if s_base is not None else None
-        outcome = paired_bootstrap(
-            metric, y, s_cand, s_base, resamples=boot.resamples, confidence=boot.confidence, seed=boot.seed
-        )
+        outcome = intervals[name]
         rows.append(
             MetricRow(
                 name, metric.greater_is_better, cand_value, base_value, outcome.candidate, outcome.delta
@@ -1170,12 +1419,12 @@ def open_baseline(section: EvalSection, explicit: str | None) -> ModelHandle | N
 def run(config: Path, candidate: str, baseline: str | None, golden_data: str | None) -> GateResult:
     section = load_eval_config(config)
     golden = Path(golden_data or section.golden_data)
-    read_golden(golden, section)  # fail fast on data problems before loading models
+    frame = read_golden(golden, section)  # fail fast on data problems before loading models
     from mlgate.registry import open_model
 
     cand = open_model(candidate, field_name="candidate")
     base = open_baseline(section, baseline)
-    return evaluate(section, golden=golden, candidate=cand, baseline=base).result()
+    return evaluate(section, golden=golden, candidate=cand, baseline=base, frame=frame).result()
 
 
 @click.command(GATE)

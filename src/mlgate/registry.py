@@ -29,6 +29,9 @@ import yaml
 
 from mlgate.gate import GateInputError
 
+#: libyaml's safe loader when installed (same objects as `yaml.safe_load`, ~10x faster)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 T = TypeVar("T")
 
 #: keys of `MLmodel` that change every time the same model is saved or logged
@@ -98,7 +101,9 @@ def model_files_digest(directory: Path) -> str:
             continue
         content = path.read_bytes()
         if rel == "MLmodel":
-            meta = yaml.safe_load(content) or {}
+            # libyaml's parser when present (same objects, ~10x faster); the dump stays the pure-Python
+            # one so the digest never depends on whether libyaml is installed
+            meta = yaml.load(content, Loader=_SAFE_LOADER) or {}  # noqa: S506 - a safe loader
             for key in VOLATILE_MLMODEL_KEYS:
                 meta.pop(key, None)
             content = yaml.safe_dump(meta, sort_keys=True).encode()
@@ -208,7 +213,9 @@ def open_model(ref: str, *, field_name: str = "candidate") -> ModelHandle:
                 fix="point at the model folder inside the run's artifacts",
             )
     try:
-        meta = Model.load(str(local))
+        # what Model.load does for a local file, with libyaml's parser when present (~10x faster)
+        text = (local / "MLmodel").read_text(encoding="utf-8")
+        meta = Model.from_dict(yaml.load(text, Loader=_SAFE_LOADER))  # noqa: S506 - a safe loader
     except Exception as exc:  # noqa: BLE001 - any parse failure of a corrupt MLmodel is the same input error
         raise GateInputError(
             f"has a corrupt MLmodel file ({exc})", file=ref, field=field_name, fix="re-save the model"

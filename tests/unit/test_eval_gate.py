@@ -193,6 +193,7 @@ def test_outputs_are_written_for_the_runner(world: World, monkeypatch: pytest.Mo
         ("text-labels", "must hold 0/1", "invalid-input"),
         ("missing-candidate", "does not exist", "invalid-input"),
         ("corrupt-candidate", "no MLmodel file", "invalid-input"),
+        ("garbled-mlmodel", "has a corrupt MLmodel file", "invalid-input"),
         ("unknown-version", "cannot be resolved", "invalid-input"),
         ("nan-model", "NaN", "prediction-error"),
         (
@@ -233,6 +234,10 @@ def test_bad_input_is_one_clear_line(  # noqa: PLR0917 - pytest passes fixtures 
     elif case == "corrupt-candidate":
         (world.root / "empty-model").mkdir(exist_ok=True)
         args = ["--candidate", str(world.root / "empty-model")]
+    elif case == "garbled-mlmodel":
+        (world.root / "garbled-model").mkdir(exist_ok=True)
+        (world.root / "garbled-model" / "MLmodel").write_text("flavors: [unclosed\n", encoding="utf-8")
+        args = ["--candidate", str(world.root / "garbled-model")]
     elif case == "unknown-version":
         args = ["--candidate", "models:/fraud-detection/99"]
     elif case in {"nan-model", "raise-model", "short-model"}:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +176,63 @@ def test_paired_bootstrap_matches_scikit_learn_on_the_same_resamples(name: str) 
     assert outcome.delta is not None
     assert outcome.delta.low == pytest.approx(np.percentile(independent, 5))
     assert outcome.delta.high == pytest.approx(np.percentile(independent, 95))
+
+
+def _per_row_weights(metric: eg.Metric) -> eg.Metric:
+    """The same metric without its tally: the bootstrap falls back to one weight per row and resample."""
+    return replace(metric, tally=None, from_tally=None)
+
+
+@pytest.mark.parametrize(
+    ("rows", "positives", "decimals"),
+    [(400, 0.2, 2), (60, 0.05, 1), (500, 0.5, None)],  # ties; resamples without positives; balanced
+)
+def test_counted_bootstrap_equals_per_row_weights_on_every_resample(
+    rows: int, positives: float, decimals: int | None
+) -> None:
+    rng = np.random.default_rng(rows)
+    y = (rng.random(rows) < positives).astype(float)
+    s_c = np.clip(y * 0.3 + rng.random(rows) * 0.7, 0, 1)
+    s_b = np.clip(y * 0.2 + rng.random(rows) * 0.8, 0, 1)
+    if decimals is not None:
+        s_c, s_b = np.round(s_c, decimals), np.round(s_b, decimals)
+    names = ["roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy"]
+    metrics = {n: eg.build_metric(n, eg.MetricRule(), decision_threshold=0.5) for n in names}
+    together = eg.paired_bootstraps(metrics, y, s_c, s_b, resamples=300, confidence=0.9, seed=5)
+    for name, metric in metrics.items():
+        assert metric.tally is not None
+        reference = eg.paired_bootstrap(
+            _per_row_weights(metric), y, s_c, s_b, resamples=300, confidence=0.9, seed=5, chunk=64
+        )
+        fast = together[name]
+        np.testing.assert_allclose(fast.deltas, reference.deltas, atol=1e-12, equal_nan=True, err_msg=name)
+        assert fast.delta is not None and reference.delta is not None
+        assert fast.delta.low == pytest.approx(reference.delta.low, abs=1e-12)
+        assert fast.delta.high == pytest.approx(reference.delta.high, abs=1e-12)
+        assert fast.candidate.low == pytest.approx(reference.candidate.low, abs=1e-12)
+        alone = eg.paired_bootstrap(metric, y, s_c, None, resamples=300, confidence=0.9, seed=5, chunk=7)
+        assert alone.delta is None
+        assert alone.candidate.low == pytest.approx(fast.candidate.low, abs=1e-12), name
+        assert alone.candidate.high == pytest.approx(fast.candidate.high, abs=1e-12), name
+
+
+def test_resamples_do_not_depend_on_the_chunk_size() -> None:
+    whole = np.concatenate(list(eg.resample_indices(3, 250, 100)))
+    for chunk in (1, 7, 64, 100):
+        assert np.array_equal(np.concatenate(list(eg.resample_indices(3, 250, 100, chunk))), whole)
+
+
+def test_error_metrics_bootstrap_equals_per_row_weights() -> None:
+    rng = np.random.default_rng(8)
+    y = rng.normal(size=300)
+    p1, p2 = y + rng.normal(scale=0.5, size=300), y + rng.normal(scale=0.6, size=300)
+    for name in ("mae", "rmse"):
+        metric = eg.build_metric(name, eg.MetricRule(), decision_threshold=0.5)
+        fast = eg.paired_bootstrap(metric, y, p1, p2, resamples=200, confidence=0.95, seed=1)
+        reference = eg.paired_bootstrap(
+            _per_row_weights(metric), y, p1, p2, resamples=200, confidence=0.95, seed=1
+        )
+        np.testing.assert_allclose(fast.deltas, reference.deltas, atol=1e-12)
 
 
 def test_regression_and_ranking_metrics_match_independent_formulas() -> None:
