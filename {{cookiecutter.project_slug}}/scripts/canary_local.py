@@ -79,7 +79,7 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 60.0) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 120.0) -> None:
     """Wait until `url` answers 200; fail at once (with its log) when `proc` exits meanwhile."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
