@@ -15,7 +15,9 @@ What runs (addresses from the `canary` section of mlgate.yaml):
 
 Needs nginx and prometheus on PATH (Debian/Ubuntu: `apt-get install nginx prometheus`; macOS:
 `brew install nginx prometheus`) and a trained model (`make pipeline`). Everything binds 127.0.0.1 and
-is stopped at the end, also on Ctrl-C (which makes mlgate roll back first).
+is stopped at the end, also on Ctrl-C or SIGTERM (mlgate rolls back to the baseline first). Every run
+starts clean: an nginx left over by an interrupted run is stopped, Prometheus' data is wiped, and the run
+refuses to start while another process holds one of the addresses.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import csv
 import os
 import random
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -56,20 +60,83 @@ def settings() -> dict[str, Any]:
         "canary": local.get("canary_upstream", "127.0.0.1:8002"),
         "listen": local.get("listen", "127.0.0.1:8080"),
         "nginx_conf": ROOT / local.get("nginx_conf", ".mlgate/canary/nginx.conf"),
+        "nginx_bin": local.get("nginx_bin", "nginx"),
         "prometheus": prometheus.get("url", "http://127.0.0.1:9090").removeprefix("http://").rstrip("/"),
     }
 
 
-def wait_ready(url: str, seconds: float = 60.0) -> None:
+def address_in_use(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, int(port))) == 0
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 120.0) -> None:
+    """Wait until `url` answers 200; fail at once (with its log) when `proc` exits meanwhile."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"canary-local: {url}: the process exited ({proc.returncode}):\n{log_tail(log)}")
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise SystemExit(f"canary-local: {url} was not ready within {seconds:g} s")
+    raise SystemExit(f"canary-local: {url} was not ready within {seconds:g} s:\n{log_tail(log)}")
+
+
+def stop_nginx(s: dict[str, Any]) -> None:
+    """Stop the nginx `mlgate canary` started (also one left over by an interrupted run) and wait for it."""
+    pid_file = s["nginx_conf"].parent / "nginx.pid"
+    try:
+        pid = int(pid_file.read_text(encoding="utf-8").strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return
+    quit_nginx = [s["nginx_bin"], "-c", str(s["nginx_conf"]), "-s", "quit"]
+    subprocess.run(quit_nginx, check=False, capture_output=True)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def raise_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_mlgate() -> int:
+    """`mlgate canary`; on Ctrl-C or SIGTERM mlgate gets the signal too and rolls back before we stop."""
+    mlgate = shutil.which("mlgate") or "mlgate"
+    proc = subprocess.Popen(
+        [mlgate, "canary", "--environment", "local", "--model-version", "candidate"], cwd=ROOT
+    )
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        say("interrupted: mlgate rolls traffic back to the baseline, then everything stops")
+        with contextlib.suppress(OSError):
+            proc.send_signal(signal.SIGTERM)  # a cancelled rollout: mlgate rolls back and verifies
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        return code or 130
 
 
 def golden_rows() -> list[dict[str, Any]]:
@@ -102,18 +169,29 @@ def replay(url: str, rows: list[dict[str, Any]], rate: float, stop: threading.Ev
 
 
 def main() -> int:
-    missing = [tool for tool in ("nginx", "prometheus") if shutil.which(tool) is None]
+    s = settings()
+    missing = [tool for tool in (s["nginx_bin"], "prometheus") if shutil.which(tool) is None]
     if missing:
         say(f"install {' and '.join(missing)} first (apt-get install nginx prometheus)")
         return 2
     if not (ROOT / "models" / "model.joblib").is_file() and not os.environ.get("CANARY_MODEL_URI"):
         say("no trained model in models/ — run `make pipeline` first")
         return 2
-    s = settings()
     bad = os.environ.get("CANARY_BAD", "") not in ("", "0", "false")
+    stop_nginx(s)  # left over by an interrupted run: start from a known state
+    busy = [a for a in (s["baseline"], s["canary"], s["listen"], s["prometheus"]) if address_in_use(a)]
+    if busy:
+        say(
+            f"{', '.join(busy)} already in use (an earlier canary-local still running?): stop it or "
+            "change the addresses in mlgate.yaml (canary.local, canary.prometheus.url)"
+        )
+        return 2
+    shutil.rmtree(WORK / "tsdb", ignore_errors=True)  # Prometheus starts empty: no series of a past run
     WORK.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
+    logs: list[Path] = []
     stop = threading.Event()
+    signal.signal(signal.SIGTERM, raise_interrupt)  # a killed run cleans up like Ctrl-C
     try:
         for name, address, extra in (
             ("baseline", s["baseline"], {}),
@@ -129,37 +207,48 @@ def main() -> int:
         ):
             host, port = address.rsplit(":", 1)
             env = {**os.environ, "HOST": host, "PORT": port, "MODEL_VERSION": name, **extra}
-            log = (WORK / f"{name}.log").open("wb")
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", f"{PACKAGE}.serve"],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=ROOT,
+            logs.append(WORK / f"{name}.log")
+            with logs[-1].open("wb") as log:
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", f"{PACKAGE}.serve"],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        cwd=ROOT,
+                    )
                 )
-            )
         scrape = "".join(
             f"  - job_name: {job}\n    static_configs:\n      - targets: ['{s[job]}']\n"
             for job in ("baseline", "canary")
         )
         config = WORK / "prometheus.yml"
         config.write_text(f"global:\n  scrape_interval: 1s\nscrape_configs:\n{scrape}", encoding="utf-8")
-        procs.append(
-            subprocess.Popen(
-                [
-                    "prometheus",
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={WORK / 'tsdb'}",
-                    f"--web.listen-address={s['prometheus']}",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=(WORK / "prometheus.log").open("wb"),
+        logs.append(WORK / "prometheus.log")
+        with logs[-1].open("wb") as log:
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "prometheus",
+                        f"--config.file={config}",
+                        f"--storage.tsdb.path={WORK / 'tsdb'}",
+                        f"--web.listen-address={s['prometheus']}",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
             )
-        )
-        wait_ready(f"http://{s['baseline']}/readyz")
-        wait_ready(f"http://{s['canary']}/readyz")
-        wait_ready(f"http://{s['prometheus']}/-/ready")
+        for proc, log_path, url in zip(
+            procs,
+            logs,
+            (
+                f"http://{s['baseline']}/readyz",
+                f"http://{s['canary']}/readyz",
+                f"http://{s['prometheus']}/-/ready",
+            ),
+            strict=True,
+        ):
+            wait_ready(url, proc, log_path)
         rate = float(os.environ.get("CANARY_RPS", "60"))
         workers = int(os.environ.get("CANARY_CONCURRENCY", "4"))
         rows = golden_rows()
@@ -170,17 +259,14 @@ def main() -> int:
             f"baseline {s['baseline']}, canary {s['canary']}{' (BAD: 30 % errors)' if bad else ''}, "
             f"nginx {s['listen']}, Prometheus {s['prometheus']}"
         )
-        mlgate = shutil.which("mlgate") or "mlgate"
-        return subprocess.call(
-            [mlgate, "canary", "--environment", "local", "--model-version", "candidate"], cwd=ROOT
-        )
+        return run_mlgate()
     except KeyboardInterrupt:
         return 130
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)  # cleanup (bounded) is not interrupted halfway
         stop.set()
-        if (s["nginx_conf"].parent / "nginx.pid").exists():
-            quit_nginx = ["nginx", "-c", str(s["nginx_conf"]), "-s", "quit"]
-            subprocess.run(quit_nginx, check=False, capture_output=True)
+        stop_nginx(s)
         for proc in procs:
             proc.terminate()
         for proc in procs:
@@ -188,6 +274,7 @@ def main() -> int:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
 
 
 if __name__ == "__main__":
