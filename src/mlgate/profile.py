@@ -262,20 +262,44 @@ def numeric_kind(dtype: pa.DataType) -> str | None:
 
 
 def numeric_values(array: pa.Array | pa.ChunkedArray) -> FloatArray:
-    """Non-null, non-NaN values of a numeric Arrow array as float64 (read-only: a float64 column without
-    nulls or NaN is the Arrow buffer itself, not a copy)."""
+    """Non-null, non-NaN values of a numeric Arrow array as float64 (read-only: for a float64 column
+    without nulls or NaN, the Arrow buffer itself). Read from the buffers directly: pyarrow's `to_numpy`
+    imports pandas, seconds the data gates do not need."""
+    import numpy as np
+    import pyarrow as pa
+
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    parts = [_chunk_values(chunk) for chunk in chunks]
+    if len(parts) == 1:
+        return parts[0]
+    joined: FloatArray = np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
+    return joined
+
+
+def _chunk_values(chunk: pa.Array) -> FloatArray:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(array, pa.ChunkedArray) and array.num_chunks == 1:
-        array = array.chunk(0)
-    as_float = array if pa.types.is_float64(array.type) else pc.cast(array, pa.float64())
-    values = np.asarray(as_float.to_numpy(zero_copy_only=False), dtype=np.float64)
-    missing = np.isnan(values)
-    if not missing.any():
+    if not pa.types.is_float64(chunk.type):
+        chunk = pc.cast(chunk, pa.float64())
+    n = len(chunk)
+    validity, data = chunk.buffers()[:2]
+    if n == 0 or data is None:
+        return np.empty(0, dtype=np.float64)
+    values: FloatArray = np.frombuffer(data, dtype=np.float64, count=n, offset=chunk.offset * 8)
+    keep = None
+    if chunk.null_count:
+        bits = np.unpackbits(
+            np.frombuffer(validity, dtype=np.uint8), count=chunk.offset + n, bitorder="little"
+        )
+        keep = bits[chunk.offset :].view(np.bool_)
+    nan = np.isnan(values)
+    if nan.any():
+        keep = ~nan if keep is None else keep & ~nan
+    if keep is None:
         return values
-    kept: FloatArray = values[~missing]
+    kept: FloatArray = values[keep]
     return kept
 
 

@@ -8,10 +8,16 @@ and points crowded enough that the counter falls back to sorting.
 
 from __future__ import annotations
 
+import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from mlgate.drift import cumulative_counts
@@ -103,14 +109,46 @@ def test_numeric_values_drop_nulls_and_nan_without_changing_the_rest() -> None:
     assert numeric_values(chunked).tolist() == [1.0, 2.0, 3.0]
     plain = numeric_values(pa.array([0.5, 1.5]))
     assert plain.dtype == np.float64 and plain.tolist() == [0.5, 1.5]
+    # slices start inside the validity bitmap's bytes and the data buffer
+    values = [None if i % 7 == 3 else (float("nan") if i % 11 == 5 else i / 4) for i in range(60)]
+    arr = pa.array(values, type=pa.float64())
+    for offset, length in [(0, 60), (3, 20), (13, 40), (59, 1), (20, 0)]:
+        window = values[offset : offset + length]
+        expected = [v for v in window if v is not None and not math.isnan(v)]
+        assert numeric_values(arr.slice(offset, length)).tolist() == expected
+    assert numeric_values(pa.array([1.5, None, 2.25], type=pa.float32())).tolist() == [1.5, 2.25]
+    assert numeric_values(pa.array([None, None], type=pa.float64())).tolist() == []
+    assert numeric_values(pa.chunked_array([], type=pa.float64())).tolist() == []
+
+
+def test_drift_reads_numbers_without_importing_pandas(tmp_path: Path) -> None:
+    # pyarrow's to_numpy imports pandas (seconds); the drift check reads the Arrow buffers instead
+    rng = np.random.default_rng(2)
+    table = pa.table(
+        {"x": rng.normal(0, 1, 5000), "n": pa.array([None if i % 9 else i for i in range(5000)])}
+    )
+    pq.write_table(table, tmp_path / "ref.parquet")
+    pq.write_table(table, tmp_path / "cur.parquet")
+    script = (
+        "import sys\n"
+        "from mlgate.cli import main\n"
+        "assert main(['profile', '--data', 'ref.parquet', '--output', 'p.json']) == 0\n"
+        "assert main(['drift', '--data', 'cur.parquet', '--profile', 'p.json']) == 0\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 @pytest.mark.parametrize("chunk_rows", [1_000_000, 3000])
-def test_profile_histogram_counts_are_exact(tmp_path, chunk_rows: int) -> None:  # type: ignore[no-untyped-def]
+def test_profile_histogram_counts_are_exact(tmp_path: Path, chunk_rows: int) -> None:
     # one chunk: counted while the chunk is sorted; several: a second pass with PointCounts
-    rng = np.random.default_rng(11)
     import pandas as pd
 
+    rng = np.random.default_rng(11)
     df = pd.DataFrame(
         {
             "money": rng.lognormal(3, 1, 20_000).round(2),
