@@ -213,7 +213,9 @@ class NumericCurrent:
     count: int = 0
     total: float = 0.0
     values: list[Any] = field(default_factory=list)
-    counter: Any = None
+    #: the sketch values and bin edges together, sorted; and the counts of the new data at them
+    points: Any = field(init=False, default=None)
+    counter: Any = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         import numpy as np
@@ -525,7 +527,7 @@ def _numeric_drift(
         )
         p = ks_p_value_asymptotic(d, n, m)
         if settings.numeric_test == "ks":
-            # only where KS decides: for large samples each p-value can take scipy a second
+            # only where KS decides: for large samples one p-value can take scipy ~0.5 s
             p_range = (
                 ks_p_value_asymptotic(d + error, n, m),
                 ks_p_value_asymptotic(max(d - error, 0.0), n, m),
