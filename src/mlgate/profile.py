@@ -87,8 +87,9 @@ def summarize_sorted(values: FloatArray, size: int) -> tuple[FloatArray, IntArra
     import numpy as np
 
     n = len(values)
-    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-    if len(starts) <= size:
+    changes = values[1:] != values[:-1]
+    if 1 + int(np.count_nonzero(changes)) <= size:  # few distinct values: keep them all
+        starts = np.flatnonzero(np.concatenate(([True], changes)))
         counts = np.diff(np.append(starts, n))
         return values[starts].astype(np.float64), counts.astype(np.int64), True
     ranks = np.ceil(np.arange(1, size + 1, dtype=np.float64) * n / size).astype(np.int64)
@@ -140,6 +141,108 @@ def sketch_quantile(values: FloatArray, weights: IntArray, prob: float) -> float
     return float(values[min(index, len(values) - 1)])
 
 
+class PointCounts:
+    """How many values are ≤ and < each of a few sorted points, summed over chunks of values, without
+    sorting the values: a few vectorised passes per chunk instead of an O(n log n) sort.
+
+    A value's cell on a uniform grid over the points' range, `floor((x - lo) · scale)` clipped to the
+    grid, is a monotone function of the value (each floating-point step is), so every point in an
+    earlier cell is below the value and every point in a later cell above it. The number of points below
+    a value is then the number in earlier cells plus a comparison with each of the (at most `STEPS`)
+    points sharing its cell; values in crowded cells (dense spots, the clipped tails) are located by
+    binary search instead. The counts are exact for any data: the grid only decides what a value costs.
+    Where most of the points crowd (an extremely skewed column, too few or non-finite points) each chunk
+    is sorted instead, with the same result. NaN must be removed before `add`."""
+
+    #: points compared one by one in a value's cell; values in more crowded cells use binary search
+    STEPS = 2
+    #: grid cells per point
+    CELLS_PER_POINT = 8
+    #: values handled at once (the temporaries stay in the CPU cache)
+    BLOCK = 1 << 16
+
+    def __init__(self, points: Any) -> None:
+        import numpy as np
+
+        pts = np.asarray(points, dtype=np.float64)
+        k = len(pts)
+        self.points = pts
+        self.count = 0
+        #: values in (p[i-1], p[i]] for i = 0 … k (p[-1] = -inf, p[k] = +inf), and values equal to p[i]
+        self.per_slot = np.zeros(k + 1, dtype=np.int64)
+        self.equal = np.zeros(k + 1, dtype=np.int64)
+        self.next_point = np.concatenate((pts, [np.inf]))
+        self.grid: tuple[float, float, int, Any, Any] | None = None
+        trim = k // 100  # the outer 1 % of the points may crowd the end cells (outliers stretch the range)
+        if k < 2 or k - 1 - 2 * trim < 1:
+            return
+        lo, hi = float(pts[trim]), float(pts[k - 1 - trim])
+        cells = max(self.CELLS_PER_POINT * k, 16)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            scale = cells / (hi - lo)
+        if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(scale) and scale > 0):
+            return
+        point_cells = self._cells(pts, lo, scale, cells)
+        first = np.searchsorted(point_cells, np.arange(cells), side="left").astype(np.intp)
+        per_cell = np.bincount(point_cells, minlength=cells)
+        crowded = per_cell > self.STEPS
+        if per_cell[crowded].sum() > k / 2:
+            return  # most values would need the binary search: sorting is cheaper
+        self.grid = (lo, scale, cells, first, crowded)
+
+    @staticmethod
+    def _cells(values: Any, lo: float, scale: float, cells: int) -> Any:
+        import numpy as np
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            position = (values - lo) * scale
+        np.clip(position, 0, cells - 1, out=position)
+        return position.astype(np.intp)
+
+    def add(self, values: FloatArray) -> None:
+        """Count a chunk of values (no NaN)."""
+        import numpy as np
+
+        self.count += len(values)
+        if not len(values):
+            return
+        if self.grid is None:
+            ordered = np.sort(values)
+            at_most = np.searchsorted(ordered, self.points, side="right")
+            below = np.searchsorted(ordered, self.points, side="left")
+            self.per_slot[:-1] += np.diff(at_most, prepend=0)
+            self.per_slot[-1] += len(values) - (int(at_most[-1]) if len(at_most) else 0)
+            self.equal[:-1] += at_most - below
+            return
+        lo, scale, cells, first, crowded = self.grid
+        slots = len(self.per_slot)
+        for start in range(0, len(values), self.BLOCK):
+            x = values[start : start + self.BLOCK]
+            cell = self._cells(x, lo, scale, cells)
+            index = first[cell]  # points in earlier cells: all below x
+            for _ in range(self.STEPS):
+                index += self.next_point[index] < x
+            hard = np.flatnonzero(crowded[cell])
+            if len(hard):
+                index[hard] = np.searchsorted(self.points, x[hard], side="left")
+            self.per_slot += np.bincount(index, minlength=slots)
+            same = self.next_point[index] == x
+            if same.any():
+                self.equal += np.bincount(index[same], minlength=slots)
+
+    def at_most(self) -> IntArray:
+        """#values ≤ each point."""
+        import numpy as np
+
+        cum: IntArray = np.cumsum(self.per_slot[:-1])
+        return cum
+
+    def below(self) -> IntArray:
+        """#values < each point."""
+        result: IntArray = self.at_most() - self.equal[:-1]
+        return result
+
+
 # --- per-column accumulators ---------------------------------------------------------------------------
 
 
@@ -159,13 +262,44 @@ def numeric_kind(dtype: pa.DataType) -> str | None:
 
 
 def numeric_values(array: pa.Array | pa.ChunkedArray) -> FloatArray:
-    """Non-null, non-NaN values of a numeric Arrow array as float64."""
+    """Non-null, non-NaN values of a numeric Arrow array as float64 (read-only: for a float64 column
+    without nulls or NaN, the Arrow buffer itself). Read from the buffers directly: pyarrow's `to_numpy`
+    imports pandas, seconds the data gates do not need."""
+    import numpy as np
+    import pyarrow as pa
+
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    parts = [_chunk_values(chunk) for chunk in chunks]
+    if len(parts) == 1:
+        return parts[0]
+    joined: FloatArray = np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
+    return joined
+
+
+def _chunk_values(chunk: pa.Array) -> FloatArray:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    as_float = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
-    kept: FloatArray = np.asarray(as_float[~np.isnan(as_float)], dtype=np.float64)
+    if not pa.types.is_float64(chunk.type):
+        chunk = pc.cast(chunk, pa.float64())
+    n = len(chunk)
+    validity, data = chunk.buffers()[:2]
+    if n == 0 or data is None:
+        return np.empty(0, dtype=np.float64)
+    values: FloatArray = np.frombuffer(data, dtype=np.float64, count=n, offset=chunk.offset * 8)
+    keep = None
+    if chunk.null_count:
+        bits = np.unpackbits(
+            np.frombuffer(validity, dtype=np.uint8), count=chunk.offset + n, bitorder="little"
+        )
+        keep = bits[chunk.offset :].view(np.bool_)
+    nan = np.isnan(values)
+    if nan.any():
+        keep = ~nan if keep is None else keep & ~nan
+    if keep is None:
+        return values
+    kept: FloatArray = values[keep]
     return kept
 
 
@@ -189,6 +323,9 @@ class NumericAccumulator:
     """Streaming moments, extremes, an ECDF sketch and (when edges are known) histogram counts."""
 
     sketch_size: int
+    #: PSI bins: with them, the first chunk's histogram is counted while its values are sorted (the
+    #: profile of data read in one chunk then needs no second pass)
+    bins: int | None = None
     rows: int = 0
     count: int = 0
     mean: float = 0.0
@@ -199,6 +336,8 @@ class NumericAccumulator:
     parts: list[tuple[Any, Any]] = field(default_factory=list)
     #: every chunk so far was kept whole (no more distinct values than the sketch holds)
     exact_parts: bool = True
+    #: (rounded edges, counts) of the first chunk's values on the edges its own sketch gives
+    first_histogram: tuple[list[float], list[int]] | None = None
 
     def add(self, array: pa.Array | pa.ChunkedArray) -> None:
         import numpy as np
@@ -222,6 +361,11 @@ class NumericAccumulator:
         part_values, part_weights, exact = summarize_sorted(values, self.sketch_size)
         self.exact_parts = self.exact_parts and exact
         self.parts.append((part_values, part_weights))
+        if self.chunks == 1 and self.bins is not None:
+            edges = [_round(e) for e in histogram_edges(part_values, part_weights, self.bins)]
+            in_bins = np.searchsorted(values, np.asarray(edges, dtype=np.float64), side="right")
+            counts = np.diff(np.concatenate(([0], in_bins, [n])))  # right-closed bins, open ends
+            self.first_histogram = (edges, counts.tolist())
 
     def sketch(self) -> tuple[FloatArray, IntArray, float, bool]:
         """(values, weights, one-sided error bound, exact)."""
@@ -306,9 +450,48 @@ def _round(value: float) -> float:
     return float(f"{value:.12g}")
 
 
-def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:  # noqa: PLR0912 - linear passes
-    """Stream `path` once (twice when it spans several chunks) and return the profile mapping."""
+def _count_column(batch: pa.RecordBatch, job: tuple[str, PointCounts]) -> None:
+    job[1].add(numeric_values(batch.column(job[0])))
+
+
+def _histogram_counts(
+    path: Path,
+    settings: ProfileSettings,
+    kept: list[pa.RecordBatch] | None,
+    numeric: dict[str, NumericAccumulator],
+    columns: dict[str, Any],
+) -> None:
+    """Fill the numeric columns' histogram counts on their own bin edges: from the single chunk's sort
+    (`kept` holds that chunk), else in a second pass over the data."""
+    import functools
+
     import numpy as np
+
+    second_pass: dict[str, PointCounts] = {}
+    for name, acc in numeric.items():
+        edges = columns[name]["histogram"]["edges"]
+        if kept is not None and acc.first_histogram is not None and acc.first_histogram[0] == edges:
+            columns[name]["histogram"]["counts"] = acc.first_histogram[1]
+        else:
+            second_pass[name] = PointCounts(edges)
+    if not second_pass:
+        return
+    batches = (
+        kept
+        if kept is not None
+        else iter_batches(path, chunk_rows=settings.chunk_rows, columns=list(second_pass))
+    )
+    for batch in batches:
+        in_parallel(functools.partial(_count_column, batch), list(second_pass.items()))
+    for name, counter in second_pass.items():
+        in_bins = counter.at_most()  # values ≤ each edge: bins are right-closed, the outer ones open
+        columns[name]["histogram"]["counts"] = np.diff(
+            np.concatenate(([0], in_bins, [counter.count]))
+        ).tolist()
+
+
+def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
+    """Stream `path` once (twice when it spans several chunks) and return the profile mapping."""
 
     batches = iter_batches(path, chunk_rows=settings.chunk_rows)
     first = next(batches, None)
@@ -328,7 +511,11 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:  # n
     kinds: dict[str, str | None] = {
         f.name: (None if f.name in settings.exclude else numeric_kind(f.type)) for f in first.schema
     }
-    numeric = {n: NumericAccumulator(settings.sketch_size) for n, k in kinds.items() if k == "numeric"}
+    numeric = {
+        n: NumericAccumulator(settings.sketch_size, bins=settings.bins)
+        for n, k in kinds.items()
+        if k == "numeric"
+    }
     categorical = {n: CategoricalAccumulator() for n, k in kinds.items() if k == "categorical"}
 
     def consume(batch: pa.RecordBatch) -> None:
@@ -414,16 +601,7 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:  # n
             )
         columns[name] = base
 
-    # second pass (or the kept single chunk): histogram counts on the reference's own bin edges
-    hist_cols = {n: np.zeros(len(columns[n]["histogram"]["edges"]) + 1, dtype=np.int64) for n in numeric}
-    again = [first] if single else iter_batches(path, chunk_rows=settings.chunk_rows, columns=list(hist_cols))
-    for batch in again:
-        for name in hist_cols:
-            hist_cols[name] += bin_counts(
-                numeric_values(batch.column(name)), columns[name]["histogram"]["edges"]
-            )
-    for name, counts in hist_cols.items():
-        columns[name]["histogram"]["counts"] = counts.tolist()
+    _histogram_counts(path, settings, [first] if single else None, numeric, columns)
 
     return {
         "schema_version": SCHEMA_VERSION,
