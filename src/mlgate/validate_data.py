@@ -6,11 +6,13 @@ Outputs: `passed`, `failure-reason`, `failed-expectations` (count), `failed-expe
 `data-docs-path` (the built Data Docs site, for artifact upload), `result-path`, `report-path`.
 
 The suites, validation definitions and checkpoint stay in GX's own file layout (`gx/`), so GX's tools keep
-working on them. mlgate opens the context with `gx.get_context(mode="file", project_root_dir=…)`, hands the
-dataset to the checkpoint as a dataframe (its validation definitions use dataframe assets), and turns the
-result into one Markdown table: each expectation with pass/fail, its observed value and a few offending
-rows, with values masked for the columns listed in `data.sensitive_columns` (also in the stored results
-from which the Data Docs are rebuilt, so the uploaded site carries no sensitive values either).
+working on them. mlgate opens the context with `gx.get_context(mode="file", project_root_dir=…)`, runs the
+checkpoint's validation definitions on the dataset as a dataframe exactly as `Checkpoint.run` does (same
+run id, result format and stored results), and turns the result into one Markdown table: each expectation
+with pass/fail, its observed value and a few offending rows, with values masked for the columns listed in
+`data.sensitive_columns` (also in the stored results, so the Data Docs carry no sensitive values either).
+The verdict is written first; then the checkpoint's actions run: Data Docs for this run's pages only
+(result, suite, index), then any other action.
 
 Before GX is imported (10-15 s), the inputs are checked cheaply: the dataset exists, is readable and has
 every column the suites name; the checkpoint, its validation definitions and suites are valid JSON.
@@ -21,8 +23,10 @@ DataFrame through a Spark data source and a `<checkpoint>-spark` checkpoint that
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -392,15 +396,13 @@ def mask_run(run: CheckpointRun, sensitive: set[str]) -> None:
         store.set(key, suite_result)
 
 
-def _reuse_compiled_templates() -> None:
+@contextlib.contextmanager
+def _compile_templates_once() -> Iterator[None]:
     """GX's Data Docs views build a new jinja Environment per page and compile the same ~18 templates
-    for each page; share the compiled bytecode between pages (same templates, same HTML)."""
+    for each page; while this is active, pages share the compiled bytecode (same templates, same HTML).
+    The cache lives for one build only, as it would in a fresh process."""
     from great_expectations.render.view import view as gx_view
     from jinja2 import BytecodeCache
-
-    init = gx_view.DefaultJinjaView.__init__
-    if getattr(init, "_mlgate_cache", None) is not None:
-        return
 
     class MemoryBytecodeCache(BytecodeCache):
         def __init__(self) -> None:
@@ -414,13 +416,18 @@ def _reuse_compiled_templates() -> None:
             self.codes[bucket.key] = bucket.bytecode_to_string()
 
     cache = MemoryBytecodeCache()
+    # not __init__: GX passes a view only the keyword arguments its __init__'s argspec names
+    get_template = gx_view.DefaultJinjaView._get_template
 
-    def cached_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
+    def cached_get_template(self: Any, template_str: str) -> Any:
         self.env.bytecode_cache = cache
+        return get_template(self, template_str)
 
-    cached_init._mlgate_cache = cache  # type: ignore[attr-defined]
-    gx_view.DefaultJinjaView.__init__ = cached_init  # type: ignore[method-assign]
+    gx_view.DefaultJinjaView._get_template = cached_get_template  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        gx_view.DefaultJinjaView._get_template = get_template  # type: ignore[method-assign]
 
 
 def publish(run: CheckpointRun) -> float:
@@ -436,14 +443,14 @@ def publish(run: CheckpointRun) -> float:
             ExpectationSuiteIdentifier,
         )
 
-        _reuse_compiled_templates()
         identifiers: list[Any] = []
         for key, suite_result in run.result.run_results.items():
             identifiers += [key, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
-        for action in docs_actions:
-            run.context.build_data_docs(
-                site_names=action.site_names or None, resource_identifiers=identifiers, build_index=True
-            )
+        with _compile_templates_once():
+            for action in docs_actions:
+                run.context.build_data_docs(
+                    site_names=action.site_names or None, resource_identifiers=identifiers, build_index=True
+                )
     others = [a for a in run.checkpoint.actions if not any(a is d for d in docs_actions)]
     action_context = ActionContext()
     for action in others:
