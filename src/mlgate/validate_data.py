@@ -280,10 +280,9 @@ def _spark_checkpoint(context: Any, checkpoint: Any) -> Any:
 
 def open_checkpoint(root: Path, name: str, *, engine: str) -> tuple[Any, Any]:
     """Open the file context and load the checkpoint (its Spark twin for the spark engine)."""
-    import great_expectations as gx
 
     try:
-        context = gx.get_context(mode="file", project_root_dir=str(root))
+        context = _file_context(root)
         checkpoint = context.checkpoints.get(name)
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -300,6 +299,40 @@ def open_checkpoint(root: Path, name: str, *, engine: str) -> tuple[Any, Any]:
     if engine == "spark":
         checkpoint = _spark_checkpoint(context, checkpoint)
     return context, checkpoint
+
+
+def _file_context(root: Path) -> Any:
+    """`gx.get_context(mode="file")`, reading `uncommitted/config_variables.yml` once.
+
+    A file context re-reads and re-parses that file (ruamel, a few ms each time) on every access to a
+    context variable: about 30 times while the context opens and 20 more in a checkpoint run and its
+    Data Docs. Nothing changes the file during a gate run, so each provider reads it once (values and
+    substitution stay GX's own; only the re-reading goes). GX's class is patched only while the context
+    opens; afterwards only this context's provider keeps its values."""
+    import great_expectations as gx
+
+    try:
+        from great_expectations.core.config_provider import (
+            _ConfigurationVariablesConfigurationProvider as FileVariables,
+        )
+    except ImportError:  # another GX version: keep its behaviour
+        return gx.get_context(mode="file", project_root_dir=str(root))
+    read = FileVariables.get_values
+
+    def read_once(self: Any) -> dict[str, str]:
+        if "_mlgate_values" not in vars(self):
+            self._mlgate_values = read(self)
+        return dict(self._mlgate_values)
+
+    FileVariables.get_values = read_once  # type: ignore[method-assign]
+    try:
+        context = gx.get_context(mode="file", project_root_dir=str(root))
+    finally:
+        FileVariables.get_values = read  # type: ignore[method-assign]
+    provider = context.config_provider.get_provider(FileVariables)
+    if provider is not None:
+        provider.get_values = lambda: read_once(provider)  # type: ignore[method-assign]
+    return context
 
 
 @dataclass
