@@ -158,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200k rows instead of 1M and 10M")
     parser.add_argument("--rows", type=int, nargs="+", default=None)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the fastest is shown")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per variant; the fastest is shown")
     args = parser.parse_args()
     sizes = args.rows or ([200_000] if args.quick else [1_000_000, 10_000_000])
     t0 = time.perf_counter()
