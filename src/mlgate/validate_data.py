@@ -304,7 +304,7 @@ def open_checkpoint(root: Path, name: str, *, engine: str) -> tuple[Any, Any]:
 def _file_context(root: Path) -> Any:
     """`gx.get_context(mode="file")`, reading `uncommitted/config_variables.yml` once.
 
-    A file context re-reads and re-parses that file (ruamel, a few ms each time) on every access to a
+    A file context re-reads and re-parses that file (ruamel, 0.3 ms or more each) on every access to a
     context variable: about 30 times while the context opens and 20 more in a checkpoint run and its
     Data Docs. Nothing changes the file during a gate run, so each provider reads it once (values and
     substitution stay GX's own; only the re-reading goes). GX's class is patched only while the context
