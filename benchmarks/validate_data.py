@@ -3,7 +3,7 @@
     uv run python benchmarks/validate_data.py [--quick]
 
 For each size (1M and 10M rows; `--quick`: 200k rows) it writes a Parquet file of transactions
-(id, amount, channel, score) and runs the same 7 checks three ways in one process:
+(id, amount, channel, score) and runs the same 7 checks four ways in one process:
 
 - floor: `pd.read_parquet` + the checks in plain pandas (not null, range, allowed set, unique ids,
   row count, mean range);
