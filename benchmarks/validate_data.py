@@ -3,17 +3,21 @@
     uv run python benchmarks/validate_data.py [--quick]
 
 For each size (1M and 10M rows; `--quick`: 200k rows) it writes a Parquet file of transactions
-(id, amount, channel, score) and runs the same 7 checks three ways in one process:
+(id, amount, channel, score) and runs the same 7 checks four ways in one process:
 
 - floor: `pd.read_parquet` + the checks in plain pandas (not null, range, allowed set, unique ids,
   row count, mean range);
 - GX as its docs show: an ephemeral context, a pandas data source with a dataframe asset, a suite, a
   validation definition, `run(batch_parameters={"dataframe": df})`;
-- mlgate: `validate()` on a GX file project (gx/) with the same suite behind a checkpoint that updates
-  Data Docs — reading, input checks, the checkpoint run, masking and the Data Docs path included.
+- the GX file project's checkpoint (same suite, result format SUMMARY keyed by `id`, an
+  UpdateDataDocsAction) run directly: what mlgate wraps;
+- mlgate: `check_and_validate()` + `publish()` on that project — input checks and reading ("read"), the
+  checkpoint's validations incl. opening the file context and storing the result ("validate"), masking
+  and the report ("report"; the verdict is out here), then the Data Docs of this run ("data docs").
 
-`import great_expectations` is timed once, first (it is the same for GX alone and for mlgate). The
-ratios compare read + validate times.
+`import great_expectations` is timed once, first (it is the same for GX alone and for mlgate). Every
+variant runs once on 10k rows to warm up, then `--repeat` times (interleaved) per size; the fastest run
+of each is shown (the machine is shared). The ratios compare totals, Data Docs included.
 """
 
 from __future__ import annotations
@@ -120,7 +124,7 @@ def gx_project(root: Path) -> None:
             validation_definitions=[definition],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")],
             result_format={
-                "result_format": "COMPLETE",
+                "result_format": "SUMMARY",
                 "partial_unexpected_count": 5,
                 "unexpected_index_column_names": ["id"],
             },
@@ -140,20 +144,21 @@ def gx_checkpoint(path: Path, root: Path) -> tuple[float, float, bool]:
     return t1 - t0, time.perf_counter() - t1, bool(result.success)
 
 
-def mlgate_run(path: Path, root: Path) -> tuple[float, float, bool]:
-    from mlgate.validate_data import DataSection, validate
+def mlgate_run(path: Path, root: Path) -> dict[str, float | bool]:
+    """`mlgate validate-data`'s core: input checks + read, the checkpoint's validations, masking and
+    the report (the verdict), then the checkpoint's Data Docs for this run."""
+    from mlgate.validate_data import DataSection, check_and_validate
 
-    t0 = time.perf_counter()
-    result = validate(path, DataSection(), gx_root=root)
-    total = time.perf_counter() - t0
-    checks = float(result.data["validation_seconds"])
-    return total - checks, checks, result.passed
+    validation = check_and_validate(path, DataSection(), gx_root=root)
+    validation.publish()
+    return {**validation.timings, "passed": validation.result.passed}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200k rows instead of 1M and 10M")
     parser.add_argument("--rows", type=int, nargs="+", default=None)
+    parser.add_argument("--repeat", type=int, default=5, help="runs per variant; the fastest is shown")
     args = parser.parse_args()
     sizes = args.rows or ([200_000] if args.quick else [1_000_000, 10_000_000])
     t0 = time.perf_counter()
@@ -165,31 +170,51 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         gx_project(root)
+        # warm-up: every variant once on small data, so no variant pays GX's first-use costs
+        warm = root / "warm.parquet"
+        make_data(warm, 10_000)
+        floor(warm), gx_direct(warm), gx_checkpoint(warm, root), mlgate_run(warm, root)
         for rows in sizes:
             path = root / f"transactions_{rows}.parquet"
             make_data(path, rows)
-            print(f"\n== {rows:,} rows x 4 columns, 7 expectations")
-            print(f"{'':34} {'read':>8} {'validate':>9} {'total':>8}  passed")
-            figures = {}
+            print(f"\n== {rows:,} rows x 4 columns, 7 expectations (fastest of {args.repeat} runs each)")
+            best: dict[str, tuple[float, float, bool]] = {}
+            ours: dict[str, float] = {}
+            passed = False
             runs = (
                 ("plain pandas (floor)", floor, (path,)),
                 ("GX directly (ephemeral context)", gx_direct, (path,)),
                 ("GX checkpoint + Data Docs (gx/)", gx_checkpoint, (path, root)),
-                ("mlgate validate-data", mlgate_run, (path, root)),
             )
-            for name, run, run_args in runs:
-                read, check, ok = run(*run_args)
-                figures[name] = read + check
+            for _ in range(args.repeat):  # interleaved, so a burst of load hits every variant alike
+                for name, run, run_args in runs:
+                    read, check, ok = run(*run_args)
+                    if name not in best or read + check < sum(best[name][:2]):
+                        best[name] = (read, check, ok)
+                mine = mlgate_run(path, root)
+                passed = bool(mine.pop("passed"))
+                phases = {k: float(v) for k, v in mine.items()}
+                if not ours or sum(phases.values()) < ours["total"]:
+                    ours = {**phases, "total": sum(phases.values())}
+            print(f"{'':34} {'read':>8} {'validate':>9} {'total':>8}  passed")
+            for name, (read, check, ok) in best.items():
                 print(f"{name:34} {read:8.2f} {check:9.2f} {read + check:8.2f}  {ok}")
-            ours = figures["mlgate validate-data"]
+            verdict = ours["read"] + ours["validate"] + ours["report"]
+            rest = ours["total"] - ours["read"]
+            name = "mlgate validate-data"
+            print(f"{name:34} {ours['read']:8.2f} {rest:9.2f} {ours['total']:8.2f}  {passed}")
             print(
-                f"mlgate / GX directly: {ours / figures['GX directly (ephemeral context)']:.2f}x; "
-                f"mlgate / GX checkpoint: {ours / figures['GX checkpoint + Data Docs (gx/)']:.2f}x; "
-                f"mlgate / floor: {ours / figures['plain pandas (floor)']:.1f}x"
+                f"  mlgate: read {ours['read']:.2f} s + validate {ours['validate']:.2f} s"
+                f" + report {ours['report']:.2f} s = verdict at {verdict:.2f} s;"
+                f" then Data Docs {ours['data_docs']:.2f} s"
             )
+            direct = sum(best["GX directly (ephemeral context)"][:2])
+            checkpoint = sum(best["GX checkpoint + Data Docs (gx/)"][:2])
+            low = sum(best["plain pandas (floor)"][:2])
             print(
-                "(mlgate's 'read' column holds everything outside GX's run: input checks, reading, "
-                "context, masking, Data Docs)"
+                f"mlgate / GX directly: {ours['total'] / direct:.2f}x (verdict: {verdict / direct:.2f}x); "
+                f"mlgate / GX checkpoint: {ours['total'] / checkpoint:.2f}x; "
+                f"mlgate / floor: {ours['total'] / low:.1f}x"
             )
 
 

@@ -6,11 +6,13 @@ Outputs: `passed`, `failure-reason`, `failed-expectations` (count), `failed-expe
 `data-docs-path` (the built Data Docs site, for artifact upload), `result-path`, `report-path`.
 
 The suites, validation definitions and checkpoint stay in GX's own file layout (`gx/`), so GX's tools keep
-working on them. mlgate opens the context with `gx.get_context(mode="file", project_root_dir=…)`, hands the
-dataset to the checkpoint as a dataframe (its validation definitions use dataframe assets), and turns the
-result into one Markdown table: each expectation with pass/fail, its observed value and a few offending
-rows, with values masked for the columns listed in `data.sensitive_columns` (also in the stored results
-from which the Data Docs are rebuilt, so the uploaded site carries no sensitive values either).
+working on them. mlgate opens the context with `gx.get_context(mode="file", project_root_dir=…)`, runs the
+checkpoint's validation definitions on the dataset as a dataframe exactly as `Checkpoint.run` does (same
+run id, result format and stored results), and turns the result into one Markdown table: each expectation
+with pass/fail, its observed value and a few offending rows, with values masked for the columns listed in
+`data.sensitive_columns` (also in the stored results, so the Data Docs carry no sensitive values either).
+The verdict is written first; then the checkpoint's actions run: Data Docs for this run's pages only
+(result, suite, index), then any other action.
 
 Before GX is imported (10-15 s), the inputs are checked cheaply: the dataset exists, is readable and has
 every column the suites name; the checkpoint, its validation definitions and suites are valid JSON.
@@ -21,8 +23,10 @@ DataFrame through a Spark data source and a `<checkpoint>-spark` checkpoint that
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -274,12 +278,11 @@ def _spark_checkpoint(context: Any, checkpoint: Any) -> Any:
     return context.checkpoints.add_or_update(twin)
 
 
-def run_checkpoint(root: Path, name: str, frame: Any, *, engine: str) -> tuple[Any, Any, float]:
-    """Open the file context, run the checkpoint on `frame`; returns (context, result, seconds)."""
-    import great_expectations as gx
+def open_checkpoint(root: Path, name: str, *, engine: str) -> tuple[Any, Any]:
+    """Open the file context and load the checkpoint (its Spark twin for the spark engine)."""
 
     try:
-        context = gx.get_context(mode="file", project_root_dir=str(root))
+        context = _file_context(root)
         checkpoint = context.checkpoints.get(name)
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -295,11 +298,92 @@ def run_checkpoint(root: Path, name: str, frame: Any, *, engine: str) -> tuple[A
         ) from None
     if engine == "spark":
         checkpoint = _spark_checkpoint(context, checkpoint)
+    return context, checkpoint
+
+
+def _file_context(root: Path) -> Any:
+    """`gx.get_context(mode="file")`, reading `uncommitted/config_variables.yml` once.
+
+    A file context re-reads and re-parses that file (ruamel, 0.3 ms or more each) on every access to a
+    context variable: about 30 times while the context opens and 20 more in a checkpoint run and its
+    Data Docs. Nothing changes the file during a gate run, so each provider reads it once (values and
+    substitution stay GX's own; only the re-reading goes). GX's class is patched only while the context
+    opens; afterwards only this context's provider keeps its values."""
+    import great_expectations as gx
+
+    try:
+        from great_expectations.core.config_provider import (
+            _ConfigurationVariablesConfigurationProvider as FileVariables,
+        )
+    except ImportError:  # another GX version: keep its behaviour
+        return gx.get_context(mode="file", project_root_dir=str(root))
+    read = FileVariables.get_values
+
+    def read_once(self: Any) -> dict[str, str]:
+        if "_mlgate_values" not in vars(self):
+            self._mlgate_values = read(self)
+        return dict(self._mlgate_values)
+
+    FileVariables.get_values = read_once  # type: ignore[method-assign]
+    try:
+        context = gx.get_context(mode="file", project_root_dir=str(root))
+    finally:
+        FileVariables.get_values = read  # type: ignore[method-assign]
+    provider = context.config_provider.get_provider(FileVariables)
+    if provider is not None:
+        provider.get_values = lambda: read_once(provider)  # type: ignore[method-assign]
+    return context
+
+
+@dataclass
+class CheckpointRun:
+    """One run of a checkpoint's validation definitions; its actions run later, in `publish`."""
+
+    context: Any
+    checkpoint: Any
+    result: Any  # great_expectations CheckpointResult
+    seconds: float
+    docs_path: str = ""
+
+    def json_results(self) -> list[dict[str, Any]]:
+        return [r.to_json_dict() for r in self.result.run_results.values()]
+
+
+def run_validations(root: Path, name: str, frame: Any, *, engine: str) -> CheckpointRun:
+    """Run the checkpoint's validation definitions on `frame` exactly as `Checkpoint.run` does (same
+    run id, result format, stored results and result keys) but without its actions: Data Docs and any
+    other action run in `publish`, after sensitive values are masked and the verdict is out."""
+    import datetime as dt
+
+    from great_expectations.checkpoint.checkpoint import CheckpointResult
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    context, checkpoint = open_checkpoint(root, name, engine=engine)
     asset_types = {getattr(vd.asset, "type", "") for vd in checkpoint.validation_definitions}
     params = {"dataframe": frame} if asset_types & {"dataframe"} else {}
     started = time.perf_counter()
     try:
-        result = checkpoint.run(batch_parameters=params)
+        run_id = RunIdentifier(run_time=dt.datetime.now(dt.UTC))
+        results: dict[Any, Any] = {}
+        for definition in checkpoint.validation_definitions:
+            result = definition.run(
+                checkpoint_id=checkpoint.id,
+                batch_parameters=params,
+                result_format=checkpoint.result_format,
+                run_id=run_id,
+            )
+            result.meta["checkpoint_id"] = checkpoint.id
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=definition.suite.name),
+                run_id=run_id,
+                batch_identifier=result.batch_id,
+            )
+            results[key] = result
+        outcome = CheckpointResult(run_id=run_id, run_results=results, checkpoint_config=checkpoint)
     except Exception as exc:  # noqa: BLE001 - a GX failure is reported as one line, never a traceback
         first_line = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise GateInputError(
@@ -308,7 +392,105 @@ def run_checkpoint(root: Path, name: str, frame: Any, *, engine: str) -> tuple[A
             fix="run the checkpoint with GX directly to debug it",
             reason="gx-error",
         ) from None
-    return context, result, time.perf_counter() - started
+    run = CheckpointRun(context, checkpoint, outcome, time.perf_counter() - started)
+    run.docs_path = _docs_site(context, _docs_actions(checkpoint))
+    return run
+
+
+def _docs_actions(checkpoint: Any) -> list[Any]:
+    from great_expectations.checkpoint.actions import UpdateDataDocsAction
+
+    return [a for a in checkpoint.actions if isinstance(a, UpdateDataDocsAction)]
+
+
+def _docs_site(context: Any, docs_actions: list[Any]) -> str:
+    """Directory of the first local Data Docs site the checkpoint's docs actions update ("" if none)."""
+    if not docs_actions:
+        return ""
+    names = sorted({n for a in docs_actions for n in a.site_names}) or None
+    sites = context.get_docs_sites_urls(only_if_exists=False, site_names=names)
+    for site in sites:
+        url = site.get("site_url")
+        if isinstance(url, str) and url.startswith("file://"):
+            return str(Path(url.removeprefix("file://")).parent)
+    return ""
+
+
+def mask_run(run: CheckpointRun, sensitive: set[str]) -> None:
+    """Mask sensitive values in this run's results, in memory and in GX's results store (the Data Docs
+    and any action read them from there)."""
+    if not sensitive:
+        return
+    store = run.context.validation_results_store
+    for key, suite_result in run.result.run_results.items():
+        for item in suite_result.results:
+            config = item.expectation_config.to_json_dict() if item.expectation_config else {}
+            item.result = mask_result(item.result or {}, config, sensitive)
+        store.set(key, suite_result)
+
+
+@contextlib.contextmanager
+def _compile_templates_once() -> Iterator[None]:
+    """GX's Data Docs views build a new jinja Environment per page and compile the same ~18 templates
+    for each page; while this is active, pages share the compiled bytecode (same templates, same HTML).
+    The cache lives for one build only, as it would in a fresh process."""
+    from great_expectations.render.view import view as gx_view
+    from jinja2 import BytecodeCache
+
+    class MemoryBytecodeCache(BytecodeCache):
+        def __init__(self) -> None:
+            self.codes: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket: Any) -> None:
+            if bucket.key in self.codes:
+                bucket.bytecode_from_string(self.codes[bucket.key])
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            self.codes[bucket.key] = bucket.bytecode_to_string()
+
+    cache = MemoryBytecodeCache()
+    # not __init__: GX passes a view only the keyword arguments its __init__'s argspec names
+    get_template = gx_view.DefaultJinjaView._get_template
+
+    def cached_get_template(self: Any, template_str: str) -> Any:
+        self.env.bytecode_cache = cache
+        return get_template(self, template_str)
+
+    gx_view.DefaultJinjaView._get_template = cached_get_template  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        gx_view.DefaultJinjaView._get_template = get_template  # type: ignore[method-assign]
+
+
+def publish(run: CheckpointRun) -> float:
+    """The checkpoint's actions for this run, as `Checkpoint.run` orders them: Data Docs first (only this
+    run's result and suite pages plus the index, as GX's UpdateDataDocsAction builds them), then the
+    others. Returns the seconds spent."""
+    from great_expectations.checkpoint.actions import ActionContext
+
+    started = time.perf_counter()
+    docs_actions = _docs_actions(run.checkpoint)
+    if docs_actions:
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+        )
+
+        identifiers: list[Any] = []
+        for key, suite_result in run.result.run_results.items():
+            identifiers += [key, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
+        with _compile_templates_once():
+            for action in docs_actions:
+                run.context.build_data_docs(
+                    site_names=action.site_names or None, resource_identifiers=identifiers, build_index=True
+                )
+    others = [a for a in run.checkpoint.actions if not any(a is d for d in docs_actions)]
+    action_context = ActionContext()
+    for action in others:
+        action._data_context = run.context  # what Checkpoint.run sets before running an action
+        outcome = action.run(checkpoint_result=run.result, action_context=action_context)
+        action_context.update(action=action, action_result=outcome)
+    return time.perf_counter() - started
 
 
 # --- the report ------------------------------------------------------------------------------------------
@@ -342,23 +524,6 @@ def mask_result(result: dict[str, Any], config: dict[str, Any], sensitive: set[s
                 for row in out[key]
             ]
     return out
-
-
-def mask_stored_results(validations_dir: Path, since: float, sensitive: set[str]) -> int:
-    """Mask sensitive values in the validation results GX stored in this run (Data Docs render from them)."""
-    if not sensitive or not validations_dir.is_dir():
-        return 0
-    changed = 0
-    for path in validations_dir.rglob("*.json"):
-        if path.stat().st_mtime < since - 1:
-            continue
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        for item in stored.get("results", []):
-            config = item.get("expectation_config", {})
-            item["result"] = mask_result(item.get("result") or {}, config, sensitive)
-        path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
-        changed += 1
-    return changed
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -488,18 +653,33 @@ def build_result(
     )
 
 
-def validate(
+@dataclass
+class Validation:
+    """A checkpoint run turned into the gate's result; `publish` then runs the checkpoint's actions
+    (Data Docs first). `timings` holds seconds per phase: read, validate, report, data_docs."""
+
+    result: GateResult
+    run: CheckpointRun
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def publish(self) -> None:
+        self.timings["data_docs"] = publish(self.run)
+
+
+def check_and_validate(
     data: Path,
     section: DataSection,
     *,
     engine: str | None = None,
     checkpoint: str | None = None,
     gx_root: Path | None = None,
-) -> GateResult:
-    """Check the inputs, run the checkpoint, mask, rebuild Data Docs and build the result."""
+) -> Validation:
+    """Check the inputs, read the data, run the checkpoint's validations, mask and build the result.
+    The checkpoint's actions (Data Docs) are left to `Validation.publish`."""
     engine = engine or section.engine
     name = checkpoint or section.checkpoint
     root = gx_root or Path(section.gx_root)
+    started = time.perf_counter()
     check_exists(data)
     data_format(data)
     contract = read_contract(root / "gx", name)
@@ -510,31 +690,41 @@ def validate(
         frame = read_pandas(data)
     else:
         frame = read_spark(data, section.spark_master)
-    started = time.time()
-    context, result, seconds = run_checkpoint(root, name, frame, engine=engine)
+    read = time.perf_counter()
+    run = run_validations(root, name, frame, engine=engine)
+    validated = time.perf_counter()
     sensitive = set(section.sensitive_columns)
-    runs = [r.to_json_dict() for r in result.run_results.values()]
-    docs = ""
-    sites = (
-        context.build_data_docs()
-        if mask_stored_results(root / "gx" / "uncommitted" / "validations", started, sensitive)
-        else context.get_docs_sites_urls()
-    )
-    urls = sites if isinstance(sites, dict) else {s.get("site_name"): s.get("site_url") for s in sites}
-    for url in urls.values():
-        if isinstance(url, str) and url.startswith("file://"):
-            docs = str(Path(url.removeprefix("file://")).parent)
-            break
-    return build_result(
-        runs,
+    mask_run(run, sensitive)
+    result = build_result(
+        run.json_results(),
         data=data,
         engine=engine,
         rows=section.unexpected_rows,
         sensitive=sensitive,
-        docs=docs,
+        docs=run.docs_path,
         checkpoint=name,
-        seconds=seconds,
+        seconds=run.seconds,
     )
+    timings = {
+        "read": read - started,
+        "validate": validated - read,
+        "report": time.perf_counter() - validated,
+    }
+    return Validation(result, run, timings)
+
+
+def validate(
+    data: Path,
+    section: DataSection,
+    *,
+    engine: str | None = None,
+    checkpoint: str | None = None,
+    gx_root: Path | None = None,
+) -> GateResult:
+    """Check the inputs, run the checkpoint (validations, masking, then Data Docs), build the result."""
+    validation = check_and_validate(data, section, engine=engine, checkpoint=checkpoint, gx_root=gx_root)
+    validation.publish()
+    return validation.result
 
 
 @click.command("validate-data")
@@ -570,7 +760,19 @@ def command(
 
         section = load_section(config_path, "data", DataSection)
         path = data or Path(section.dataset)
-        result = validate(path, section, engine=engine, checkpoint=checkpoint, gx_root=gx_root)
-        return finish(result, report_dir=report_dir, comment_key=str(path) if comment else None)
+        validation = check_and_validate(path, section, engine=engine, checkpoint=checkpoint, gx_root=gx_root)
+        # the verdict first (outputs, report, summary, comment); then the Data Docs of this run
+        code = finish(validation.result, report_dir=report_dir, comment_key=str(path) if comment else None)
+        try:
+            validation.publish()
+        except Exception as exc:  # noqa: BLE001 - the verdict stands; a failed action is a warning
+            from mlgate import github
+
+            first_line = str(exc).splitlines()[0][:200] if str(exc) else ""
+            github.Runner.from_env().warning(
+                f"the checkpoint's actions (Data Docs) failed: {type(exc).__name__}: {first_line}",
+                title="mlgate validate-data",
+            )
+        return code
 
     return run_gate("validate-data", work)

@@ -60,7 +60,7 @@ def build_gx_project(root: Path) -> Path:
             validation_definitions=[definition],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="update-data-docs")],
             result_format={
-                "result_format": "COMPLETE",
+                "result_format": "SUMMARY",
                 "partial_unexpected_count": 5,
                 "unexpected_index_column_names": ["transaction_id"],
             },

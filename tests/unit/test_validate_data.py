@@ -178,3 +178,32 @@ def test_spark_engine_runs_the_same_suite(env: Path, project: Path) -> None:
     assert "spark engine" in report and "leaked-secret-address" not in report
     assert (project / "gx" / "checkpoints" / "data-contract-spark.json").is_file()
     assert run(env, "--data", "good.parquet", "--engine", "spark") == 0
+
+
+def test_data_docs_pages_are_the_ones_gx_builds(env: Path, project: Path) -> None:
+    """mlgate shares compiled jinja templates between the pages of one Data Docs build: the HTML must be
+    GX's own (custom styles included), up to the timestamps and random element ids GX puts in."""
+    import re
+
+    import great_expectations as gx
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    assert run(env, "--data", "good.csv") == 0
+    context = gx.get_context(mode="file", project_root_dir=str(project))
+    key = sorted(context.validation_results_store.list_keys(), key=str)[-1]
+    ids = [key, ExpectationSuiteIdentifier(name="transactions")]
+    site = Path(outputs(env)["data-docs-path"])
+    noise = re.compile(r"\d{8}T\d{6}\.\d+Z|\d{4}-\d\d-\d\dT[\d:.]+(\+00:00|Z)?|[0-9a-f]{8}-[0-9a-f-]{27}")
+
+    def build() -> dict[str, str]:
+        shutil.rmtree(site)
+        context.build_data_docs(resource_identifiers=ids)
+        return {str(p.relative_to(site)): noise.sub("…", p.read_text()) for p in sorted(site.rglob("*.html"))}
+
+    plain = build()
+    with validate_data._compile_templates_once():
+        shared = build()
+    assert len(plain) == 3 and plain == shared
+    custom = project / "gx" / "plugins" / "custom_data_docs" / "styles" / "data_docs_custom_styles.css"
+    first_rule = next(line for line in custom.read_text().splitlines() if line.strip())
+    assert all(first_rule in page for page in shared.values())  # the project's custom styles are in
