@@ -284,6 +284,7 @@ def test_interrupt_rolls_back_then_stops_everything(
     text = "".join(lines)
     assert "shift canary=5%" in text, text[-6000:]
     assert proc.returncode != 0, text[-6000:]
+    assert (project / ".mlgate" / "canary.json").is_file(), text[-6000:]
 
     result = report(project)
     assert result["failure_reason"] == "cancelled", text[-6000:]

@@ -128,11 +128,15 @@ def run_mlgate() -> int:
     try:
         return proc.wait()
     except KeyboardInterrupt:
+        # one interrupt is enough: uv and the terminal may deliver the signal again, and a second one here
+        # would cut the wait for mlgate's rollback short and stop nginx under it
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
         say("interrupted: mlgate rolls traffic back to the baseline, then everything stops")
         with contextlib.suppress(OSError):
             proc.send_signal(signal.SIGTERM)  # a cancelled rollout: mlgate rolls back and verifies
         try:
-            code = proc.wait(timeout=60)
+            code = proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
             proc.kill()
             code = proc.wait()
