@@ -437,6 +437,10 @@ def _compile_templates_once() -> Iterator[None]:
     from great_expectations.render.view import view as gx_view
     from jinja2 import BytecodeCache
 
+    if not hasattr(gx_view.DefaultJinjaView, "_get_template"):  # another GX version: keep its behaviour
+        yield
+        return
+
     class MemoryBytecodeCache(BytecodeCache):
         def __init__(self) -> None:
             self.codes: dict[str, bytes] = {}
