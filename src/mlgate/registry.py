@@ -213,9 +213,7 @@ def open_model(ref: str, *, field_name: str = "candidate") -> ModelHandle:
                 fix="point at the model folder inside the run's artifacts",
             )
     try:
-        # what Model.load does for a local file, with libyaml's parser when present (~10x faster)
-        text = (local / "MLmodel").read_text(encoding="utf-8")
-        meta = Model.from_dict(yaml.load(text, Loader=_SAFE_LOADER))  # noqa: S506 - a safe loader
+        meta = Model.load(str(local))
     except Exception as exc:  # noqa: BLE001 - any parse failure of a corrupt MLmodel is the same input error
         raise GateInputError(
             f"has a corrupt MLmodel file ({exc})", file=ref, field=field_name, fix="re-save the model"
