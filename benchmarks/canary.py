@@ -130,18 +130,6 @@ def mlgate_policy(plan: CanarySection) -> Callable[[Traffic], tuple[str, float]]
     return decide
 
 
-def flagger_policy(traffic: Traffic) -> tuple[str, float]:
-    for t in range(INTERVAL, BAKE + 1, INTERVAL):
-        _, can = traffic.upto(t - INTERVAL, t)
-        if can.n == 0:
-            return "rollback", float(t)  # "no values found for metric" counts as a failed check
-        success = 1 - can.errors.sum() / can.n
-        p99 = float(np.quantile(can.latency, 0.99))
-        if success < 0.99 or p99 > 500:
-            return "rollback", float(t)
-    return "promote", float(BAKE)
-
-
 #: the settings searched for "Flagger, tuned": success-rate threshold x failed checks before rollback
 FLAGGER_SUCCESS = (0.99, 0.985, 0.98, 0.975, 0.97, 0.96, 0.95, 0.94, 0.92, 0.90, 0.85, 0.80)
 FLAGGER_THRESHOLDS = (1, 2, 3, 5)
@@ -254,9 +242,9 @@ def main() -> None:  # noqa: PLR0915 - one script: simulate, print the grid, pri
     policies: dict[str, Callable[[Traffic], tuple[str, float]]] = {
         "mlgate": mlgate_policy(plan(0.05)),
         "mlgate a=2%": mlgate_policy(plan(0.02)),
-        "flagger": flagger_policy,
+        "flagger": flagger_setting(0.99, 1),  # Flagger's defaults
         "kayenta-mw": kayenta_policy,
-        "flagger-tuned": flagger_policy,  # replaced per scenario by the best setting (see tuned_flagger)
+        "flagger-tuned": flagger_setting(0.99, 1),  # replaced per scenario (see tuned_flagger)
     }
     tune_rng = np.random.default_rng(20261127)
     tuned_settings: dict[tuple[float, float], str] = {}
