@@ -255,3 +255,31 @@ def run_workflow(
             except json.JSONDecodeError:
                 continue
     return ActRun(returncode=proc.returncode, events=events, stderr=proc.stderr)
+
+
+def run_generated(
+    project: Path,
+    event_name: str,
+    event: dict[str, Any],
+    *,
+    workflow: str,
+    fake_url: str,
+    wheel_dir: Path,
+    mlgate_src: Path,
+    work: Path,
+    job: str | None = None,
+    secrets: dict[str, str] | None = None,
+) -> ActRun:
+    """Run a generated project's `workflow` against the recording GitHub API at `fake_url`, its `uv`
+    steps installing mlgate from the wheel in `wheel_dir` (standing in for PyPI)."""
+    return run_workflow(
+        project,
+        event_name,
+        event,
+        mlgate_src=mlgate_src,
+        work=work,
+        workflow=workflow,
+        job=job,
+        env={"GITHUB_API_URL": fake_url, "UV_FIND_LINKS": str(wheel_dir)},
+        secrets={"GITHUB_TOKEN": "test-token", **(secrets or {})},
+    )

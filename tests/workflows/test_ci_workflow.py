@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.act import ActRun, pull_request_event, run_workflow
+from tests.support.act import ActRun, pull_request_event, run_generated
 from tests.support.fake_github import FakeGitHub
 from tests.support.project import as_github_repository, git, render_project
 
@@ -28,15 +28,16 @@ def project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
 
 def run_ci(project: Path, work: Path, wheel_dir: Path, mlgate_src: Path, fake: FakeGitHub) -> ActRun:
     head = git(project, "rev-parse", "HEAD")
-    return run_workflow(
+    event = pull_request_event(7, REPO, head_sha=head)
+    return run_generated(
         project,
         "pull_request",
-        pull_request_event(7, REPO, head_sha=head),
+        event,
+        workflow="ci.yml",
+        fake_url=fake.url,
+        wheel_dir=wheel_dir,
         mlgate_src=mlgate_src,
         work=work,
-        workflow="ci.yml",
-        env={"GITHUB_API_URL": fake.url, "UV_FIND_LINKS": str(wheel_dir)},
-        secrets={"GITHUB_TOKEN": "test-token"},
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.act import ActRun, pull_request_event, run_workflow
+from tests.support.act import ActRun, pull_request_event, run_generated
 from tests.support.fake_github import FakeGitHub
 from tests.support.project import as_github_repository, git, render_project
 
@@ -52,16 +52,17 @@ class GeneratedRepo:
                 "head_commit": {"id": head, "message": "Merge pull request #7"},
             }
         with FakeGitHub() as fake:
-            act = run_workflow(
+            act = run_generated(
                 self.project,
                 event,
                 payload,
-                mlgate_src=self.mlgate_src,
-                work=work,
                 workflow="ci.yml" if event == "pull_request" else "cd.yml",
                 job=job,
-                env={"GITHUB_API_URL": fake.url, "UV_FIND_LINKS": str(self.wheel_dir)},
-                secrets={"GITHUB_TOKEN": "test-token", "MLFLOW_TRACKING_URI": self.registry},
+                fake_url=fake.url,
+                wheel_dir=self.wheel_dir,
+                mlgate_src=self.mlgate_src,
+                work=work,
+                secrets={"MLFLOW_TRACKING_URI": self.registry},
             )
             return act, [c["body"] for c in fake.comments_on(7)]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.act import ActRun, run_workflow
+from tests.support.act import ActRun, run_generated
 from tests.support.fake_github import FakeGitHub
 from tests.support.project import as_github_repository, render_project
 
@@ -29,16 +29,16 @@ def project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
 def dispatch(
     project: Path, work: Path, wheel_dir: Path, mlgate_src: Path, fake: FakeGitHub, *, drift: bool
 ) -> ActRun:
-    return run_workflow(
+    return run_generated(
         project,
         "workflow_dispatch",
         # strings, as GitHub sends them; an empty sample means: simulate production traffic
         {"ref": "refs/heads/main", "inputs": {"sample": "", "simulate-drift": "true" if drift else "false"}},
+        workflow="monitor.yml",
+        fake_url=fake.url,
+        wheel_dir=wheel_dir,
         mlgate_src=mlgate_src,
         work=work,
-        workflow="monitor.yml",
-        env={"GITHUB_API_URL": fake.url, "UV_FIND_LINKS": str(wheel_dir)},
-        secrets={"GITHUB_TOKEN": "test-token"},
     )
 
 
