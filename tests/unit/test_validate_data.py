@@ -180,14 +180,19 @@ def test_spark_engine_runs_the_same_suite(env: Path, project: Path) -> None:
     assert run(env, "--data", "good.parquet", "--engine", "spark") == 0
 
 
-def test_data_docs_pages_are_the_ones_gx_builds(env: Path, project: Path) -> None:
-    """mlgate shares compiled jinja templates between the pages of one Data Docs build: the HTML must be
-    GX's own (custom styles included), up to the timestamps and random element ids GX puts in."""
+def test_data_docs_pages_are_the_ones_gx_builds(
+    env: Path, project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """mlgate shares compiled jinja templates between the pages of a Data Docs build and across runs
+    (an on-disk bytecode cache): the HTML must be GX's own (custom styles included), up to the
+    timestamps and random element ids GX puts in — with a cold cache, a warm one and an unusable one."""
     import re
 
     import great_expectations as gx
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MLGATE_CACHE_DIR", str(cache))
     assert run(env, "--data", "good.csv") == 0
     context = gx.get_context(mode="file", project_root_dir=str(project))
     key = sorted(context.validation_results_store.list_keys(), key=str)[-1]
@@ -201,9 +206,89 @@ def test_data_docs_pages_are_the_ones_gx_builds(env: Path, project: Path) -> Non
         return {str(p.relative_to(site)): noise.sub("…", p.read_text()) for p in sorted(site.rglob("*.html"))}
 
     plain = build()
-    with validate_data._compile_templates_once():
-        shared = build()
-    assert len(plain) == 3 and plain == shared
+    assert len(plain) == 3
+    entries = sorted(cache.glob("__mlgate_gx*.cache"))
+    assert len(entries) >= 15  # the run above compiled GX's templates once and kept them
+    shutil.rmtree(cache)
+    with validate_data._compiled_templates():
+        cold = build()
+    assert sorted(p.name for p in cache.iterdir()) == [p.name for p in entries]
+    stamps = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
+    with validate_data._compiled_templates():
+        warm = build()
+    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == stamps  # loaded, not compiled again
+    for entry in cache.iterdir():  # damaged entries are compiled again, never fail the build
+        entry.write_bytes(entry.read_bytes()[:40])
+    with validate_data._compiled_templates():
+        damaged = build()
+    monkeypatch.setenv("MLGATE_CACHE_DIR", str(project / "good.csv"))  # not a directory
+    with validate_data._compiled_templates():
+        unusable = build()
+    assert plain == cold == warm == damaged == unusable
     custom = project / "gx" / "plugins" / "custom_data_docs" / "styles" / "data_docs_custom_styles.css"
     first_rule = next(line for line in custom.read_text().splitlines() if line.strip())
-    assert all(first_rule in page for page in shared.values())  # the project's custom styles are in
+    assert all(first_rule in page for page in warm.values())  # the project's custom styles are in
+
+
+def test_decimal_scan_is_skipped_only_where_no_decimal_can_be() -> None:
+    """GX's per-value Decimal scan before a column mean/sum/std is skipped for numeric arrays only: the
+    answers are GX's own for every dtype, the results of a suite that needs them are identical (Decimal
+    columns still converted), and GX's function is back once the validations are done."""
+    from decimal import Decimal
+
+    import great_expectations as gx
+    import numpy as np
+    import pandas as pd
+    from great_expectations import expectations as gxe
+    from great_expectations import util as gx_util
+
+    frame = pd.DataFrame(
+        {
+            "floats": np.linspace(0.5, 9.5, 40),
+            "ints": np.arange(40),
+            "flags": np.arange(40) % 2 == 0,
+            "when": pd.date_range("2026-01-01", periods=40, freq="D"),
+            "decimals": [Decimal("1.25") * i for i in range(40)],
+            "mixed": [1.5] * 39 + [Decimal("2.5")],
+            "text": ["a"] * 40,
+        }
+    )
+    scan = gx_util.does_ndarray_contain_decimal_dtype
+    gx_answers = {c: scan(data=frame[c].to_numpy()) for c in frame}
+    assert gx_answers["decimals"] and gx_answers["mixed"] and not gx_answers["floats"]
+    with validate_data._no_decimal_scan_of_numeric_arrays():
+        patched = gx_util.does_ndarray_contain_decimal_dtype
+        assert patched is not scan
+        assert {c: patched(data=frame[c].to_numpy()) for c in frame} == gx_answers
+        assert patched(data=[Decimal("1")]) is True  # not an array: GX's own scan
+    assert gx_util.does_ndarray_contain_decimal_dtype is scan
+
+    def results() -> list[dict[str, object]]:
+        context = gx.get_context(mode="ephemeral")
+        batch = (
+            context.data_sources.add_pandas(name="s")
+            .add_dataframe_asset(name="a")
+            .add_batch_definition_whole_dataframe(name="b")
+        )
+        suite = context.suites.add(gx.ExpectationSuite(name="s"))
+        for column in ("floats", "ints", "decimals", "mixed"):
+            suite.add_expectation(gxe.ExpectColumnMeanToBeBetween(column=column, min_value=0, max_value=30))
+            suite.add_expectation(gxe.ExpectColumnSumToBeBetween(column=column, min_value=0, max_value=1000))
+            suite.add_expectation(gxe.ExpectColumnStdevToBeBetween(column=column, min_value=0, max_value=10))
+        definition = gx.ValidationDefinition(name="v", data=batch, suite=suite)
+        outcome = definition.run(batch_parameters={"dataframe": frame.copy()})
+        return [
+            {
+                "type": r.expectation_config.type,
+                "column": r.expectation_config.kwargs["column"],
+                "success": r.success,
+                "observed": r.result.get("observed_value"),
+            }
+            for r in outcome.results
+        ]
+
+    plain = results()
+    with validate_data._no_decimal_scan_of_numeric_arrays():
+        fast = results()
+    assert fast == plain
+    assert {r["success"] for r in plain} == {True, False}  # both verdicts are compared, not just passes
