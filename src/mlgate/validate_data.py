@@ -12,7 +12,9 @@ run id, result format and stored results), and turns the result into one Markdow
 with pass/fail, its observed value and a few offending rows, with values masked for the columns listed in
 `data.sensitive_columns` (also in the stored results, so the Data Docs carry no sensitive values either).
 The verdict is written first; then the checkpoint's actions run: Data Docs for this run's pages only
-(result, suite, index), then any other action.
+(result, suite, index; GX's templates compiled once and kept in jinja's on-disk bytecode cache), then
+any other action. Numeric columns skip GX's per-value `Decimal` scan (same answers, see
+`_no_decimal_scan_of_numeric_arrays`).
 
 Before GX is imported (10-15 s), the inputs are checked cheaply: the dataset exists, is readable and has
 every column the suites name; the checkpoint, its validation definitions and suites are valid JSON.
