@@ -591,11 +591,12 @@ class _CurveCodes:
         return tp, tp + fp, c.n_pos, tp + c.n_neg - fp, c.n_pos + c.n_neg
 
 
-Tallies = dict[tuple[Any, ...], tuple[Any, Any | None]]
+#: tally key -> one model's statistics per scored model (the candidate first, then the baseline if any)
+Tallies = dict[tuple[Any, ...], tuple[Any, ...]]
 
 
 def _tallies(keys: set[tuple[Any, ...]], y: Any, s_cand: Any, s_base: Any | None) -> Callable[[Any], Tallies]:
-    """idx (m, n) -> {tally key: (candidate statistics, baseline statistics or None)}.
+    """idx (m, n) -> {tally key: (candidate statistics, baseline statistics if there is a baseline)}.
 
     Ranking metrics count rows by score rank and label per model (`_CurveCodes`); decision metrics
     share those counts when a ranking metric is configured too (the thresholds are split points),
@@ -610,10 +611,9 @@ def _tallies(keys: set[tuple[Any, ...]], y: Any, s_cand: Any, s_base: Any | None
 
         def curve(idx: Any, out: Tallies) -> None:
             counts = [c.counts(idx) for c in codes]
-            out[("curve",)] = (counts[0], counts[1] if len(counts) > 1 else None)
+            out[("curve",)] = tuple(counts)
             for t in thresholds:
-                decisions = [c.confusion(n, t) for c, n in zip(codes, counts, strict=True)]
-                out[("confusion", t)] = (decisions[0], decisions[1] if len(decisions) > 1 else None)
+                out[("confusion", t)] = tuple(c.confusion(n, t) for c, n in zip(codes, counts, strict=True))
 
         parts.append(curve)
     else:
@@ -631,7 +631,7 @@ def _tallies(keys: set[tuple[Any, ...]], y: Any, s_cand: Any, s_base: Any | None
                     groups = (pred & label, pred, label, pred == label, cells >= 0)
                     return tuple(c[:, g].sum(axis=1).astype(float) for g in groups)
 
-                out[("confusion", t)] = (model(2), model(1) if s_base is not None else None)
+                out[("confusion", t)] = (model(2), model(1)) if s_base is not None else (model(2),)
 
             parts.append(confusion)
     for key in keys:
@@ -640,8 +640,7 @@ def _tallies(keys: set[tuple[Any, ...]], y: Any, s_cand: Any, s_base: Any | None
             errors = [(y - s) ** 2 if squared else np.abs(y - s) for s in (s_cand, s_base) if s is not None]
 
             def mean_error(idx: Any, out: Tallies, key: Any = key, errors: Any = errors) -> None:
-                means = [np.take(e, idx).mean(axis=1) for e in errors]
-                out[key] = (means[0], means[1] if len(means) > 1 else None)
+                out[key] = tuple(np.take(e, idx).mean(axis=1) for e in errors)
 
             parts.append(mean_error)
 
@@ -692,37 +691,30 @@ def paired_bootstraps(
     binary = bool(np.isin(y, (0.0, 1.0)).all())
     keys = {m.tally for m in metrics.values() if m.tally is not None and (binary or m.tally[0] == "error")}
     tallies = _tallies(keys, y, s_cand, s_base)
-    cand_vals: dict[str, list[Any]] = {name: [] for name in metrics}
-    base_vals: dict[str, list[Any]] = {name: [] for name in metrics}
+    scores = [s for s in (s_cand, s_base) if s is not None]
+    #: metric -> per model (candidate, then baseline) -> the metric on each chunk of resamples
+    values: dict[str, list[list[Any]]] = {name: [[] for _ in scores] for name in metrics}
     with np.errstate(all="ignore"):
         for idx in resample_indices(seed, n, resamples, chunk):
             stats = tallies(idx)
             weights = None
             for name, metric in metrics.items():
                 if metric.tally in stats and metric.from_tally is not None:
-                    cand_stats, base_stats = stats[metric.tally]
-                    cand_vals[name].append(metric.from_tally(cand_stats))
-                    if base_stats is not None:
-                        base_vals[name].append(metric.from_tally(base_stats))
+                    chunks = [metric.from_tally(model) for model in stats[metric.tally]]
                 elif metric.weighted is not None:
                     weights = _counts(idx, n) if weights is None else weights
-                    cand_vals[name].append(metric.weighted(y, s_cand, weights))
-                    if s_base is not None:
-                        base_vals[name].append(metric.weighted(y, s_base, weights))
+                    chunks = [metric.weighted(y, s, weights) for s in scores]
                 else:
-                    cand_vals[name].append(np.array([metric.value(y[i], s_cand[i]) for i in idx]))
-                    if s_base is not None:
-                        base_vals[name].append(np.array([metric.value(y[i], s_base[i]) for i in idx]))
+                    chunks = [np.array([metric.value(y[i], s[i]) for i in idx]) for s in scores]
+                for per_model, chunk_values in zip(values[name], chunks, strict=True):
+                    per_model.append(chunk_values)
     return {
-        name: _percentile_intervals(
-            cand_vals[name], base_vals[name] if s_base is not None else None, confidence
-        )
-        for name in metrics
+        name: _percentile_intervals(*per_model, confidence=confidence) for name, per_model in values.items()
     }
 
 
 def _percentile_intervals(
-    cand_vals: list[Any], base_vals: list[Any] | None, confidence: float
+    cand_vals: list[Any], base_vals: list[Any] | None = None, *, confidence: float
 ) -> BootstrapOutcome:
     import numpy as np
 
