@@ -303,6 +303,19 @@ def open_checkpoint(root: Path, name: str, *, engine: str) -> tuple[Any, Any]:
     return context, checkpoint
 
 
+@contextlib.contextmanager
+def _replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
+    """`owner.<name>` is `value` while the block runs, then what it was (how mlgate changes a GX
+    internal: only for the length of one call, each caller falling back to GX's own behaviour when
+    another GX version lacks the internal)."""
+    original = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
 def _file_context(root: Path) -> Any:
     """`gx.get_context(mode="file")`, reading `uncommitted/config_variables.yml` once.
 
@@ -326,11 +339,8 @@ def _file_context(root: Path) -> Any:
             self._mlgate_values = read(self)
         return dict(self._mlgate_values)
 
-    FileVariables.get_values = read_once  # type: ignore[method-assign]
-    try:
+    with _replaced(FileVariables, "get_values", read_once):
         context = gx.get_context(mode="file", project_root_dir=str(root))
-    finally:
-        FileVariables.get_values = read  # type: ignore[method-assign]
     provider = context.config_provider.get_provider(FileVariables)
     if provider is not None:
         provider.get_values = lambda: read_once(provider)  # type: ignore[method-assign]
@@ -345,7 +355,8 @@ class CheckpointRun:
     checkpoint: Any
     result: Any  # great_expectations CheckpointResult
     seconds: float
-    docs_path: str = ""
+    docs_actions: list[Any]  # the checkpoint's UpdateDataDocsActions
+    docs_path: str  # the first local Data Docs site they update ("" if none)
 
     def json_results(self) -> list[dict[str, Any]]:
         return [r.to_json_dict() for r in self.result.run_results.values()]
@@ -370,11 +381,8 @@ def _no_decimal_scan_of_numeric_arrays() -> Iterator[None]:
             return False
         return bool(scan(data=data))
 
-    gx_util.does_ndarray_contain_decimal_dtype = contains_decimal  # type: ignore[assignment]
-    try:
+    with _replaced(gx_util, "does_ndarray_contain_decimal_dtype", contains_decimal):
         yield
-    finally:
-        gx_util.does_ndarray_contain_decimal_dtype = scan
 
 
 def run_validations(root: Path, name: str, frame: Any, *, engine: str) -> CheckpointRun:
@@ -421,9 +429,11 @@ def run_validations(root: Path, name: str, frame: Any, *, engine: str) -> Checkp
             fix="run the checkpoint with GX directly to debug it",
             reason="gx-error",
         ) from None
-    run = CheckpointRun(context, checkpoint, outcome, time.perf_counter() - started)
-    run.docs_path = _docs_site(context, _docs_actions(checkpoint))
-    return run
+    seconds = time.perf_counter() - started
+    docs_actions = _docs_actions(checkpoint)
+    return CheckpointRun(
+        context, checkpoint, outcome, seconds, docs_actions, _docs_site(context, docs_actions)
+    )
 
 
 def _docs_actions(checkpoint: Any) -> list[Any]:
@@ -517,11 +527,8 @@ def _compiled_templates() -> Iterator[None]:
         self.env.bytecode_cache = cache
         return get_template(self, template_str)
 
-    gx_view.DefaultJinjaView._get_template = cached_get_template  # type: ignore[method-assign]
-    try:
+    with _replaced(gx_view.DefaultJinjaView, "_get_template", cached_get_template):
         yield
-    finally:
-        gx_view.DefaultJinjaView._get_template = get_template  # type: ignore[method-assign]
 
 
 def publish(run: CheckpointRun) -> float:
@@ -531,8 +538,7 @@ def publish(run: CheckpointRun) -> float:
     from great_expectations.checkpoint.actions import ActionContext
 
     started = time.perf_counter()
-    docs_actions = _docs_actions(run.checkpoint)
-    if docs_actions:
+    if run.docs_actions:
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
         )
@@ -541,11 +547,11 @@ def publish(run: CheckpointRun) -> float:
         for key, suite_result in run.result.run_results.items():
             identifiers += [key, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
         with _compiled_templates():
-            for action in docs_actions:
+            for action in run.docs_actions:
                 run.context.build_data_docs(
                     site_names=action.site_names or None, resource_identifiers=identifiers, build_index=True
                 )
-    others = [a for a in run.checkpoint.actions if not any(a is d for d in docs_actions)]
+    others = [a for a in run.checkpoint.actions if not any(a is d for d in run.docs_actions)]
     action_context = ActionContext()
     for action in others:
         action._data_context = run.context  # what Checkpoint.run sets before running an action
@@ -772,20 +778,6 @@ def check_and_validate(
         "report": time.perf_counter() - validated,
     }
     return Validation(result, run, timings)
-
-
-def validate(
-    data: Path,
-    section: DataSection,
-    *,
-    engine: str | None = None,
-    checkpoint: str | None = None,
-    gx_root: Path | None = None,
-) -> GateResult:
-    """Check the inputs, run the checkpoint (validations, masking, then Data Docs), build the result."""
-    validation = check_and_validate(data, section, engine=engine, checkpoint=checkpoint, gx_root=gx_root)
-    validation.publish()
-    return validation.result
 
 
 @click.command("validate-data")
