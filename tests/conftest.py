@@ -1,8 +1,9 @@
-"""Shared test configuration: quick mode and the `slow` marker."""
+"""Shared test configuration: quick mode, the `slow` marker and the mlgate wheel."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -28,3 +29,11 @@ def _give_xdist_workers_a_main_file() -> None:
 
 
 _give_xdist_workers_a_main_file()
+
+
+@pytest.fixture(scope="session")
+def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """mlgate built from this checkout (standing in for PyPI), once per worker."""
+    from tests.support.project import build_mlgate_wheel
+
+    return build_mlgate_wheel(tmp_path_factory.mktemp("wheel"))

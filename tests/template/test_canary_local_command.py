@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.project import build_mlgate_wheel, project_env, render_project, run_in, sync_project
+from tests.support.project import project_env, render_project, run_in, sync_project
 from tests.template.conftest import needs_template
 
 MISSING_TOOLS = [tool for tool in ("nginx", "prometheus") if shutil.which(tool) is None]
@@ -87,11 +87,6 @@ def processes_of(project: Path) -> dict[int, str]:
         if cwd == str(project) or cwd.startswith(f"{project}/") or str(project) in cmdline:
             found[int(entry.name)] = f"{cmdline or '?'} (cwd {cwd})"
     return found
-
-
-@pytest.fixture(scope="module")
-def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_mlgate_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import pytest
 
 from tests.support.hooks import default_answers
 from tests.support.project import (
-    build_mlgate_wheel,
     project_env,
     render_project,
     run_in,
@@ -50,11 +49,6 @@ def python_available(version: str) -> bool:
         env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
     )
     return proc.returncode == 0
-
-
-@pytest.fixture(scope="session")
-def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_mlgate_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.mark.parametrize("combo", picked(), ids=[combo.id for combo in picked()])

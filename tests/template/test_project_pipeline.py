@@ -16,14 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.project import build_mlgate_wheel, render_project, run_in, sync_project, uv_bin
+from tests.support.project import render_project, run_in, sync_project, uv_bin
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_mlgate_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Fixtures for act runs: mlgate's wheel and a clean copy of this checkout, built once per worker."""
+"""Fixtures for act runs: a clean copy of this checkout, once per worker (the wheel: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.act import act_bin, clean_copy
-from tests.support.project import ROOT, build_mlgate_wheel
-
-
-@pytest.fixture(scope="session")
-def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_mlgate_wheel(tmp_path_factory.mktemp("wheel"))
+from tests.support.project import ROOT
 
 
 @pytest.fixture(scope="session")
