@@ -148,9 +148,7 @@ def as_github_repository(project: Path, repo: str, message: str = "Initial commi
 
 
 def git_sha(repo: Path, ref: str = "HEAD") -> str:
-    return subprocess.run(
-        ["git", "rev-parse", f"{ref}^{{commit}}"], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    return git(repo, "rev-parse", f"{ref}^{{commit}}")
 
 
 def run_in(
