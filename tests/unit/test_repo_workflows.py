@@ -18,7 +18,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_there_are_workflows() -> None:
-    assert [p.name for p in WORKFLOWS] == ["ci.yml"]
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "release.yml"]
 
 
 @pytest.mark.parametrize("linter", ["zizmor", "actionlint", "check-jsonschema"])
