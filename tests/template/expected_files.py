@@ -17,6 +17,7 @@ BASE: frozenset[str] = frozenset(
         ".dvc/.gitignore",
         ".dvc/config",
         ".dvcignore",
+        ".github/dependabot.yml",  # grouped weekly updates; mlgate itself moves through template-update.yml
         ".github/workflows/cd.yml",  # from the eval branch (promote) + canary-staging / canary-prod
         ".github/workflows/ci.yml",
         ".github/workflows/monitor.yml",
