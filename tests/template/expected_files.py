@@ -17,11 +17,13 @@ BASE: frozenset[str] = frozenset(
         ".dvc/.gitignore",
         ".dvc/config",
         ".dvcignore",
+        ".github/CODEOWNERS",
         ".github/dependabot.yml",  # grouped weekly updates; mlgate itself moves through template-update.yml
         ".github/workflows/cd.yml",  # from the eval branch (promote) + canary-staging / canary-prod
         ".github/workflows/ci.yml",
         ".github/workflows/monitor.yml",
         ".github/workflows/template-update.yml",
+        ".github/pull_request_template.md",
         ".gitignore",
         ".pre-commit-config.yaml",
         ".python-version",
@@ -29,6 +31,7 @@ BASE: frozenset[str] = frozenset(
         "LICENSE",
         "Makefile",
         "README.md",
+        "SECURITY.md",
         "data/reference_profile.json",
         "docs/adr/0001-template-choices.md",
         "docs/adr/template.md",

@@ -236,3 +236,24 @@ def test_dependabot_groups_updates_and_leaves_mlgate_to_the_template_update(
     # mlgate's actions and package move only with the template update (pins, package and module refs at once)
     assert {"dependency-name": f"{TEMPLATE_OPTIONS['mlgate_repo']}*"} in updates["github-actions"]["ignore"]
     assert {"dependency-name": "mlgate"} in updates["uv"]["ignore"]
+
+
+@pytest.mark.parametrize("cloud", TEMPLATE_OPTIONS["cloud"])
+def test_codeowners_guard_the_gates_and_the_pr_template_has_a_model_checklist(
+    tmp_path: Path, cloud: str
+) -> None:
+    project = render_project(tmp_path, cloud=cloud, github_owner="globex")
+    rules = [
+        line.split()
+        for line in (project / ".github" / "CODEOWNERS").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert all(len(rule) >= 2 and all(o.startswith("@") for o in rule[1:]) for rule in rules), rules
+    owned = {rule[0] for rule in rules if "@globex" in rule[1:]}
+    assert {"*", "/mlgate.yaml", "/gx/", "/data/reference_profile.json", "/.github/"} <= owned
+    assert ("/terraform/" in owned) is (cloud != "none")
+    checklist = (project / ".github" / "pull_request_template.md").read_text(encoding="utf-8")
+    boxes = re.findall(r"^- \[ \] \*\*(.+?)\*\*", checklist, flags=re.MULTILINE)
+    assert {"Data", "Drift baseline", "Eval gate", "Golden set", "Rollback"} <= set(boxes)
+    security = (project / "SECURITY.md").read_text(encoding="utf-8")
+    assert "Report a vulnerability" in security and TEMPLATE_OPTIONS["author_email"] in security
