@@ -24,6 +24,9 @@ BASE: frozenset[str] = frozenset(
         ".github/workflows/monitor.yml",
         ".github/workflows/template-update.yml",
         ".github/pull_request_template.md",
+        ".github/settings/environments.yml",  # applied by settings.yml (mlgate repo-settings)
+        ".github/settings/rulesets/main.json",
+        ".github/workflows/settings.yml",
         ".gitignore",
         ".pre-commit-config.yaml",
         ".python-version",
@@ -34,6 +37,7 @@ BASE: frozenset[str] = frozenset(
         "SECURITY.md",
         "data/reference_profile.json",
         "docs/adr/0001-template-choices.md",
+        "docs/adr/0002-repository-settings-as-code.md",
         "docs/adr/template.md",
         "docs/model_card.md",
         "docs/pre-mortem.md",
