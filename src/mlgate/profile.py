@@ -66,6 +66,7 @@ FAILURE_REASONS = (
     "unreadable-data",
     "schema-mismatch",
     "all-null-column",
+    "infinite-value",
 )
 
 
@@ -282,7 +283,9 @@ def _chunk_values(chunk: pa.Array) -> FloatArray:
     import pyarrow.compute as pc
 
     if not pa.types.is_float64(chunk.type):
-        chunk = pc.cast(chunk, pa.float64())
+        # integers beyond 2**53 (and decimals) become the nearest float64: a monotone map, so ranks,
+        # histogram counts and KS stay exact up to ties between values closer than float64 resolves
+        chunk = pc.cast(chunk, pa.float64(), safe=False)
     n = len(chunk)
     validity, data = chunk.buffers()[:2]
     if n == 0 or data is None:
@@ -336,7 +339,9 @@ class NumericAccumulator:
     parts: list[tuple[Any, Any]] = field(default_factory=list)
     #: every chunk so far was kept whole (no more distinct values than the sketch holds)
     exact_parts: bool = True
-    #: (rounded edges, counts) of the first chunk's values on the edges its own sketch gives
+    #: infinite values seen (the profile refuses the column: no mean, bin or KS is defined with them)
+    infinite: int = 0
+    #: (edges, counts) of the first chunk's values on the edges its own sketch gives
     first_histogram: tuple[list[float], list[int]] | None = None
 
     def add(self, array: pa.Array | pa.ChunkedArray) -> None:
@@ -347,6 +352,9 @@ class NumericAccumulator:
         if not len(values):
             return
         values = np.sort(values)
+        if math.isinf(values[0]) or math.isinf(values[-1]):
+            self.infinite += int(np.count_nonzero(np.isinf(values)))
+            return
         n = len(values)
         mean = float(values.mean())
         m2 = float(((values - mean) ** 2).sum())
@@ -362,7 +370,7 @@ class NumericAccumulator:
         self.exact_parts = self.exact_parts and exact
         self.parts.append((part_values, part_weights))
         if self.chunks == 1 and self.bins is not None:
-            edges = [_round(e) for e in histogram_edges(part_values, part_weights, self.bins)]
+            edges = histogram_edges(part_values, part_weights, self.bins)
             in_bins = np.searchsorted(values, np.asarray(edges, dtype=np.float64), side="right")
             counts = np.diff(np.concatenate(([0], in_bins, [n])))  # right-closed bins, open ends
             self.first_histogram = (edges, counts.tolist())
@@ -547,6 +555,14 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
                 "reason": "excluded in mlgate.yaml" if name in settings.exclude else "type not profiled",
             }
             continue
+        if kind == "numeric" and numeric[name].infinite:
+            raise GateInputError(
+                f"column holds {numeric[name].infinite:,} infinite value(s) (inf or -inf)",
+                file=path,
+                field=name,
+                fix="replace them with null or a finite value, or list the column under `drift.exclude`",
+                reason="infinite-value",
+            )
         acc_rows = numeric[name].rows if kind == "numeric" else categorical[name].rows
         count = numeric[name].count if kind == "numeric" else categorical[name].count
         if count == 0:
@@ -575,11 +591,10 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
                     "mean": _round(acc.mean),
                     "std": _round(acc.std),
                     "quantiles": {str(q): _round(sketch_quantile(values, weights, q)) for q in QUANTILES},
-                    "histogram": {
-                        "edges": [_round(e) for e in histogram_edges(values, weights, settings.bins)]
-                    },
+                    "histogram": {"edges": histogram_edges(values, weights, settings.bins)},
                     "sketch": {
-                        "values": [_round(v) for v in values.tolist()],
+                        # full precision (JSON floats round-trip): an exact sketch holds the data's values
+                        "values": values.tolist(),
                         "weights": weights.tolist(),
                         "error_bound": bound,
                         "exact": exact,
@@ -637,6 +652,13 @@ def load_profile(path: Path) -> dict[str, Any]:
             fix="rebuild it with `mlgate profile`",
             reason="invalid-profile",
         ) from None
+    except OSError as exc:
+        raise GateInputError(
+            f"cannot be read ({exc.strerror or type(exc).__name__})",
+            file=path,
+            fix="give the profile JSON file (check the path and its permissions)",
+            reason="invalid-profile",
+        ) from None
     if not isinstance(profile, dict) or "columns" not in profile:
         raise GateInputError(
             "is not an mlgate profile (no `columns`)",
@@ -654,13 +676,58 @@ def load_profile(path: Path) -> dict[str, Any]:
             fix="rebuild it with this mlgate (`mlgate profile`), or pin the mlgate version that wrote it",
             reason="unknown-profile-version",
         )
+    from mlgate.profile_format import validate_profile
+
+    validate_profile(profile, file=path)
     return profile
 
 
-def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateResult:
-    profile = build_profile(data, settings)
+def check_output(output: Path) -> None:
+    """The profile can be written to `output`: not a directory, and its parent is (or can be made) one."""
+    if output.is_dir():
+        raise GateInputError(
+            "is a directory", file=output, field="--output", fix="give the profile's file name (….json)"
+        )
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise GateInputError(
+                    f"cannot be written: {parent} is a file, not a directory",
+                    file=output,
+                    field="--output",
+                    fix="choose a path under a directory",
+                )
+            break
+
+
+def write_profile(profile: dict[str, Any], output: Path) -> None:
+    """Write atomically: a failure leaves the previous profile as it was (never a truncated file)."""
+    import tempfile
+
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(profile, separators=(",", ":")) + "\n", encoding="utf-8")
+    text = json.dumps(profile, separators=(",", ":"), allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        Path(tmp).replace(output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateResult:
+    check_output(output)
+    profile = build_profile(data, settings)
+    try:
+        write_profile(profile, output)
+    except OSError as exc:
+        raise GateInputError(
+            f"cannot write the profile ({exc.strerror or type(exc).__name__})",
+            file=output,
+            field="--output",
+            fix="check the directory exists and is writable",
+        ) from None
     cols = profile["columns"]
     profiled = [n for n, c in cols.items() if c["kind"] != "skipped"]
     lines = [
@@ -717,6 +784,12 @@ def command(
         from mlgate.config import load_section
         from mlgate.drift import DriftSection
 
+        if chunk_rows is not None and chunk_rows < 1:
+            raise GateInputError(
+                f"must be a positive number of rows, not {chunk_rows}",
+                field="--chunk-rows",
+                fix="give a positive integer, or leave it out to use `drift.chunk_rows`",
+            )
         section = load_section(config_path, "drift", DriftSection)
         settings = section.profile_settings(chunk_rows)
         return finish(profile_gate(data, output or Path(section.profile), settings), report_dir=report_dir)

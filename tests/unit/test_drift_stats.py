@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mlgate.drift import chi_square, cumulative_counts, ks_p_value_asymptotic, ks_statistic_from_sketch, psi
+from mlgate.drift_statistics import (
+    chi_square,
+    cumulative_counts,
+    ks_p_value_asymptotic,
+    ks_statistic_from_sketch,
+    psi,
+)
 from mlgate.profile import NumericAccumulator, compress, sketch_cdf, summarize_sorted
 
 
