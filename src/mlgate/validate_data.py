@@ -181,6 +181,14 @@ def read_contract(gx_dir: Path, checkpoint: str) -> ContractFiles:
                     fix="give it a GX expectation type such as `expect_column_values_to_not_be_null`",
                     reason="invalid-suite",
                 )
+            if not isinstance(exp.get("kwargs", {}), dict):
+                raise GateInputError(
+                    "expectation `kwargs` must be an object",
+                    file=suite_path,
+                    field=f"expectations[{index}] ({exp['type']})",
+                    fix='give its arguments as an object, e.g. `"kwargs": {"column": "amount"}`',
+                    reason="invalid-suite",
+                )
         files.suites[suite_name] = suite
         files.suite_paths[suite_name] = suite_path
     return files
