@@ -90,6 +90,51 @@ def test_broken_contract_fails_with_rows_and_masks_sensitive_values(env: Path, p
     assert not any("leaked-secret-address" in s for s in stored)
 
 
+def test_an_extra_column_is_named_in_the_report(env: Path) -> None:
+    good_frame().assign(note="free text").to_csv(env / "extra.csv", index=False)
+    assert run(env, "--data", str(env / "extra.csv")) == 1
+    assert outputs(env)["failed-expectation-types"] == "expect_table_columns_to_match_set"
+    report = (env / "reports" / "validate-data.md").read_text()
+    assert "extra columns: `note`" in report  # GX's observed value alone lists every column, cut short
+    assert "Columns no expectation names (not checked beyond table-level expectations): `note`" in report
+
+
+def _digests(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_an_expectation_gx_cannot_use_fails_and_changes_nothing(
+    env: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GX would drop the misspelt expectation and pass with the nulls present (issue 11): the gate fails
+    with `invalid-suite` naming it, prints no GX traceback, and leaves gx/ and the last reports as they
+    were."""
+    broken = _copy_gx(env, project)
+    suite_path = broken / "gx" / "expectations" / "transactions.json"
+    suite = json.loads(suite_path.read_text())
+    suite["expectations"][3]["type"] = "expect_column_values_to_not_be_nul"
+    suite_path.write_text(json.dumps(suite))
+    with_nulls = good_frame()
+    with_nulls.loc[5, "amount"] = None
+    with_nulls.to_csv(env / "nulls.csv", index=False)
+    assert run(env, "--data", "good.csv") == 0  # a previous run's reports
+    reports, gx_files = _digests(env / "reports"), _digests(broken / "gx")
+    capsys.readouterr()
+    assert run(env, "--data", str(env / "nulls.csv"), "--gx-root", str(broken)) == 1
+    err = capsys.readouterr().err
+    assert outputs(env)["failure-reason"] == "invalid-suite"
+    assert "expectations[3] (expect_column_values_to_not_be_nul)" in err and str(suite_path) in err
+    assert "Traceback" not in err and "Could not add expectation" not in err
+    assert _digests(env / "reports") == reports
+    assert _digests(broken / "gx") == gx_files
+
+
 def _copy_gx(env: Path, project: Path) -> Path:
     broken = env / "broken"
     shutil.copytree(project / "gx", broken / "gx", ignore=shutil.ignore_patterns("uncommitted"))
