@@ -119,7 +119,8 @@ def test_a_rerun_with_another_spelling_of_the_profile_updates_the_same_issue(
     fake, tmp = actions_env
     assert check("drifted.csv") == 0
     number = int(last_outputs(tmp)["issue-number"])
-    assert cli.main(["drift-check", "--data", "drifted.csv", "--profile", "./profile.json"]) == 0
+    (tmp / "sub").mkdir()
+    assert cli.main(["drift-check", "--data", "drifted.csv", "--profile", "./sub/../profile.json"]) == 0
     assert last_outputs(tmp)["issue-action"] == "updated" and int(last_outputs(tmp)["issue-number"]) == number
     assert len(fake.state.issues) == 1
 
