@@ -126,10 +126,6 @@ def drift_data_case(id: str, data: str | bytes, reason: str, names: str, name: s
     )
 
 
-def _numeric(doc: dict[str, Any]) -> dict[str, Any]:
-    return dict(doc["columns"]["amount"])
-
-
 def _with_inf(value: float) -> str:
     df = frame()
     df["amount"] = df["amount"].astype(float)
@@ -350,6 +346,49 @@ DRIFT_DATA_CASES = [
     ),
 ]
 
+
+def _parquet_with_duplicate_names() -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table([pa.array([1.0, 2.0]), pa.array([3.0, 4.0])], names=["amount", "amount"]), buffer)
+    return buffer.getvalue()
+
+
+MORE_CASES = [
+    profile_case(
+        "Parquet with duplicate column names",
+        {"data.parquet": _parquet_with_duplicate_names()},
+        "schema-mismatch",
+        "amount",
+        data="data.parquet",
+    ),
+    drift_data_case(
+        "Parquet with duplicate column names",
+        _parquet_with_duplicate_names(),
+        "schema-mismatch",
+        "amount",
+        name="new.parquet",
+    ),
+    BadInput(
+        id="drift: data a directory without Parquet files",
+        argv=("drift", "--data", "newdir", "--profile", "ref.json"),
+        reason="unreadable-data",
+        names="newdir",
+        setup=lambda d: (d / "ref.json").write_text(json.dumps(good_profile())),
+        files=with_data(**{"newdir/x.txt": "x"}),
+    ),
+    BadInput(
+        id="drift: --reference missing",
+        argv=("drift", "--data", "data.csv", "--profile", "ref.json", "--reference", "gone.csv"),
+        reason="missing-file",
+        names="gone.csv",
+        setup=lambda d: (d / "ref.json").write_text(json.dumps(good_profile())),
+        files=with_data(**{"data.csv": GOOD}),
+    ),
+]
+
 DRIFT_CHECK_CASES = [
     BadInput(
         id="drift-check: profile missing",
@@ -394,7 +433,7 @@ DRIFT_CHECK_CASES = [
     ),
 ]
 
-CASES = [*PROFILE_CASES, *DRIFT_PROFILE_CASES, *DRIFT_DATA_CASES, *DRIFT_CHECK_CASES]
+CASES = [*PROFILE_CASES, *DRIFT_PROFILE_CASES, *DRIFT_DATA_CASES, *MORE_CASES, *DRIFT_CHECK_CASES]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
