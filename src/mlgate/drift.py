@@ -165,7 +165,7 @@ class NumericCurrent:
     def __post_init__(self) -> None:
         import numpy as np
 
-        from mlgate.profile import PointCounts
+        from mlgate.sketch import PointCounts
 
         self.points = np.unique(np.concatenate((self.sketch_values, self.edges)))
         self.counter = PointCounts(self.points)

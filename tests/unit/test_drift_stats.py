@@ -15,7 +15,8 @@ from mlgate.drift_statistics import (
     ks_statistic_from_sketch,
     psi,
 )
-from mlgate.profile import NumericAccumulator, compress, sketch_cdf, summarize_sorted
+from mlgate.profile import NumericAccumulator
+from mlgate.sketch import compress, sketch_cdf, summarize_sorted
 
 
 def ks_d_independent(a: np.ndarray, b: np.ndarray) -> float:

@@ -21,14 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlgate.drift_statistics import cumulative_counts
-from mlgate.profile import (
-    PointCounts,
-    ProfileSettings,
-    build_profile,
-    histogram_edges,
-    numeric_values,
-    summarize_sorted,
-)
+from mlgate.profile import ProfileSettings, build_profile, numeric_values
+from mlgate.sketch import PointCounts, histogram_edges, summarize_sorted
 
 Draw = Callable[[np.random.Generator, int], np.ndarray]
 
