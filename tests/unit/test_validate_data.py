@@ -148,6 +148,21 @@ def test_an_expectation_gx_cannot_use_fails_and_changes_nothing(env: Path, proje
     assert _digests(broken / "gx") == gx_files
 
 
+def test_an_expectation_gx_dropped_while_loading_is_invalid_suite(project: Path) -> None:
+    """The second line of defence: the suites GX loaded are compared with their files."""
+    from mlgate.gate import GateInputError
+
+    contract = validate_data.read_contract(project / "gx", "data-contract")
+    _context, checkpoint = validate_data.open_checkpoint(project, "data-contract", engine="pandas")
+    validate_data.check_all_expectations_loaded(checkpoint, contract)  # as loaded: nothing missing
+    contract.suites["transactions"]["expectations"].append({"type": "expect_dropped_by_gx", "kwargs": {}})
+    with pytest.raises(GateInputError) as caught:
+        validate_data.check_all_expectations_loaded(checkpoint, contract)
+    assert (
+        caught.value.reason == "invalid-suite" and "GX loaded 8 of the 9 expectations" in caught.value.message
+    )
+
+
 def _copy_gx(env: Path, project: Path) -> Path:
     broken = env / "broken"
     shutil.copytree(project / "gx", broken / "gx", ignore=shutil.ignore_patterns("uncommitted"))
