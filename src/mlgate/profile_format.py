@@ -10,7 +10,6 @@ one `GateInputError` (`invalid-profile`) naming the profile file and the first b
 
 from __future__ import annotations
 
-import itertools
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,7 +25,9 @@ Share = Annotated[float, Field(ge=0, le=1)]
 
 
 def _increasing(values: list[float], what: str) -> None:
-    if any(b <= a for a, b in itertools.pairwise(values)):
+    import numpy as np
+
+    if len(values) > 1 and not bool(np.all(np.diff(np.asarray(values, dtype=np.float64)) > 0)):
         raise ValueError(f"{what} must be strictly increasing")
 
 
