@@ -6,7 +6,7 @@ Inputs: `--data` (CSV or Parquet, streamed in chunks), `--profile` (from `mlgate
 Outputs: `passed`, `failure-reason`, `dataset-drift`, `drift-share`, `drifted-columns`, `result-path`,
 `report-path`; exit 0 (no drift) or 1.
 
-Statistics per column (standard definitions, checked against scipy in the tests):
+Statistics per column (standard definitions in `mlgate.drift_statistics`, checked against scipy):
 
 - PSI = Σ (q - p) · ln(q / p) over the reference's bins (numeric: bins at the reference's quantiles;
   categorical: the stored categories plus one bucket for all others), empty bins counted as 0.0001 —
@@ -22,6 +22,12 @@ Statistics per column (standard definitions, checked against scipy in the tests)
 A column drifts when its deciding test (`numeric_test`: psi | ks, `categorical_test`: psi | chi2) says
 so, or when its null rate rises by more than `max_null_rate_increase`. The dataset drifts when the
 share of drifted columns is at least `dataset_drift_share` (0.5).
+
+Below a test's minimum sample (`mlgate.drift_statistics`: PSI needs its sampling noise below the
+threshold, KS a smallest possible p-value at or below `ks_p_value`), or when a sketch's error bound
+allows both answers, a column is *inconclusive*: neither drift nor a pass. Drift wins; otherwise any
+inconclusive column fails the gate with `inconclusive` (`drift.inconclusive: warn` passes with a
+warning instead). Infinite values are refused (`infinite-value`).
 """
 
 from __future__ import annotations
