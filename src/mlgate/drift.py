@@ -23,11 +23,9 @@ A column drifts when its deciding test (`numeric_test`: psi | ks, `categorical_t
 so, or when its null rate rises by more than `max_null_rate_increase`. The dataset drifts when the
 share of drifted columns is at least `dataset_drift_share` (0.5).
 
-Below a test's minimum sample (`mlgate.drift_statistics`: PSI needs its sampling noise below the
-threshold, KS a smallest possible p-value at or below `ks_p_value`), or when a sketch's error bound
-allows both answers, a column is *inconclusive*: neither drift nor a pass. Drift wins; otherwise any
-inconclusive column fails the gate with `inconclusive` (`drift.inconclusive: warn` passes with a
-warning instead). Infinite values are refused (`infinite-value`).
+Below a test's minimum sample (see `mlgate.drift_statistics`), or when a sketch's error bound allows both
+answers, a column is *inconclusive*: not drift, not a pass. Drift wins; else an inconclusive column fails
+the gate (`inconclusive`) unless `drift.inconclusive: warn`. Infinities are refused (`infinite-value`).
 """
 
 from __future__ import annotations
