@@ -154,7 +154,8 @@ def config(tmp_path: Path, **overrides: Any) -> Path:
         "bake_seconds": 1.5,
         "min_requests": 50,
         "max_inconclusive": 2,
-        "analysis": {"signals": ["error-rate"]},
+        # a few hundred challenger requests cannot rule out a 2x error rate; 5 % errors they can
+        "analysis": {"signals": ["error-rate"], "error_rate_min_delta": 0.05},
         "sagemaker": {"endpoint_name": "fraud-detection-prod", "metrics_period_seconds": 60},
     }
     for key, value in overrides.items():
