@@ -218,11 +218,14 @@ def _error_rate(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float,
     upper, _ = stats.stratified_tails(counts, math.log(tol_odds)) if math.isfinite(tol_odds) else (1.0, 1.0)
     # rule out "canary >= max(regression x baseline, baseline + min delta)": either the canary's odds are
     # significantly below regression x the baseline's, or its rate is significantly below min delta
-    # (each at beta / 2, so a canary with the regression passes with probability <= beta)
+    # (each at beta / 2, so a canary with the regression passes with probability <= beta). When the
+    # baseline's rate is surely (lower bound at 0.001) high enough that regression x it exceeds it by min
+    # delta anyway, the first alone decides, at beta (that certainty adds at most 0.001 to the bound).
     _, ruled_out = stats.stratified_tails(counts, math.log(s.error_rate_regression))
     if s.error_rate_min_delta > 0:
-        ruled_out = min(ruled_out, stats.binomial_below(ce, cn, s.error_rate_min_delta))
-    ruled_out = min(1.0, 2 * ruled_out)
+        floor = (s.error_rate_regression - 1) * stats.rate_lower_bound(be, bn, 0.001)
+        if floor < s.error_rate_min_delta:
+            ruled_out = min(1.0, 2 * min(ruled_out, stats.binomial_below(ce, cn, s.error_rate_min_delta)))
     check = Check(
         "error-rate",
         "pass",

@@ -108,6 +108,15 @@ def binomial_below(events: int, trials: int, rate: float) -> float:
     return float(stats.binom.cdf(events, trials, rate))
 
 
+def rate_lower_bound(events: int, trials: int, level: float) -> float:
+    """One-sided Clopper-Pearson lower confidence bound of a rate (0 without events)."""
+    from scipy import stats
+
+    if events <= 0 or trials <= 0:
+        return 0.0
+    return float(stats.beta.ppf(level, events, trials - events + 1))
+
+
 def psi(baseline_counts: Sequence[float], canary_counts: Sequence[float], epsilon: float = 1e-4) -> float:
     """Population stability index between two histograms over the same bins."""
     b_total, c_total = sum(baseline_counts), sum(canary_counts)
