@@ -101,7 +101,11 @@ def build(
 
         target = SageMakerTarget(plan.sagemaker, config_file=config_file)
         target.check(model_version)
-        source = CloudWatchMetrics(plan.sagemaker, latency_ratio=plan.analysis.latency_max_ratio)
+        source = CloudWatchMetrics(
+            plan.sagemaker,
+            latency_ratio=plan.analysis.latency_max_ratio,
+            latency_delta_ms=plan.analysis.latency_min_delta_ms,
+        )
     else:
         from mlgate.canary.targets.kserve import KServeTarget
 

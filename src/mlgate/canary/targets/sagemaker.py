@@ -138,17 +138,15 @@ LATENCY_BOUNDS = (
 MAX_EXTENDED = 10
 
 
-def ladder_around(p95: float, p99: float, ratio: float) -> list[float]:
-    """At most 10 bounds (seconds) the judge needs: from the baseline's p95 / (ratio x 1.3) to its p99."""
-    low = p95 / (ratio * 1.3)
-    bounds = [b for b in LATENCY_BOUNDS if low <= b]
-    above_p99 = [b for b in bounds if b >= p99][:1]
-    inside = [b for b in bounds if b < p99]
-    if len(inside) > MAX_EXTENDED - len(above_p99):  # keep the bounds nearest p95 and p99
-        keep = MAX_EXTENDED - len(above_p99)
-        near = sorted(inside, key=lambda b: min(abs(b - p95) / p95, abs(b - p99) / p99))[:keep]
-        inside = sorted(near)
-    return inside + above_p99
+def ladder_around(p95: float, p99: float, ratio: float, delta: float) -> list[float]:
+    """The bounds (seconds, at most 10) the judge's latency tests use, from the baseline's p95 and p99:
+    for p95 - delta, p95 / ratio, p95 and p99 the nearest bound below and above each."""
+    chosen: set[float] = set()
+    for target in (p95 - delta, p95 / ratio, p95, p99):
+        below = [b for b in LATENCY_BOUNDS if b <= target]
+        above = [b for b in LATENCY_BOUNDS if b >= target]
+        chosen.update(below[-1:] + above[:1])
+    return sorted(chosen)[:MAX_EXTENDED]
 
 
 class CloudWatchMetrics:
@@ -156,11 +154,14 @@ class CloudWatchMetrics:
 
     SIGNALS = ("error-rate", "latency")
 
-    def __init__(self, settings: SageMakerSettings, *, latency_ratio: float = 1.25) -> None:
+    def __init__(
+        self, settings: SageMakerSettings, *, latency_ratio: float = 1.25, latency_delta_ms: float = 10.0
+    ) -> None:
         import boto3
 
         self.settings = settings
         self.latency_ratio = latency_ratio
+        self.latency_delta = latency_delta_ms / 1000
         self.client: Any = boto3.client("cloudwatch", region_name=settings.region)
 
     def check(self) -> None:
@@ -245,7 +246,7 @@ class CloudWatchMetrics:
         bounds: list[float] = []
         if len(quantiles) == 1 and "p95" in quantiles[0] and "p99" in quantiles[0]:
             p95, p99 = float(quantiles[0]["p95"]) / 1e6, float(quantiles[0]["p99"]) / 1e6
-            bounds = ladder_around(p95, p99, self.latency_ratio)
+            bounds = ladder_around(p95, p99, self.latency_ratio, self.latency_delta)
         arms = []
         for variant in (s.baseline_variant, s.canary_variant):
             requests, errors = self._counts(variant, window)
