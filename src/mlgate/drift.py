@@ -66,17 +66,21 @@ READ_ROWS = 1 << 17
 EMPTY_BIN_SHARE = 0.0001
 SPARK = "▁▂▃▄▅▆▇█"
 
-FAILURE_REASONS = (
-    *COMMON_FAILURE_REASONS,
-    "data-drift",
-    "missing-file",
-    "empty-data",
-    "unreadable-data",
-    "schema-mismatch",
-    "all-null-column",
-    "invalid-profile",
-    "unknown-profile-version",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    **COMMON_FAILURE_REASONS,
+    "data-drift": "the data drifted (or, with `drift.fail_on: column`, any column drifted)",
+    "missing-file": "the data or the profile does not exist",
+    "empty-data": "the data is empty or has no rows",
+    "unreadable-data": "not UTF-8, not a parseable CSV, a damaged Parquet file, or an unsupported file type",
+    "schema-mismatch": (
+        "a profiled column is missing, a column is not in the profile, or a column's type changed"
+    ),
+    "all-null-column": "a profiled column holds only nulls in the data",
+    "invalid-profile": "the profile is not valid JSON or not an mlgate profile",
+    "unknown-profile-version": "the profile's schema version is not one this mlgate reads: rebuild it",
+}
 
 
 class DriftSection(Section):

@@ -26,7 +26,11 @@ from mlgate.drift import FAILURE_REASONS as DRIFT_REASONS
 from mlgate.drift import DriftSection, drift_gate
 from mlgate.gate import GateInputError, config_option, finish, path_option, report_dir_option, run_gate
 
-FAILURE_REASONS = (*DRIFT_REASONS, "download-failed")
+#: every failure-reason this gate reports -> its one-line meaning (docs are generated from this)
+FAILURE_REASONS: dict[str, str] = {
+    **DRIFT_REASONS,
+    "download-failed": "the sample URL could not be downloaded",
+}
 
 
 def fetch(source: str, directory: Path) -> Path:

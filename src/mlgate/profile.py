@@ -59,14 +59,16 @@ QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 #: categorical columns with more distinct values than this stop counting (ids, free text)
 MAX_TRACKED_CATEGORIES = 100_000
 
-FAILURE_REASONS = (
-    *COMMON_FAILURE_REASONS,
-    "missing-file",
-    "empty-data",
-    "unreadable-data",
-    "schema-mismatch",
-    "all-null-column",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    **COMMON_FAILURE_REASONS,
+    "missing-file": "the dataset to profile does not exist (not pulled?)",
+    "empty-data": "the dataset is an empty file or has no rows",
+    "unreadable-data": "not UTF-8, not a parseable CSV, a damaged Parquet file, or an unsupported file type",
+    "schema-mismatch": "a column to profile is missing or a column name is repeated",
+    "all-null-column": "a profiled column holds only nulls",
+}
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,11 @@ def error_of(path: Path) -> GateInputError:
     return caught.value
 
 
-def test_missing_file_and_missing_section_give_defaults(tmp_path: Path) -> None:
-    assert load_section(tmp_path / "absent.yaml", "demo", DemoSection) == DemoSection()
+def test_missing_default_file_and_missing_section_give_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_section(Path("mlgate.yaml"), "demo", DemoSection) == DemoSection()
     assert load_section(write(tmp_path, "other: {}\n"), "demo", DemoSection).max_rows == 1000
     assert load_section(write(tmp_path, ""), "demo", DemoSection).enabled
 

@@ -30,7 +30,25 @@ from mlgate.canary.controller import CanaryOutcome, Controller, MetricsSource, T
 from mlgate.gate import GateInputError, GateResult, comment_option, config_option, report_dir_option
 
 GATE = "canary"
-FAILURE_REASONS = ("error-rate", "latency", "prediction-shift", "no-data", "target-error", "cancelled")
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "error-rate": (
+        "the canary's error rate is significantly above the baseline's, or above the absolute guard"
+    ),
+    "latency": (
+        "the canary's p95 or p99 latency is above the allowed ratio and margin, or above the p99 guard"
+    ),
+    "prediction-shift": (
+        "the prediction-score distribution or the positive-prediction rate moved away from the baseline's"
+    ),
+    "no-data": (
+        "`max_inconclusive` looks in a row had no traffic, NaN or a missing metric "
+        "(or the metrics source stopped answering)"
+    ),
+    "target-error": "the traffic router failed a call or showed weights mlgate did not set",
+    "cancelled": "the job was cancelled (SIGINT / SIGTERM)",
+}
 TARGETS = ("local", "sagemaker", "kserve")
 RESULTS = ("promoted", "rolled-back", "dry-run")
 
