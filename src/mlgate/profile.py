@@ -39,6 +39,7 @@ from mlgate.gate import (
     GateResult,
     config_option,
     finish,
+    output_problem,
     path_option,
     report_dir_option,
     run_gate,
@@ -700,7 +701,7 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
 
 @click.command("profile")
 @path_option("--data", "data", required=True, help="Trusted reference data (CSV or Parquet).")
-@path_option("--output", help="Profile JSON to write [default: drift.profile in mlgate.yaml].")
+@path_option("--output", output="file", help="Profile JSON to write [default: drift.profile in mlgate.yaml].")
 @config_option("drift")
 @click.option(
     "--chunk-rows",
@@ -721,6 +722,9 @@ def command(
 
         section = load_section(config_path, "drift", DriftSection)
         settings = section.profile_settings(chunk_rows)
-        return finish(profile_gate(data, output or Path(section.profile), settings), report_dir=report_dir)
+        target = output or Path(section.profile)
+        if problem := output_problem(target, "file"):  # drift.profile in mlgate.yaml: checked up front too
+            raise GateInputError(problem, file=target, field="--output" if output else "drift.profile")
+        return finish(profile_gate(data, target, settings), report_dir=report_dir)
 
     return run_gate("profile", work)

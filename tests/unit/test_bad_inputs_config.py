@@ -349,6 +349,29 @@ PATHS = [
         "pr_auc.threshold 1.7",
         files={"mlgate.yaml": metric("{threshold: 1.7}")},
     ),
+    # profile (the output named on the command line, or by drift.profile in mlgate.yaml)
+    BadInput(
+        "profile-output-is-directory",
+        ("profile", "--data", "data.csv", "--output", "profiles"),
+        "invalid-input",
+        "profiles: is a directory",
+        files={"data.csv": GOLDEN, "profiles/old.json": "{}"},
+        exit_code=2,
+    ),
+    BadInput(
+        "profile-config-output-is-directory",
+        ("profile", "--data", "data.csv"),
+        "invalid-input",
+        "profiles: drift.profile: is a directory",
+        files={"data.csv": GOLDEN, "profiles/old.json": "{}", "mlgate.yaml": "drift:\n  profile: profiles\n"},
+    ),
+    BadInput(
+        "profile-config-output-under-a-file",
+        ("profile", "--data", "data.csv"),
+        "invalid-input",
+        "cannot be created: data.csv is a file",
+        files={"data.csv": GOLDEN, "mlgate.yaml": "drift:\n  profile: data.csv/profile.json\n"},
+    ),
     # lint
     BadInput(
         "lint-report-dir-is-a-file",
