@@ -83,6 +83,10 @@ CONFIG_FILES = [
     config_case("bins-not-int", "drift:\n  bins: ten\n", "drift.bins"),
     config_case("engine-not-allowed", "data:\n  engine: dask\n", "data.engine"),
     config_case("task-not-allowed", "eval:\n  task: clustering\n", "eval.task"),
+    config_case(
+        "lock-timeout-not-a-duration", "terraform:\n  lock_timeout: forever\n", "terraform.lock_timeout"
+    ),
+    config_case("lock-timeout-negative", "terraform:\n  lock_timeout: -5m\n", "terraform.lock_timeout"),
     config_case("checkov-not-bool", "terraform:\n  checkov: maybe\n", "terraform.checkov"),
     config_case("unknown-metric", metric("{threshold: 0.5}", "auc"), "eval.metrics"),
     config_case("custom-metric-no-direction", metric("{function: 'pkg.mod:f'}", "cost"), "eval.metrics"),
