@@ -192,6 +192,12 @@ def load_section(path: Path, name: str, model: type[M], *, required: bool = Fals
     `required=True` is for gates whose defaults cannot judge anything: a missing section is an error.
     """
     raw = read_config(path)
+    if not raw and not required and is_implicit_default(path) and not path.exists():
+        from mlgate import github
+
+        github.Runner.from_env().annotate(
+            "notice", f"{path} not found: section `{name}` uses its defaults", title="mlgate config"
+        )
     if required and raw.get(name) is None:
         missing = "does not exist" if not path.exists() else f"has no `{name}` section"
         raise GateInputError(
