@@ -72,7 +72,7 @@ def _read_json(path: Path | None, what: str) -> dict[str, Any] | None:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise GateInputError(
             "is not JSON", file=path, fix=f"pass the {what} JSON written by mlgate"
         ) from None

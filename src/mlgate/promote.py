@@ -191,14 +191,16 @@ def _read_result(path: Path) -> dict[str, Any]:
         )
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise GateInputError(
             "is not JSON", file=path, fix="pass the eval-gate.json written by the gate"
         ) from None
+    data = result.get("data") if isinstance(result, dict) else None
     if (
         not isinstance(result, dict)
         or result.get("gate") != "eval-gate"
-        or "digest" not in result.get("data", {})
+        or not isinstance(data, dict)
+        or not isinstance(data.get("digest"), dict)
     ):
         raise GateInputError(
             "is not an eval-gate result", file=path, fix="pass the eval-gate.json written by the gate"
