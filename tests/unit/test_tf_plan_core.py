@@ -40,6 +40,7 @@ def change(
 
 def sample_plan() -> dict[str, Any]:
     return {
+        "format_version": "1.2",
         "terraform_version": "1.11.4",
         "timestamp": "2026-11-26T23:00:00Z",
         "prior_state": {"values": {"whatever": 1}},
@@ -185,6 +186,8 @@ def test_header_round_trip_and_resource_level_diff() -> None:
 
 def big_plan(n: int) -> dict[str, Any]:
     return {
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
         "resource_changes": [
             change(f'module.m.terraform_data.r["item-{i:05d}"]', ["create"], None, {"input": f"value-{i}"})
             for i in range(n)

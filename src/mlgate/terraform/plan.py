@@ -15,7 +15,13 @@ Pure functions over the JSON plan (`terraform show -json PLANFILE`):
 
 Sensitive values never reach the comment: every value is masked where the plan marks it sensitive, and
 the full plan text (Terraform's own rendering, already masked) is scrubbed of any sensitive string the
-JSON plan knows about.
+JSON plan knows about. A sensitive value that changes is shown as `(sensitive value changed)` on its
+attribute (Terraform's own plan shows `~ input`), and the fingerprint covers the planned sensitive values
+through a slow salted hash (`sensitive_digest`), so `tf-apply` refuses a secret change nobody reviewed
+while the fingerprint, the digests and the result never carry the value itself.
+
+The plan is checked against the shape of `terraform show -json` first (`plan_format.validate_plan`):
+anything else is a `PlanFormatError`, never "No changes".
 """
 
 from __future__ import annotations
@@ -29,8 +35,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from mlgate.terraform.plan_format import validate_plan
+
 SENSITIVE = "(sensitive value)"
+SENSITIVE_CHANGED = "(sensitive value changed)"
 UNKNOWN = "(known after apply)"
+#: scrypt cost of the sensitive-value digest: slow enough that the public fingerprint is no cheap oracle
+#: for guessing a secret, fast enough for plans with hundreds of sensitive resources (docs/benchmarks.md)
+SENSITIVE_DIGEST_COST = {"n": 2**12, "r": 8, "p": 1}
+_ABSENT = object()
 #: how many characters the per-resource digests may take in the hidden header before they are left out
 DIGESTS_BUDGET = 12_000
 #: action label -> heading and emoji shown in the comment, in display order
@@ -50,15 +63,73 @@ MAX_VALUE_CHARS = 80
 
 
 # -- masking ------------------------------------------------------------------------------------------
-def mask(value: Any, sensitive: Any) -> Any:
-    """`value` with every part that `sensitive` (Terraform's marker structure) flags replaced."""
+def _any_marked(sensitive: Any) -> bool:
+    if isinstance(sensitive, dict):
+        return any(_any_marked(v) for v in sensitive.values())
+    if isinstance(sensitive, list):
+        return any(_any_marked(v) for v in sensitive)
+    return sensitive is True
+
+
+def mask(value: Any, sensitive: Any, other: Any = _ABSENT) -> Any:
+    """`value` with every part that `sensitive` (Terraform's marker structure) flags replaced.
+
+    With `other` (the value on the other side of the change), a flagged part that differs from its
+    counterpart becomes `(sensitive value changed)`. A marker structure that does not fit the value's
+    shape masks the whole value (fail closed: a value is shown only where the plan says it may be).
+    """
     if sensitive is True:
-        return SENSITIVE
+        return SENSITIVE_CHANGED if other is not _ABSENT and other != value else SENSITIVE
     if isinstance(value, dict) and isinstance(sensitive, dict):
-        return {k: mask(v, sensitive.get(k, False)) for k, v in value.items()}
+        others = other if isinstance(other, dict) else {}
+        return {k: mask(v, sensitive.get(k, False), others.get(k, _ABSENT)) for k, v in value.items()}
     if isinstance(value, list) and isinstance(sensitive, list):
-        return [mask(v, sensitive[i] if i < len(sensitive) else False) for i, v in enumerate(value)]
+        others_list = other if isinstance(other, list) else []
+        return [
+            mask(
+                v,
+                sensitive[i] if i < len(sensitive) else False,
+                others_list[i] if i < len(others_list) else _ABSENT,
+            )
+            for i, v in enumerate(value)
+        ]
+    if value is not None and _any_marked(sensitive):
+        return SENSITIVE
     return value
+
+
+def sensitive_parts(value: Any, sensitive: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every `(path, value)` that `sensitive` flags, in a stable order (what `sensitive_digest` hashes)."""
+    if sensitive is True:
+        return [(path, value)]
+    if isinstance(value, dict) and isinstance(sensitive, dict):
+        return [
+            part
+            for key in sorted(value)
+            for part in sensitive_parts(value[key], sensitive.get(key, False), f"{path}.{key}")
+        ]
+    if isinstance(value, list) and isinstance(sensitive, list):
+        return [
+            part
+            for i, item in enumerate(value)
+            for part in sensitive_parts(item, sensitive[i] if i < len(sensitive) else False, f"{path}[{i}]")
+        ]
+    if value is not None and _any_marked(sensitive):
+        return [(path, value)]
+    return []
+
+
+def sensitive_digest(name: str, parts: list[tuple[str, Any]]) -> str:
+    """A salted scrypt digest of the planned sensitive values of one resource or output ('' if none).
+
+    It goes into the fingerprint so that a changed secret changes it; scrypt keeps the published
+    fingerprint from being a cheap test of guessed secrets.
+    """
+    if not parts:
+        return ""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+    salt = f"mlgate-sensitive-v1:{name}".encode()
+    return hashlib.scrypt(text, salt=salt, dklen=16, maxmem=64 * 2**20, **SENSITIVE_DIGEST_COST).hex()
 
 
 def mark_unknown(value: Any, unknown: Any) -> Any:
@@ -170,9 +241,15 @@ class ResourceChange:
 
 
 def _changed_attributes(change: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    before = mask(change.get("before"), change.get("before_sensitive", False))
+    raw_before = change.get("before")
+    before = mask(raw_before, change.get("before_sensitive", False))
     after = mark_unknown(
-        mask(change.get("after"), change.get("after_sensitive", False)), change.get("after_unknown", False)
+        mask(
+            change.get("after"),
+            change.get("after_sensitive", False),
+            raw_before if raw_before is not None else _ABSENT,
+        ),
+        change.get("after_unknown", False),
     )
     if not isinstance(before, dict):
         before = {}
@@ -210,6 +287,11 @@ def normalize_change(entry: dict[str, Any]) -> ResourceChange:
         normalized["import_id"] = import_id
     if change.get("replace_paths"):
         normalized["replace_paths"] = change["replace_paths"]
+    if label not in {"delete", "no-op", "read", "forget"}:
+        planned = sensitive_parts(change.get("after"), change.get("after_sensitive"))
+        secret = sensitive_digest(address, planned)
+        if secret:
+            normalized["sensitive"] = secret
     return ResourceChange(
         sha=_sha256(normalized),
         address=address,
@@ -228,10 +310,15 @@ class OutputChange:
     action: str
     before: Any
     after: Any
+    #: `sensitive_digest` of the planned value when it is sensitive ('' otherwise)
+    secret: str = ""
 
     @property
     def normalized(self) -> dict[str, Any]:
-        return {"name": self.name, "action": self.action, "before": self.before, "after": self.after}
+        found = {"name": self.name, "action": self.action, "before": self.before, "after": self.after}
+        if self.secret:
+            found["sensitive"] = self.secret
+        return found
 
 
 # -- the whole plan ---------------------------------------------------------------------------------------
@@ -294,8 +381,9 @@ class PlanSummary:
         return found
 
 
-def summarize_plan(plan: dict[str, Any]) -> PlanSummary:
-    """Terraform's JSON plan → `PlanSummary`."""
+def summarize_plan(plan: Any) -> PlanSummary:
+    """Terraform's JSON plan → `PlanSummary` (`PlanFormatError` when it is not one)."""
+    plan = validate_plan(plan)
     resources = [normalize_change(entry) for entry in plan.get("resource_changes") or []]
     drift = [normalize_change(entry) for entry in plan.get("resource_drift") or []]
     outputs = []
@@ -303,11 +391,20 @@ def summarize_plan(plan: dict[str, Any]) -> PlanSummary:
         label = action_label(list(change.get("actions", ["no-op"])))
         if label == "no-op":
             continue
-        before = mask(change.get("before"), change.get("before_sensitive", False))
-        after = mask(change.get("after"), change.get("after_sensitive", False))
+        raw_before = change.get("before")
+        before = mask(raw_before, change.get("before_sensitive", False))
+        after = mask(
+            change.get("after"),
+            change.get("after_sensitive", False),
+            raw_before if label != "create" else _ABSENT,
+        )
         if change.get("after_unknown") is True:
             after = UNKNOWN
-        outputs.append(OutputChange(name, label, before, after))
+        secret = ""
+        if label != "delete":
+            parts = sensitive_parts(change.get("after"), change.get("after_sensitive", False))
+            secret = sensitive_digest(f"output.{name}", parts)
+        outputs.append(OutputChange(name, label, before, after, secret))
     return PlanSummary(
         resources=resources,
         outputs=outputs,
@@ -406,7 +503,9 @@ def diff_reviewed(reviewed: ReviewedPlan, current: PlanSummary) -> list[str]:
 # -- rendering ---------------------------------------------------------------------------------------------
 def _short(value: Any) -> str:
     text = (
-        value if isinstance(value, str) and value in {SENSITIVE, UNKNOWN} else json.dumps(value, default=str)
+        value
+        if isinstance(value, str) and value in {SENSITIVE, SENSITIVE_CHANGED, UNKNOWN}
+        else json.dumps(value, default=str)
     )
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 

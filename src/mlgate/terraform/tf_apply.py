@@ -50,7 +50,9 @@ FAILURE_REASONS = (
     "missing-variable",
     "state-locked",
     "plan-failed",
+    "invalid-plan",
     "apply-failed",
+    "github-api-error",
     "invalid-input",
 )
 APPLY_REASON_TEXT = {
@@ -268,7 +270,13 @@ def command(  # noqa: PLR0917 - click passes every option by name
             link = f" ([run]({runner.run_url}))" if runner.run_url else ""
             sha = f" at `{runner.sha[:12]}`" if runner.sha else ""
             headline = outcome.result.summary_md.split("\n\n", 1)[-1].strip()
-            post_outcome(runner, comment, f"**Apply{sha}{link}:** {headline}")
+            try:
+                post_outcome(runner, comment, f"**Apply{sha}{link}:** {headline}")
+            except github.GitHubAPIError as exc:
+                # the outcome stands (and may already be applied): a comment not updated is a warning
+                runner.warning(
+                    f"could not record the outcome in the plan comment: {exc}", title=f"mlgate {GATE} ({key})"
+                )
         return finish(outcome.result, report_dir=out_dir)
 
     return run_gate(GATE, work)

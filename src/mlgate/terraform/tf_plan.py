@@ -49,7 +49,9 @@ FAILURE_REASONS = (
     "missing-variable",
     "state-locked",
     "plan-failed",
+    "invalid-plan",
     "checkov-failed",
+    "checkov-error",
     "invalid-input",
 )
 REASON_TEXT = {
@@ -59,7 +61,9 @@ REASON_TEXT = {
     "missing-variable": "a required variable has no value",
     "state-locked": "the state is locked by another run",
     "plan-failed": "`terraform plan` failed",
+    "invalid-plan": "`terraform show -json` did not give a Terraform JSON plan mlgate can read",
     "checkov-failed": "checkov found problems",
+    "checkov-error": "checkov could not run, so the configuration was not checked",
 }
 
 
@@ -95,7 +99,7 @@ def _checkov_lines(reports: list[checkov_mod.CheckovReport]) -> list[str]:
     for report in reports:
         what = "plan" if report.target.endswith(".json") else "configuration"
         if report.error:
-            lines.append(f"- ❌ checkov ({what}): {report.error}")
+            lines.append(f"- ❌ checkov ({what}) could not run: {report.error}")
             continue
         hard, soft = len(report.hard_failures), len(report.findings) - len(report.hard_failures)
         icon = "✅" if not hard else "❌"
@@ -182,8 +186,10 @@ def judge_plan(
     reason = run.reason
     if not reason and run.unformatted and fail_on_fmt:
         reason = "fmt-check"
-    if not reason and any(not r.ok for r in reports):
+    if not reason and any(r.hard_failures for r in reports if not r.error):
         reason = "checkov-failed"
+    if not reason and any(r.error for r in reports):
+        reason = "checkov-error"
     fmt_line = "- ✅ `terraform fmt`"
     if run.unformatted:
         files = ", ".join(f"`{f}`" for f in run.unformatted[:10])
@@ -338,7 +344,11 @@ def command(  # noqa: PLR0917 - click passes every option by name
         pr = runner.pr_number()
         want_labels = section.labels if labels is None else labels
         if comment and want_labels and pr and runner.in_actions and runner.env.get("GITHUB_TOKEN"):
-            sync_labels(runner, pr, section.comment_author)
+            try:
+                sync_labels(runner, pr, section.comment_author)
+            except github.GitHubAPIError as exc:
+                # like the comment itself: labels that cannot be set are a warning, the verdict stands
+                runner.warning(f"could not update the plan labels: {exc}", title=f"mlgate {GATE} ({key})")
         return code
 
     return run_gate(GATE, work)
