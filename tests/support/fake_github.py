@@ -3,8 +3,8 @@
 Start it with `FakeGitHub()` as a context manager; point `GITHUB_API_URL` at `server.url`. It keeps
 issues, issue/PR comments and labels in memory, records every request, and can be told to fail the
 next N requests with a status (for retry tests), or to fail requests of one method with a status *after*
-doing them (`fail_after_saving`: GitHub saved the comment, the proxy answered 502). It binds 127.0.0.1 on a free port, serves at most
-`max_requests` requests, and stops when the context exits.
+doing them (`fail_after_saving`: GitHub saved the comment, the proxy answered 502). It binds 127.0.0.1
+on a free port, serves at most `max_requests` requests, and stops when the context exits.
 """
 
 from __future__ import annotations
