@@ -26,7 +26,7 @@ from mlgate.drift import FAILURE_REASONS as DRIFT_REASONS
 from mlgate.drift import DriftSection, drift_gate
 from mlgate.gate import GateInputError, config_option, finish, path_option, report_dir_option, run_gate
 
-FAILURE_REASONS = (*DRIFT_REASONS, "download-failed")
+FAILURE_REASONS = (*DRIFT_REASONS, "download-failed", "github-api-error")
 
 
 def fetch(source: str, directory: Path) -> Path:
