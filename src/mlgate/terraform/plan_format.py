@@ -21,6 +21,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 #: the JSON plan format versions this module understands (major version)
 SUPPORTED_MAJOR = "1"
+#: deeper nesting than this is refused before any recursive walk (Terraform values nest a few levels)
+MAX_DEPTH = 100
 
 Action = Literal["no-op", "create", "read", "update", "delete", "forget"]
 
@@ -87,8 +89,23 @@ class TerraformPlan(_Strict):
     errored: bool = False
 
 
+def _depth_within(value: Any, limit: int) -> bool:
+    """Whether `value` nests at most `limit` levels of objects / arrays (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return True
+
+
 def validate_plan(plan: Any) -> dict[str, Any]:
     """A decoded JSON value → the plan (unchanged), or `PlanFormatError`."""
+    if not _depth_within(plan, MAX_DEPTH):
+        raise PlanFormatError(f"nests objects or arrays deeper than {MAX_DEPTH} levels: not a Terraform plan")
     if not isinstance(plan, dict):
         kind = _describe(plan, show_value=False)
         raise PlanFormatError(f"is {kind}, not a Terraform plan object (`terraform show -json`)")
@@ -138,4 +155,4 @@ def _describe(value: Any, show_value: bool) -> str:
     if show_value and isinstance(value, str) and len(value) <= 20:
         return repr(value)
     names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-    return names.get(type(value), f"a {type(value).__name__}")
+    return names.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)

@@ -217,9 +217,9 @@ def _show(tf: Terraform, run: PlanRun, plan_path: Path, out_dir: Path) -> PlanRu
     if shown.returncode != 0:
         return _stop(run, "show", "plan-failed", shown)
     run.json_path = out_dir / "plan.json"
-    run.json_path.write_text(shown.stdout, encoding="utf-8")
+    run.json_path.write_bytes(shown.raw_stdout)
     try:
-        plan = parse_plan(shown.stdout)
+        plan = parse_plan(shown.raw_stdout)
     except PlanFormatError as exc:
         # nothing of a plan we cannot read is judged, summarised or applied
         run.stage, run.reason = "show", "invalid-plan"

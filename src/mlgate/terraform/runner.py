@@ -77,6 +77,8 @@ class Outcome:
     messages: list[dict[str, Any]] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
+    #: stdout as terraform wrote it (what `show -json` is parsed from; `stdout` replaces bad UTF-8)
+    raw_stdout: bytes = b""
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -133,7 +135,6 @@ class Terraform:
                 cwd=self.workdir,
                 env=env,
                 capture_output=True,
-                text=True,
                 timeout=self.timeout,
                 check=False,
             )
@@ -141,8 +142,10 @@ class Terraform:
             return Outcome(124, stderr=f"`terraform {args[0]}` did not finish within {self.timeout:.0f} s")
         except OSError as exc:  # no terraform binary, not executable, …
             return Outcome(127, stderr=f"could not run `{self.binary}`: {exc.strerror or exc}")
-        messages, diagnostics = _parse_json_stream(proc.stdout) if check_json else ([], [])
-        return Outcome(proc.returncode, diagnostics, messages, proc.stdout, proc.stderr)
+        stdout = proc.stdout.decode("utf-8", errors="replace")
+        stderr = proc.stderr.decode("utf-8", errors="replace")
+        messages, diagnostics = _parse_json_stream(stdout) if check_json else ([], [])
+        return Outcome(proc.returncode, diagnostics, messages, stdout, stderr, proc.stdout)
 
     # -- the steps ---------------------------------------------------------------------------------------
     def fmt_check(self) -> list[str]:

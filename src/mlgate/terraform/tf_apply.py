@@ -226,6 +226,7 @@ def command(  # noqa: PLR0917 - click passes every option by name
         section = load_section(config_path, "terraform", TerraformSection)
         check_workdir(workdir)
         runner = github.Runner.from_env()
+        event_pr = runner.pr_number()  # a malformed event payload is an input error before any work
         if not (runner.repository and runner.env.get("GITHUB_TOKEN")):
             raise GateInputError(
                 "needs the GitHub API to find the reviewed plan",
@@ -235,7 +236,7 @@ def command(  # noqa: PLR0917 - click passes every option by name
         key = comment_key(workdir, workspace)
         out_dir = report_dir or Path(".mlgate") / GATE / key.replace("/", "_")
         author = comment_author or section.comment_author
-        pr = pr_number or runner.pr_number() or pull_request_for_commit(runner, runner.sha)
+        pr = pr_number or event_pr or pull_request_for_commit(runner, runner.sha)
         if pr is None:
             result = _result(
                 key,

@@ -115,6 +115,9 @@ def _checkov_lines(reports: list[checkov_mod.CheckovReport]) -> list[str]:
 
 
 def _annotate_findings(run: PlanRun, report: checkov_mod.CheckovReport, base: Path) -> None:
+    if report.error:
+        what = "plan" if report.target.endswith(".json") else "configuration"
+        run.annotations.append(Annotation("error", f"checkov ({what}) could not run: {report.error}"))
     for finding in report.findings:
         file = (
             (base / finding.file).as_posix() if finding.file and not finding.file.endswith(".json") else None
@@ -317,6 +320,7 @@ def command(  # noqa: PLR0917 - click passes every option by name
     def work() -> int:
         section = load_section(config_path, "terraform", TerraformSection)
         runner = github.Runner.from_env()
+        pr = runner.pr_number()  # a malformed event payload is an input error before any work
         key = comment_key(workdir, workspace)
         out_dir = report_dir or Path(".mlgate") / GATE / key.replace("/", "_")
         baseline = checkov_baseline or (Path(section.checkov_baseline) if section.checkov_baseline else None)
@@ -341,7 +345,6 @@ def command(  # noqa: PLR0917 - click passes every option by name
             runner.mask(secret)
         emit_annotations(runner, gate_run.run.annotations, title=f"mlgate {GATE} ({key})")
         code = finish(gate_run.result, report_dir=out_dir, comment_key=key if comment else None)
-        pr = runner.pr_number()
         want_labels = section.labels if labels is None else labels
         if comment and want_labels and pr and runner.in_actions and runner.env.get("GITHUB_TOKEN"):
             try:
