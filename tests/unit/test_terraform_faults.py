@@ -67,7 +67,7 @@ def test_a_secret_changed_after_review_is_refused_without_showing_it(
     monkeypatch.setenv("TF_VAR_db_password", SECRET_UNREVIEWED)
     code, out = reviewed.apply("envs/dev")
     assert code == 1 and out["failure-reason"] == "plan-changed" and out["applied"] == "false"
-    assert "`terraform_data.db`: update, different values" in reviewed.comment("envs/dev@default")
+    assert "a value the plan marks sensitive differs" in reviewed.comment("envs/dev@default")
     assert state_digest(reviewed) == before
     result = Path(out["result-path"]).read_text(encoding="utf-8")
     report = Path(out["report-path"]).read_text(encoding="utf-8")

@@ -17,8 +17,9 @@ Sensitive values never reach the comment: every value is masked where the plan m
 the full plan text (Terraform's own rendering, already masked) is scrubbed of any sensitive string the
 JSON plan knows about. A sensitive value that changes is shown as `(sensitive value changed)` on its
 attribute (Terraform's own plan shows `~ input`), and the fingerprint covers the planned sensitive values
-through a slow salted hash (`sensitive_digest`), so `tf-apply` refuses a secret change nobody reviewed
-while the fingerprint, the digests and the result never carry the value itself.
+through one slow salted hash per plan (`sensitive_digest`, scrypt), so `tf-apply` refuses a secret
+change nobody reviewed while the fingerprint, the digests and the result never carry the value, nor a
+hash of it that is cheap to test guesses against.
 
 The plan is checked against the shape of `terraform show -json` first (`plan_format.validate_plan`):
 anything else is a `PlanFormatError`, never "No changes".
@@ -40,9 +41,11 @@ from mlgate.terraform.plan_format import validate_plan
 SENSITIVE = "(sensitive value)"
 SENSITIVE_CHANGED = "(sensitive value changed)"
 UNKNOWN = "(known after apply)"
-#: scrypt cost of the sensitive-value digest: slow enough that the public fingerprint is no cheap oracle
-#: for guessing a secret, fast enough for plans with hundreds of sensitive resources (docs/benchmarks.md)
-SENSITIVE_DIGEST_COST = {"n": 2**12, "r": 8, "p": 1}
+#: scrypt cost of the sensitive-value digest (one per plan): the interactive-login parameters, so the
+#: published fingerprint is no cheap oracle for guessing a secret (docs/benchmarks.md)
+SENSITIVE_DIGEST_COST = {"n": 2**14, "r": 8, "p": 1}
+#: the entry of `PlanSummary.digests()` that stands for every planned sensitive value
+SENSITIVE_ENTRY = "(sensitive values)"
 _ABSENT = object()
 #: how many characters the per-resource digests may take in the hidden header before they are left out
 DIGESTS_BUDGET = 12_000
@@ -119,17 +122,20 @@ def sensitive_parts(value: Any, sensitive: Any, path: str = "") -> list[tuple[st
     return []
 
 
-def sensitive_digest(name: str, parts: list[tuple[str, Any]]) -> str:
-    """A salted scrypt digest of the planned sensitive values of one resource or output ('' if none).
+def sensitive_digest(parts: dict[str, list[tuple[str, Any]]]) -> str:
+    """One salted scrypt digest of every planned sensitive value, by address ('' when there is none).
 
-    It goes into the fingerprint so that a changed secret changes it; scrypt keeps the published
-    fingerprint from being a cheap test of guessed secrets.
+    It goes into the fingerprint so that a changed secret changes it. One slow hash per plan (not per
+    resource) keeps a plan with thousands of secrets fast, and keeps the published fingerprint from being
+    a cheap test of guessed secrets: every guess costs one scrypt.
     """
-    if not parts:
+    found = {name: items for name, items in parts.items() if items}
+    if not found:
         return ""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
-    salt = f"mlgate-sensitive-v1:{name}".encode()
-    return hashlib.scrypt(text, salt=salt, dklen=16, maxmem=64 * 2**20, **SENSITIVE_DIGEST_COST).hex()
+    text = json.dumps(found, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+    password = hashlib.sha256(text).digest()
+    salt = b"mlgate-sensitive-v1"
+    return hashlib.scrypt(password, salt=salt, dklen=16, maxmem=64 * 2**20, **SENSITIVE_DIGEST_COST).hex()
 
 
 def mark_unknown(value: Any, unknown: Any) -> Any:
@@ -223,6 +229,8 @@ class ResourceChange:
     #: attribute -> (before, after), sensitive values masked, unknowns marked
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     normalized: dict[str, Any] = field(default_factory=dict)
+    #: the planned sensitive values, `(path, value)` (only hashed, into `PlanSummary.sensitive_digest`)
+    planned_sensitive: list[tuple[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def moved(self) -> bool:
@@ -287,11 +295,9 @@ def normalize_change(entry: dict[str, Any]) -> ResourceChange:
         normalized["import_id"] = import_id
     if change.get("replace_paths"):
         normalized["replace_paths"] = change["replace_paths"]
+    planned = []
     if label not in {"delete", "no-op", "read", "forget"}:
         planned = sensitive_parts(change.get("after"), change.get("after_sensitive"))
-        secret = sensitive_digest(address, planned)
-        if secret:
-            normalized["sensitive"] = secret
     return ResourceChange(
         sha=_sha256(normalized),
         address=address,
@@ -301,6 +307,7 @@ def normalize_change(entry: dict[str, Any]) -> ResourceChange:
         reason=str(entry.get("action_reason", "") or ""),
         changed=changed,
         normalized=normalized,
+        planned_sensitive=planned,
     )
 
 
@@ -310,15 +317,12 @@ class OutputChange:
     action: str
     before: Any
     after: Any
-    #: `sensitive_digest` of the planned value when it is sensitive ('' otherwise)
-    secret: str = ""
+    #: the planned sensitive values, `(path, value)` (only hashed, into `PlanSummary.sensitive_digest`)
+    planned_sensitive: list[tuple[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def normalized(self) -> dict[str, Any]:
-        found = {"name": self.name, "action": self.action, "before": self.before, "after": self.after}
-        if self.secret:
-            found["sensitive"] = self.secret
-        return found
+        return {"name": self.name, "action": self.action, "before": self.before, "after": self.after}
 
 
 # -- the whole plan ---------------------------------------------------------------------------------------
@@ -368,16 +372,30 @@ class PlanSummary:
         }
 
     @cached_property
+    def sensitive_digest(self) -> str:
+        """The scrypt digest of every planned sensitive value of the changes ('' when there is none)."""
+        parts = {r.address: r.planned_sensitive for r in self.changes}
+        parts.update({f"output.{o.name}": o.planned_sensitive for o in self.outputs})
+        return sensitive_digest(parts)
+
+    @cached_property
     def fingerprint(self) -> str:
-        """sha256 over the sorted per-change sha256 digests (each of one normalized change)."""
+        """sha256 over the sorted per-change sha256 digests (each of one normalized change), and the
+        digest of the planned sensitive values when there are any."""
         resources = sorted((r.address, r.sha) for r in self.changes)
         outputs = sorted((o.name, _sha256(o.normalized)) for o in self.outputs)
-        return "sha256:" + _sha256({"resources": resources, "outputs": outputs})
+        covered: dict[str, Any] = {"resources": resources, "outputs": outputs}
+        if self.sensitive_digest:
+            covered["sensitive"] = self.sensitive_digest
+        return "sha256:" + _sha256(covered)
 
     def digests(self) -> dict[str, str]:
-        """Per-resource (and `output.<name>`) digests: what `tf-apply` compares to name what changed."""
+        """Per-resource (and `output.<name>`) digests: what `tf-apply` compares to name what changed;
+        `(sensitive values)` stands for every planned sensitive value (which resource's is not said)."""
         found = {r.address: f"{r.action}:{r.digest}" for r in self.changes}
         found.update({f"output.{o.name}": f"{o.action}:{_sha256(o.normalized)[:16]}" for o in self.outputs})
+        if self.sensitive_digest:
+            found[SENSITIVE_ENTRY] = f"sensitive:{self.sensitive_digest[:16]}"
         return found
 
 
@@ -400,11 +418,10 @@ def summarize_plan(plan: Any) -> PlanSummary:
         )
         if change.get("after_unknown") is True:
             after = UNKNOWN
-        secret = ""
+        parts = []
         if label != "delete":
             parts = sensitive_parts(change.get("after"), change.get("after_sensitive", False))
-            secret = sensitive_digest(f"output.{name}", parts)
-        outputs.append(OutputChange(name, label, before, after, secret))
+        outputs.append(OutputChange(name, label, before, after, parts))
     return PlanSummary(
         resources=resources,
         outputs=outputs,
@@ -484,6 +501,12 @@ def diff_reviewed(reviewed: ReviewedPlan, current: PlanSummary) -> list[str]:
     for address in sorted(set(reviewed.digests) | set(now)):
         old, new = reviewed.digests.get(address), now.get(address)
         if old == new:
+            continue
+        if address == SENSITIVE_ENTRY:
+            lines.append(
+                "~ a value the plan marks sensitive differs from the reviewed plan (the value is not shown; "
+                "compare the sensitive attributes of the resources and outputs with what was approved)"
+            )
             continue
         if old is None:
             lines.append(f"+ `{address}`: {new.split(':')[0] if new else ''} (not in the reviewed plan)")
