@@ -399,9 +399,13 @@ class PlanSummary:
         return found
 
 
-def summarize_plan(plan: Any) -> PlanSummary:
-    """Terraform's JSON plan → `PlanSummary` (`PlanFormatError` when it is not one)."""
-    plan = validate_plan(plan)
+def summarize_plan(plan: Any, *, validated: bool = False) -> PlanSummary:
+    """Terraform's JSON plan → `PlanSummary` (`PlanFormatError` when it is not one).
+
+    `validated=True` skips the shape check for a plan that `plan_format.parse_plan` already returned.
+    """
+    if not validated:
+        plan = validate_plan(plan)
     resources = [normalize_change(entry) for entry in plan.get("resource_changes") or []]
     drift = [normalize_change(entry) for entry in plan.get("resource_drift") or []]
     outputs = []

@@ -233,6 +233,6 @@ def _show(tf: Terraform, run: PlanRun, plan_path: Path, out_dir: Path) -> PlanRu
     run.plan_text = scrub(tf.show_text(plan_path), run.secrets)
     run.text_path = out_dir / "plan.txt"
     run.text_path.write_text(run.plan_text, encoding="utf-8")
-    run.summary = summarize_plan(plan)
+    run.summary = summarize_plan(plan, validated=True)
     run.stage = "done"
     return run
