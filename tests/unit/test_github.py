@@ -455,3 +455,23 @@ def test_a_malformed_event_payload_is_one_clear_error(
         Runner(env=env).pr_number()
     message = caught.value.message
     assert message.startswith(str(event)) and names in message and "\n" not in message
+
+
+def test_plan_labels_added_before_a_502_are_not_added_again(
+    tmp_path: Path, fake: FakeGitHub, sleeps: list[float]
+) -> None:
+    from mlgate.terraform.comments import LABEL_DESTROY, sync_labels
+    from mlgate.terraform.plan import encode_header, summarize_plan
+
+    destroying = {
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
+        "resource_changes": [{"address": "terraform_data.a", "change": {"actions": ["delete"]}}],
+    }
+    header = encode_header(summarize_plan(destroying), key="k")
+    fake.add_comment(7, f"{comment_marker('tf-plan', 'k')}\n{header}\n")
+    fake.fail_after_saving(1, 502)
+    runner = Runner(env=actions_env(tmp_path, fake))
+    assert sync_labels(runner, 7, "github-actions[bot]") == ([LABEL_DESTROY], [])
+    assert fake.labels_on(7) == [LABEL_DESTROY]
+    assert [r.method for r in fake.requests].count("POST") == 1

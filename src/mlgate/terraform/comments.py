@@ -94,7 +94,15 @@ def sync_labels(runner: Runner, pr: int, author: str) -> tuple[list[str], list[s
     add = sorted(wanted - current)
     remove = sorted(({LABEL_DESTROY, LABEL_NO_CHANGES} & current) - wanted)
     if add:
-        runner.api("POST", f"/repos/{runner.repository}/issues/{pr}/labels", json_body={"labels": add})
+        labels_path = f"/repos/{runner.repository}/issues/{pr}/labels"
+
+        def added() -> list[Any] | None:
+            """The labels, when a first POST that failed ambiguously did add them (then none is repeated)."""
+            now = runner.api("GET", labels_path) or []
+            names = {str(label.get("name")) for label in now if isinstance(label, dict)}
+            return list(now) if set(add) <= names else None
+
+        runner.api("POST", labels_path, json_body={"labels": add}, landed=added)
     for name in remove:
         runner.api("DELETE", f"/repos/{runner.repository}/issues/{pr}/labels/{quote(name, safe='')}")
     return add, remove
