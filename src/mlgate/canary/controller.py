@@ -17,9 +17,9 @@ judged (`judge-error`), cancellation (the `cancel` event: SIGTERM/SIGINT in the 
 `max_inconclusive` bakes in a row that did not pass (`no-data`, `inconclusive` or `outage`, the last
 look's reason) roll back to the baseline, and the weights are read back until they show 0 % on the canary
 (bounded retries). A metrics source that stops answering makes a look inconclusive, so it leads to
-rollback too. A shared outage (both arms above an absolute guard) pauses the step without blaming the
-canary: the step's window starts again after the outage look, so the outage's errors are evidence
-neither for nor against it.
+rollback too. A shared outage (both arms above an absolute guard) holds the step without blaming the
+canary; when it is over, the step goes on with its evidence (the outage hit both arms alike, so the
+stratified tests stay valid).
 """
 
 from __future__ import annotations
@@ -298,8 +298,6 @@ class Controller:
                         )
                         if verdict == "fail":
                             return self._rollback(reason, f"step {percent:g}%: {why}")
-                        if verdict == "outage":  # pause: the outage's counts are not evidence either way
-                            step_start, self.previous = self.clock(), None
                     if verdict == "pass" and window is not None:
                         self.completed.append(window)
                         inconclusive_in_row = 0
@@ -340,8 +338,6 @@ class Controller:
                     verdict, reason, _why, window = self._look(start_weights, step_start, look)
                     if verdict == "fail":
                         return self._dry_outcome(f"rolled-back ({reason}) at the {percent:g}% step")
-                    if verdict == "outage":
-                        step_start, self.previous = self.clock(), None
                     if verdict == "pass" and window is not None:
                         self.completed.append(window)
                         inconclusive_in_row = 0
