@@ -29,6 +29,7 @@ SECTIONS: dict[str, str] = {
     "data": "mlgate.validate_data:DataSection",
     "drift": "mlgate.drift:DriftSection",
     "canary": "mlgate.canary.config:CanarySection",
+    "registry": "mlgate.record:RegistrySection",
 }
 
 SCHEMA_ID = "https://mlgate.dev/schema/mlgate.schema.json"

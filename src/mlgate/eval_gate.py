@@ -2,7 +2,8 @@
 
 Inputs
     --candidate      MLflow model URI (`runs:/…/model`, `models:/name/3`) or a local MLflow model folder
-    --baseline       model URI of the baseline (default `models:/<eval.model_name>@<eval.baseline_alias>`)
+    --baseline       model URI of the baseline (default: the champion of the registry of record — the
+                     `registry` section, mlgate.record: GTO tags + GitHub release, or the MLflow alias)
     --config         mlgate.yaml; section `eval` (metrics, rules, latency, segments, bootstrap, policy)
     --golden-data    override `eval.golden_data` (CSV or Parquet with the label column)
     --report-dir     where `eval-gate.json` and `eval-gate.md` are written
@@ -68,6 +69,7 @@ FAILURE_REASONS = (
     "segment-gap",
     "no-baseline",
     "prediction-error",
+    "champion-digest-mismatch",
     "registry-unreachable",
     "invalid-input",
 )
@@ -1397,15 +1399,14 @@ def render_details(outcome: EvalOutcome) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def open_baseline(section: EvalSection, explicit: str | None) -> ModelHandle | None:
-    from mlgate.registry import alias_version, open_model
+def open_baseline(section: EvalSection, explicit: str | None, config: Path) -> ModelHandle | None:
+    """The explicit baseline, else the champion of the registry of record (mlgate.record)."""
+    from mlgate.record import open_registry
+    from mlgate.registry import open_model
 
     if explicit:
         return open_model(explicit, field_name="baseline")
-    version = alias_version(section.model_name, section.baseline_alias)
-    if version is None:
-        return None
-    return open_model(f"models:/{section.model_name}@{section.baseline_alias}", field_name="baseline")
+    return open_registry(config, model_name=section.model_name, alias=section.baseline_alias).open_champion()
 
 
 def run(config: Path, candidate: str, baseline: str | None, golden_data: str | None) -> GateResult:
@@ -1415,7 +1416,7 @@ def run(config: Path, candidate: str, baseline: str | None, golden_data: str | N
     from mlgate.registry import open_model
 
     cand = open_model(candidate, field_name="candidate")
-    base = open_baseline(section, baseline)
+    base = open_baseline(section, baseline, config)
     return evaluate(section, golden=golden, candidate=cand, baseline=base, frame=frame).result()
 
 

@@ -210,7 +210,7 @@ def test_rollback_without_previous_is_a_clear_error(
 
 def test_transaction_undo_restores_aliases_tags_and_deletes_created_versions(world: World) -> None:
     """The undo path every failure takes, on real registry changes."""
-    from mlgate.promote import RegistryTransaction
+    from mlgate.mlflow_registry import RegistryTransaction
 
     name = "fraud-undo"
     world.registry.register(world.models["v1"], name, alias="champion")
