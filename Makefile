@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # outside the checkout: generated projects must not sit inside this git repository
 PYTEST_TMP ?= $(or $(TMPDIR),/tmp)/mlgate-pytest
 
-.PHONY: help setup demo test test-quick lint docs bench clean
+.PHONY: help setup demo test test-quick lint docs bench release clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -67,6 +67,19 @@ docs: setup ## build the documentation site into build/site (strict)
 
 bench: setup ## run every benchmark in quick mode and print its figures
 	for b in benchmarks/*.py; do echo "== $$b"; $(UV) run python "$$b" --quick; done
+
+release: setup ## VERSION=X.Y.Z: bump every place the version lives, re-lock, regenerate docs, check
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z"; exit 2; }
+	$(UV) run python tools/release.py bump $(VERSION)
+	$(UV) lock
+	$(UV) run mlgate config schema --output schema/mlgate.schema.json
+	$(UV) run python tools/docgen.py --write
+	$(UV) run python tools/options_table.py --write
+	$(UV) run python tools/release.py check
+	@echo
+	@echo "Next: review the diff, then"
+	@echo "  git commit -am 'release v$(VERSION)' && git tag -a v$(VERSION) -m v$(VERSION) && git push origin main v$(VERSION)"
+	@echo "The tag runs .github/workflows/release.yml (build, test, attest, PyPI, GitHub release)."
 
 clean:
 	rm -rf $(BUILD) .uv

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "validate-data": "mlgate.validate_data:command",
     "drift-check": "mlgate.drift_check:command",
     "canary": "mlgate.canary.command:command",
+    "repo-settings": "mlgate.repo_settings:command",
 }
 
 

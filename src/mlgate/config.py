@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_core import ErrorDetails
 
+from mlgate import __version__
 from mlgate.gate import DEFAULT_CONFIG, GateInputError
 
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
@@ -32,7 +33,9 @@ SECTIONS: dict[str, str] = {
     "registry": "mlgate.record:RegistrySection",
 }
 
-SCHEMA_ID = "https://mlgate.dev/schema/mlgate.schema.json"
+#: where the schema of this release is published: the file at the release tag (`$schema` in generated
+#: mlgate.yaml files points here too); `tools/release.py check` keeps the tag equal to the package version
+SCHEMA_ID = f"https://raw.githubusercontent.com/mlgate-dev/mlgate/v{__version__}/schema/mlgate.schema.json"
 
 M = TypeVar("M", bound=BaseModel)
 

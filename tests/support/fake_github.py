@@ -42,6 +42,9 @@ class State:
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)  # sha -> PR numbers
     releases: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> release (with its assets)
     asset_bytes: dict[int, bytes] = field(default_factory=dict)  # asset id -> content
+    rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> repository ruleset
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> environment (GET shape)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # login or org/slug -> user or team
     next_id: int = 1000
     next_number: int = 100
     failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
@@ -96,6 +99,15 @@ class FakeGitHub:
     def comments_on(self, issue: int) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(c) for c in self.state.comments.values() if c["issue_number"] == issue]
+
+    def add_account(self, name: str, *, kind: str = "User") -> dict[str, Any]:
+        """A user (`login`), an organisation (`login`, kind="Organization") or a team (`org/slug`)."""
+        with self._lock:
+            self.state.next_id += 1
+            account = {"id": self.state.next_id, "type": kind}
+            account.update({"slug": name.split("/", 1)[1]} if "/" in name else {"login": name})
+            self.state.accounts[name] = account
+            return account
 
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method != "GET"]
@@ -306,7 +318,62 @@ class FakeGitHub:
                 {"number": n, "merged_at": "2026-01-01T00:00:00Z"}
                 for n in st.commit_pulls.get(m.group(1), [])
             ]
+        if (settings := self._route_settings(method, path, body)) is not None:
+            return settings
         return 404, {"message": f"FakeGitHub has no route for {method} {path}"}
+
+    def _route_settings(self, method: str, path: str, body: Any) -> tuple[int, Any] | None:
+        """Repository rulesets, environments (protection rules as GitHub returns them), users, teams."""
+        st = self.state
+        if re.fullmatch(r"/repos/[^/]+/[^/]+/rulesets", path):
+            if method == "POST":
+                st.next_id += 1
+                st.rulesets[st.next_id] = {**body, "id": st.next_id, "source_type": "Repository"}
+                return 201, st.rulesets[st.next_id]
+            return 200, [
+                {k: r[k] for k in ("id", "name", "target", "enforcement")} for r in st.rulesets.values()
+            ]
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/rulesets/(\d+)", path):
+            ruleset = st.rulesets.get(int(m.group(1)))
+            if ruleset is None:
+                return 404, {"message": "Not Found"}
+            if method == "PUT":
+                ruleset.clear()
+                ruleset.update({**body, "id": int(m.group(1)), "source_type": "Repository"})
+            return 200, ruleset
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/environments/([^/]+)", path):
+            name = unquote(m.group(1))
+            if method == "PUT":
+                by_id = {a["id"]: a for a in st.accounts.values()}
+                rules: list[dict[str, Any]] = []
+                if body.get("wait_timer"):
+                    rules.append({"type": "wait_timer", "wait_timer": body["wait_timer"]})
+                if body.get("reviewers"):
+                    rules.append(
+                        {
+                            "type": "required_reviewers",
+                            "prevent_self_review": body.get("prevent_self_review", False),
+                            "reviewers": [
+                                {"type": r["type"], "reviewer": by_id.get(r["id"], {"id": r["id"]})}
+                                for r in body["reviewers"]
+                            ],
+                        }
+                    )
+                st.environments[name] = {
+                    "name": name,
+                    "protection_rules": rules,
+                    "deployment_branch_policy": body.get("deployment_branch_policy"),
+                }
+            if name not in st.environments:
+                return 404, {"message": "Not Found"}
+            return 200, st.environments[name]
+        if m := re.fullmatch(r"/users/([^/]+)", path):
+            account = st.accounts.get(unquote(m.group(1)))
+            return (200, account) if account and "login" in account else (404, {"message": "Not Found"})
+        if m := re.fullmatch(r"/orgs/([^/]+)/teams/([^/]+)", path):
+            account = st.accounts.get(f"{m.group(1)}/{m.group(2)}")
+            return (200, account) if account else (404, {"message": "Not Found"})
+        return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -353,6 +420,6 @@ class FakeGitHub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PATCH = do_DELETE = _serve  # noqa: N815 - http.server naming
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server naming
 
         return Handler

@@ -17,10 +17,16 @@ BASE: frozenset[str] = frozenset(
         ".dvc/.gitignore",
         ".dvc/config",
         ".dvcignore",
+        ".github/CODEOWNERS",
+        ".github/dependabot.yml",  # grouped weekly updates; mlgate itself moves through template-update.yml
         ".github/workflows/cd.yml",  # from the eval branch (promote) + canary-staging / canary-prod
         ".github/workflows/ci.yml",
         ".github/workflows/monitor.yml",
         ".github/workflows/template-update.yml",
+        ".github/pull_request_template.md",
+        ".github/settings/environments.yml",  # applied by settings.yml (mlgate repo-settings)
+        ".github/settings/rulesets/main.json",
+        ".github/workflows/settings.yml",
         ".gitignore",
         ".pre-commit-config.yaml",
         ".python-version",
@@ -28,8 +34,10 @@ BASE: frozenset[str] = frozenset(
         "LICENSE",
         "Makefile",
         "README.md",
+        "SECURITY.md",
         "data/reference_profile.json",
         "docs/adr/0001-template-choices.md",
+        "docs/adr/0002-repository-settings-as-code.md",
         "docs/adr/template.md",
         "docs/model_card.md",
         "docs/pre-mortem.md",

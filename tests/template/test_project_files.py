@@ -204,3 +204,56 @@ def test_dockerfile_is_multi_stage_non_root_and_its_healthcheck_probes_healthz(d
         server.server_close()
     dead = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, timeout=30, check=False)
     assert dead.returncode != 0, "the probe must fail when the service does not answer"
+
+
+@pytest.mark.parametrize("cloud", TEMPLATE_OPTIONS["cloud"])
+def test_dependabot_groups_updates_and_leaves_mlgate_to_the_template_update(
+    tmp_path: Path, cloud: str
+) -> None:
+    import subprocess
+    import sys
+
+    project = render_project(tmp_path, cloud=cloud)
+    path = project / ".github" / "dependabot.yml"
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.dependabot",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    updates = {u["package-ecosystem"]: u for u in yaml.safe_load(path.read_text(encoding="utf-8"))["updates"]}
+    expected = {"github-actions", "uv", "docker"} | ({"terraform"} if cloud != "none" else set())
+    assert set(updates) == expected
+    # action pins move together: one group takes every action
+    assert updates["github-actions"]["groups"]["actions"]["patterns"] == ["*"]
+    # mlgate's actions and package move only with the template update (pins, package and module refs at once)
+    assert {"dependency-name": f"{TEMPLATE_OPTIONS['mlgate_repo']}*"} in updates["github-actions"]["ignore"]
+    assert {"dependency-name": "mlgate"} in updates["uv"]["ignore"]
+
+
+@pytest.mark.parametrize("cloud", TEMPLATE_OPTIONS["cloud"])
+def test_codeowners_guard_the_gates_and_the_pr_template_has_a_model_checklist(
+    tmp_path: Path, cloud: str
+) -> None:
+    project = render_project(tmp_path, cloud=cloud, github_owner="globex")
+    rules = [
+        line.split()
+        for line in (project / ".github" / "CODEOWNERS").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert all(len(rule) >= 2 and all(o.startswith("@") for o in rule[1:]) for rule in rules), rules
+    owned = {rule[0] for rule in rules if "@globex" in rule[1:]}
+    assert {"*", "/mlgate.yaml", "/gx/", "/data/reference_profile.json", "/.github/"} <= owned
+    assert ("/terraform/" in owned) is (cloud != "none")
+    checklist = (project / ".github" / "pull_request_template.md").read_text(encoding="utf-8")
+    boxes = re.findall(r"^- \[ \] \*\*(.+?)\*\*", checklist, flags=re.MULTILINE)
+    assert {"Data", "Drift baseline", "Eval gate", "Golden set", "Rollback"} <= set(boxes)
+    security = (project / "SECURITY.md").read_text(encoding="utf-8")
+    assert "Report a vulnerability" in security and TEMPLATE_OPTIONS["author_email"] in security
