@@ -211,3 +211,55 @@ def test_rollback_without_an_earlier_champion_is_a_clear_error(tmp_path: Path, w
     with pytest.raises(GateInputError) as caught:
         registry.rollback()
     assert caught.value.reason == "no-previous"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (
+            {"GITHUB_TOKEN": "t"},
+            "https://github.com/acme/fraud.git",
+            "github",
+            "GTO tags and GitHub releases of acme/fraud",
+        ),
+        ({"GH_TOKEN": "t"}, "git@github.com:acme/fraud.git", "github", "acme/fraud"),
+        (
+            {},
+            "https://github.com/acme/fraud",
+            "mlflow",
+            "no GITHUB_TOKEN or GH_TOKEN: using the local MLflow",
+        ),
+        ({"GITHUB_TOKEN": "t"}, "https://gitlab.com/acme/fraud", "mlflow", "is not on https://github.com"),
+        (
+            {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/fraud"},
+            "https://github.com/acme/fraud",
+            "github",
+            "acme/fraud",
+        ),
+    ],
+    ids=["token", "gh-token-ssh", "no-token", "not-github", "actions-never-falls-back"],
+)
+def test_which_registry_a_run_uses_and_says(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    case: tuple[dict[str, str], str, str, str],
+) -> None:
+    """`registry: github` locally: the GitHub champion with a GitHub remote and a token, else the local
+    MLflow registry — and the run says which. In Actions there is no fallback."""
+    from mlgate.record import open_registry
+
+    env, remote, kind, said = case
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "remote", "add", "origin", remote)
+    (tmp_path / "mlgate.yaml").write_text("registry:\n  backend: github\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    registry = open_registry(
+        tmp_path / "mlgate.yaml",
+        model_name=NAME,
+        alias="champion",
+        runner=Runner(env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/m.db", **env}),
+    )
+    captured = capsys.readouterr()
+    assert registry.kind == kind
+    assert said in captured.out + captured.err
