@@ -95,6 +95,10 @@ def repo(
     generated = render_project(
         tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True, mlflow_tracking="server"
     )
+    # the promotion loop is judged here, not latency (the latency tests do): machine load must not decide
+    config = generated / "mlgate.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  latency:\n", "  latency:\n    enabled: false\n", 1), encoding="utf-8")
     project = as_github_repository(generated, REPO)
     with MlflowServer.start(tmp_path_factory.mktemp("mlflow-server")) as server:
         yield GeneratedRepo(project, wheel_dir, mlgate_src, server.url)
