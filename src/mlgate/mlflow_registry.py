@@ -126,8 +126,44 @@ def _register(name: str, handle: ModelHandle, candidate: str) -> tuple[str, str,
         source = f"runs:/{run.info.run_id}/model"
     else:
         source = candidate
-    mv = with_retries("registering the model", lambda: mlflow.register_model(source, name))
+    mv = register_once(client, source, name)
     return str(mv.version), str(getattr(mv, "run_id", "") or ""), True
+
+
+def register_once(client: Any, source: str, name: str) -> Any:
+    """`mlflow.register_model(source, name)`, retried only when the failed attempt did not land.
+
+    A register call can fail after the registry saved the version (a lost response); retrying blindly
+    would add a second version of the same files. Before each retry the versions created since the first
+    attempt are searched for this source (or this run): one found is the version the attempt created.
+    """
+    import mlflow
+
+    from mlgate.registry import with_retries
+
+    def versions() -> list[Any]:
+        try:
+            return list(client.search_model_versions(f"name='{name}'"))
+        except mlflow.exceptions.MlflowException as exc:
+            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return []
+            raise
+
+    before = {str(mv.version) for mv in with_retries("reading the registry", versions)}
+    run_id = source.split("/")[1] if source.startswith("runs:/") else ""
+    attempted = False
+
+    def attempt() -> Any:
+        nonlocal attempted
+        if attempted:
+            for mv in versions():
+                same = mv.source == source or (run_id and mv.run_id == run_id)
+                if str(mv.version) not in before and same:
+                    return mv
+        attempted = True
+        return mlflow.register_model(source, name)
+
+    return with_retries("registering the model", attempt)
 
 
 @dataclass

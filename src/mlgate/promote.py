@@ -43,14 +43,23 @@ from mlgate.record import Lineage
 
 GATE = "promote"
 
-FAILURE_REASONS = (
-    "not-passed",
-    "digest-mismatch",
-    "no-previous",
-    "promotion-failed",
-    "registry-unreachable",
-    "invalid-input",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "not-passed": "the eval-gate result did not pass",
+    "digest-mismatch": "the model, golden data or rules differ from what the eval gate judged",
+    "no-previous": (
+        "rollback requested but there is no earlier champion (no `previous` alias, no earlier "
+        "`production` assignment)"
+    ),
+    "promotion-failed": (
+        "a registry change failed mid-way (a tag push, the release, an alias); every change was undone"
+    ),
+    "registry-unreachable": (
+        "the registry (git remote, GitHub API or MLflow) did not answer after bounded retries"
+    ),
+    "invalid-input": "missing result, candidate or configuration (one line naming file, field and fix)",
+}
 
 
 def dvc_data_hash(dvc_lock: Path) -> str:
@@ -106,14 +115,16 @@ def _read_result(path: Path) -> dict[str, Any]:
         )
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise GateInputError(
             "is not JSON", file=path, fix="pass the eval-gate.json written by the gate"
         ) from None
+    data = result.get("data") if isinstance(result, dict) else None
     if (
         not isinstance(result, dict)
         or result.get("gate") != "eval-gate"
-        or "digest" not in result.get("data", {})
+        or not isinstance(data, dict)
+        or not isinstance(data.get("digest"), dict)
     ):
         raise GateInputError(
             "is not an eval-gate result", file=path, fix="pass the eval-gate.json written by the gate"
@@ -294,8 +305,18 @@ def _outcome(
 )
 @config_option(dest="config")
 @click.option("--golden-data", envvar="MLGATE_GOLDEN_DATA", default=None, help="Override eval.golden_data.")
-@path_option("--lock-file", default="uv.lock", help="Lock file whose sha256 is recorded.")
-@path_option("--dvc-lock", default="dvc.lock", help="dvc.lock whose outputs' hashes are recorded.")
+@path_option(
+    "--lock-file",
+    default="uv.lock",
+    must_exist=True,
+    help="Lock file whose sha256 is recorded (must exist when given; the default may be absent).",
+)
+@path_option(
+    "--dvc-lock",
+    default="dvc.lock",
+    must_exist=True,
+    help="dvc.lock whose outputs' hashes are recorded (must exist when given; the default may be absent).",
+)
 @click.option(
     "--run-id", envvar="MLGATE_RUN_ID", default="", help="Training run id (default: the registering run)."
 )

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlgate import github
 from mlgate.gate import (
+    COMMON_FAILURE_REASONS,
     GateInputError,
     GateResult,
     comment_option,
@@ -48,7 +49,16 @@ from mlgate.gate import (
 )
 
 GATE = "repo-settings"
-FAILURE_REASONS = ("invalid-input", "invalid-settings", "unknown-reviewer", "github-api-error")
+FAILURE_REASONS: dict[str, str] = {
+    **COMMON_FAILURE_REASONS,
+    "invalid-settings": (
+        "a settings file is not valid JSON/YAML, or not a ruleset or environment (the field is named)"
+    ),
+    "unknown-reviewer": "an environment names a reviewer GitHub does not know as a user or a team",
+    "github-api-error": (
+        "reading or writing the settings failed (status named; applying needs Administration: write)"
+    ),
+}
 DEFAULT_SETTINGS_DIR = Path(".github/settings")
 
 #: what a ruleset is, in GitHub's import format; everything else in an exported file is GitHub's bookkeeping

@@ -61,7 +61,11 @@ DEFAULT_AUTHOR = "github-actions[bot]"
 class TerraformSection(Section):
     """`terraform:` in mlgate.yaml — defaults for `mlgate tf-plan` and `mlgate tf-apply` (flags win)."""
 
-    lock_timeout: str = Field("5m", description="How long plan and apply wait for the state lock.")
+    lock_timeout: str = Field(
+        "5m",
+        pattern=r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$",
+        description="How long plan and apply wait for the state lock (a Go duration: `5m`, `90s`, `1h30m`).",
+    )
     checkov: bool = Field(True, description="Run checkov on the configuration and on the JSON plan.")
     checkov_skip: list[str] = Field(
         default_factory=list, description="checkov check ids never run (say why in a comment next to each)."

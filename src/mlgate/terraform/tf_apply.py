@@ -40,19 +40,27 @@ from mlgate.terraform.runner import Terraform
 from mlgate.terraform.tf_plan import REASON_TEXT, emit_annotations, split_values
 
 GATE = "tf-apply"
-FAILURE_REASONS = (
-    "no-terraform-files",
-    "no-pull-request",
-    "no-plan-comment",
-    "plan-changed",
-    "init-failed",
-    "invalid-config",
-    "missing-variable",
-    "state-locked",
-    "plan-failed",
-    "apply-failed",
-    "invalid-input",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "no-terraform-files": "`working-directory` holds no `.tf` / `.tf.json` files",
+    "no-pull-request": (
+        "no merged pull request was found for the pushed commit (a direct push): nothing is applied"
+    ),
+    "no-plan-comment": (
+        "the PR has no plan comment by `comment-author` for this directory, or its plan failed"
+    ),
+    "plan-changed": "the plan made now differs from the reviewed one; the comment lists the resources",
+    "init-failed": "`terraform init` failed",
+    "invalid-config": "a syntax or validation error, annotated on its file and line",
+    "missing-variable": "a required variable has no value",
+    "state-locked": "another run holds the state lock longer than `lock-timeout` (nothing was applied)",
+    "plan-failed": "the re-plan failed",
+    "apply-failed": (
+        "`terraform apply` failed (errors annotated; the state holds what was applied before the error)"
+    ),
+    "invalid-input": "an input is invalid, or there is no `GITHUB_TOKEN` / repository to find the PR with",
+}
 APPLY_REASON_TEXT = {
     **REASON_TEXT,
     "no-pull-request": "no merged pull request was found for this commit",

@@ -41,17 +41,21 @@ from mlgate.terraform.planning import (
 from mlgate.terraform.runner import Terraform
 
 GATE = "tf-plan"
-FAILURE_REASONS = (
-    "no-terraform-files",
-    "fmt-check",
-    "init-failed",
-    "invalid-config",
-    "missing-variable",
-    "state-locked",
-    "plan-failed",
-    "checkov-failed",
-    "invalid-input",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "no-terraform-files": "`working-directory` holds no `.tf` / `.tf.json` files",
+    "fmt-check": (
+        "files are not formatted (the plan is still posted); `fail-on-fmt: false` makes it a warning"
+    ),
+    "init-failed": "`terraform init` failed (backend, module or provider download)",
+    "invalid-config": "a syntax or validation error, annotated on its file and line",
+    "missing-variable": "a required variable has no value (pass a `var-file`)",
+    "state-locked": "another run holds the state lock longer than `lock-timeout`",
+    "plan-failed": "`terraform plan` failed for another reason",
+    "checkov-failed": "checkov found problems that are neither skipped, soft-failed nor in the baseline",
+    "invalid-input": "an input or `mlgate.yaml` is invalid; one line names the file, the field and the fix",
+}
 REASON_TEXT = {
     "fmt-check": "files are not formatted (`terraform fmt`)",
     "init-failed": "`terraform init` failed",
