@@ -6,7 +6,8 @@ optionally upserts a PR comment, and returns the exit code (0 pass, 1 fail).
 
 Bad input is a `GateInputError`: one line naming the file, the field and the fix. `run_gate()` turns it
 into an annotation, a `failure-reason` of `invalid-input` (or the gate's own reason) and exit code 1 —
-never a traceback.
+never a traceback. A GitHub API call that fails (after the retries `mlgate.github` allows) is turned the
+same way into `github-api-error`, with the request, the HTTP status and the retry count in the message.
 
 The options every gate command shares (`--config`, `--report-dir`, `--comment/--no-comment`) are built by
 `config_option()`, `report_dir_option()` and `comment_option()`, so their names, env vars and defaults
@@ -42,6 +43,8 @@ DEFAULT_REPORT_DIR = Path(".mlgate/reports")
 COMMON_FAILURE_REASONS: dict[str, str] = {
     "invalid-input": "an input or `mlgate.yaml` is invalid; one line names the file, the field and the fix",
 }
+#: the reason of a gate whose GitHub API call failed (gates that call the API list it)
+GITHUB_API_ERROR = "github-api-error"
 
 
 class GateInputError(Exception):
@@ -138,19 +141,29 @@ def finish(
 
 
 def run_gate(gate: str, work: Callable[[], int]) -> int:
-    """Run a gate command body; turn a `GateInputError` into an annotation, outputs and exit 1."""
+    """Run a gate command body; turn a `GateInputError` or a failed GitHub API call into an annotation,
+    outputs and exit 1."""
     try:
         return work()
     except GateInputError as exc:
-        runner = github.Runner.from_env()
-        if runner.in_actions:
-            runner.error(exc.message, file=exc.file, line=exc.line, title=f"mlgate {gate}")
-        else:
-            at_line = f" (line {exc.line})" if exc.line else ""
-            sys.stderr.write(f"mlgate {gate}: error: {exc.message}{at_line}\n")
-        runner.set_outputs({"passed": "false", "failure-reason": exc.reason})
-        runner.write_summary(f"### ❌ mlgate {gate}: input error\n\n{exc.message}\n", echo=False)
-        return 1
+        return _report_error(gate, exc.message, exc.reason, "input error", file=exc.file, line=exc.line)
+    except github.GitHubAPIError as exc:
+        fix = "check the token's permissions and githubstatus.com, then re-run the job"
+        return _report_error(gate, f"{exc} — {fix}", GITHUB_API_ERROR, "GitHub API error")
+
+
+def _report_error(
+    gate: str, message: str, reason: str, kind: str, *, file: str | None = None, line: int | None = None
+) -> int:
+    runner = github.Runner.from_env()
+    if runner.in_actions:
+        runner.error(message, file=file, line=line, title=f"mlgate {gate}")
+    else:
+        at_line = f" (line {line})" if line else ""
+        sys.stderr.write(f"mlgate {gate}: error: {message}{at_line}\n")
+    runner.set_outputs({"passed": "false", "failure-reason": reason})
+    runner.write_summary(f"### ❌ mlgate {gate}: {kind}\n\n{message}\n", echo=False)
+    return 1
 
 
 def output_problem(path: Path, kind: Literal["file", "dir"]) -> str | None:

@@ -339,9 +339,15 @@ def make_plan(runner: github.Runner, repo: str, settings_dir: Path) -> Plan:
 
 def apply_plan(runner: github.Runner, plan: Plan) -> None:
     for change in plan.pending:
-        if change.request is not None:
-            method, path, body = change.request
-            runner.api(method, path, json_body=body)
+        if change.request is None:
+            continue
+        method, path, body = change.request
+
+        def created(path: str = path, name: str = change.name) -> Any:
+            """The ruleset a POST that failed ambiguously may have created (then it is not posted again)."""
+            return next((r for r in runner.api("GET", path) or [] if r.get("name") == name), None)
+
+        runner.api(method, path, json_body=body, landed=created if method == "POST" else None)
 
 
 # -- report ---------------------------------------------------------------------------------------------
