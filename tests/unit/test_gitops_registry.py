@@ -263,3 +263,14 @@ def test_which_registry_a_run_uses_and_says(
     captured = capsys.readouterr()
     assert registry.kind == kind
     assert said in captured.out + captured.err
+
+
+def test_a_shallow_checkout_without_tags_reads_the_champion(world: World, tmp_path: Path) -> None:
+    """What `actions/checkout` gives a job by default (depth 1, no tags): the registry fetches the
+    model's tags itself and finds the champion."""
+    champion = world.registry().champion_version() or world.promote("v1", 0)[0]
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--no-tags", f"file://{world.bare}", str(shallow))
+    assert git(shallow, "tag", "-l") == ""
+    handle = world.registry(shallow).open_champion()
+    assert handle is not None and handle.version == champion
