@@ -983,6 +983,13 @@ def verdict(checks: Sequence[RuleCheck]) -> tuple[bool, str]:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _csv_header(path: Path) -> list[str]:
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
 def read_golden(path: Path, section: EvalSection) -> pd.DataFrame:
     import pandas as pd
 
@@ -999,6 +1006,13 @@ def read_golden(path: Path, section: EvalSection) -> pd.DataFrame:
         raise GateInputError(
             f"cannot be read ({type(exc).__name__})", file=path, fix="write CSV with a header row, or Parquet"
         ) from None
+    # pandas renames a repeated CSV header (`amount`, `amount.1`): read the header itself
+    names = _csv_header(path) if path.suffix not in {".parquet", ".pq"} else [str(c) for c in frame.columns]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise GateInputError(
+            f"column {repeated[0]!r} appears more than once", file=path, fix="give every column a unique name"
+        )
     if section.label not in frame.columns:
         raise GateInputError(
             f"label column {section.label!r} is missing",
