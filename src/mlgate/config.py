@@ -35,6 +35,7 @@ SECTIONS: dict[str, str] = {
     "data": "mlgate.validate_data:DataSection",
     "drift": "mlgate.drift:DriftSection",
     "canary": "mlgate.canary.config:CanarySection",
+    "registry": "mlgate.record:RegistrySection",
 }
 
 #: where the schema of this release is published: the file at the release tag (`$schema` in generated
