@@ -16,7 +16,7 @@ workflows pin, the template version and the schema's version. The number lives i
     python tools/release.py bump 0.2.0      # rewrite every place; CHANGELOG: [Unreleased] -> [0.2.0] — today
     python tools/release.py notes 0.2.0     # the CHANGELOG section of 0.2.0 (the GitHub release's body)
     python tools/release.py version         # the version pyproject.toml names
-    python tools/release.py publish v0.2.0 --notes FILE ASSET...   # create (or complete) the GitHub release
+    python tools/release.py publish v0.2.0 ASSET... --notes FILE   # create (or complete) the GitHub release
 
 `publish` is what the release workflow's last job runs: it talks to `$GITHUB_API_URL` with `$GITHUB_TOKEN`
 for `$GITHUB_REPOSITORY`, and is safe to re-run: an existing release for the tag is reused and assets it

@@ -123,3 +123,30 @@ def test_bump_refuses_what_is_not_a_version(copy: Path, version: str, message: s
 def test_notes_of_a_version_without_a_section_say_what_to_run(copy: Path) -> None:
     with pytest.raises(SystemExit, match=r"make release VERSION=4\.5\.6"):
         release.notes("4.5.6", copy)
+
+
+def test_publish_completes_a_half_made_release_and_repeats_nothing(tmp_path: Path) -> None:
+    from tests.support.fake_github import FakeGitHub
+    from tests.support.project import git
+
+    repo = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(repo))
+    work = tmp_path / "work"
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
+    git(work, "commit", "-q", "--allow-empty", "-m", "x")
+    git(work, "tag", "v0.1.0")
+    git(work, "push", "-q", str(repo), "v0.1.0")
+    assets = []
+    for name in ("mlgate-0.1.0.tar.gz", "mlgate-0.1.0-py3-none-any.whl", "mlgate.schema.json"):
+        assets.append(tmp_path / name)
+        assets[-1].write_bytes(name.encode() * 3)
+    with FakeGitHub(git_dir=repo) as fake:
+        where = {"api_url": fake.url, "repository": "mlgate-dev/mlgate", "token": "t"}
+        release.publish("v0.1.0", "notes\n", assets[:1], **where)  # a job that died after one upload
+        release.publish("v0.1.0", "notes\n", assets, **where)  # re-run: the same release, the rest attached
+        release.publish("v0.1.0", "notes\n", assets, **where)  # and again: nothing to do
+        (made,) = fake.releases().values()
+        assert sorted(a["name"] for a in made["assets"]) == sorted(p.name for p in assets)
+        assert len([r for r in fake.requests if r.method == "POST" and r.path.endswith("/releases")]) == 1
+        assert len([r for r in fake.requests if r.method == "POST" and "/assets" in r.path]) == 3
+        assert fake.asset_content("v0.1.0", "mlgate.schema.json") == assets[2].read_bytes()
