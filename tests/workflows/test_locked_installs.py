@@ -105,6 +105,16 @@ def mlgate_steps() -> list[tuple[str, int, dict[str, Any]]]:
 STEPS = mlgate_steps()
 
 
+def ran_the_actions_code(package: Path, action_src: Path) -> bool:
+    """The mlgate package that ran has exactly the action's sources (not, e.g., the project's release)."""
+    ours = action_src / "src" / "mlgate"
+    return all(
+        (package / path.relative_to(ours)).is_file()
+        and (package / path.relative_to(ours)).read_bytes() == path.read_bytes()
+        for path in ours.rglob("*.py")
+    )
+
+
 def downgrade_click(project: Path, **env: str) -> None:
     run_in(project, uv_bin(), "lock", "--upgrade-package", f"click=={OLD_CLICK}", **env)
     assert locked_versions(project / "uv.lock")["click"] == {OLD_CLICK}
@@ -114,6 +124,8 @@ def downgrade_click(project: Path, **env: str) -> None:
 def action_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What a pinned `uses: <mlgate_repo>/actions/<name>@<ref>` fetches, its lock on the older click."""
     src = clean_copy(ROOT, tmp_path_factory.mktemp("action-src"))
+    init = src / "src" / "mlgate" / "__init__.py"  # the action's code differs from the project's release
+    init.write_text(init.read_text(encoding="utf-8") + "# the action's copy\n", encoding="utf-8")
     downgrade_click(src)
     return src
 
@@ -182,8 +194,6 @@ def test_an_action_runs_on_its_locked_versions(
     locked = locked_versions(lock)
     action_dir = action_src / "actions" / action
     for record in run_step(step, action_dir, project, tmp_path / f"{action}-{index}"):
-        code = Path(record["code"]).resolve()
-        assert code.is_relative_to(action_src.resolve()), f"{action} ran mlgate from {code}, not the action"
         versions = {canonical(name): version for name, version in record["versions"].items()}
         assert versions.get("click") == OLD_CLICK, (
             f"{action}: click {versions.get('click')}, locked {OLD_CLICK}"
@@ -194,6 +204,7 @@ def test_an_action_runs_on_its_locked_versions(
             if version not in locked.get(name, ())
         }
         assert not drift, f"{action} ran on versions its lock ({lock.name}) does not name: {drift}"
+        assert ran_the_actions_code(Path(record["code"]).parent, action_src), f"{action}: {record['code']}"
 
 
 def test_the_probe_sees_a_fresh_resolve(action_src: Path, project: Path, tmp_path: Path) -> None:
@@ -201,3 +212,45 @@ def test_the_probe_sees_a_fresh_resolve(action_src: Path, project: Path, tmp_pat
     step = {"run": 'uvx --from "$GITHUB_ACTION_PATH/../.." mlgate repo-settings'}
     (record,) = run_step(step, action_src / "actions" / "repo-settings", project, tmp_path / "uvx")
     assert record["versions"]["click"] != OLD_CLICK, record["versions"]
+
+
+#: what a CI job's `actions/setup` installs (ci.yml's `groups` / `install-project`) must leave out
+SLIM_JOBS = {
+    "lint": {"mlflow", "scikit-learn", "dvc", "great-expectations", "pandas", "pyspark"},
+    "train": {"dvc", "great-expectations", "pre-commit", "pytest"},
+    "eval-gate": {"dvc", "great-expectations", "pre-commit", "pytest"},
+}
+
+
+def setup_inputs(project: Path, job: str) -> dict[str, str]:
+    ci = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    (setup,) = [s for s in ci["jobs"][job]["steps"] if "/actions/setup@" in s.get("uses", "")]
+    return {key: str(value) for key, value in setup.get("with", {}).items()}
+
+
+@pytest.mark.parametrize("job", sorted(SLIM_JOBS))
+def test_a_ci_job_installs_only_what_it_runs(job: str, project: Path, wheel_dir: Path) -> None:
+    inputs = setup_inputs(project, job)
+    groups = inputs.get("groups", "all")
+    assert groups not in {"all", "default"}, f"ci.yml's {job} job installs every group"
+    listed = groups.replace(",", " ").split() if groups != "none" else []
+    if inputs.get("install-project", "true") == "false":  # as actions/setup passes them to uv sync
+        args = [arg for group in listed for arg in ("--only-group", group)]
+    else:
+        args = ["--no-default-groups", *(arg for group in listed for arg in ("--group", group))]
+    exported = run_in(
+        project,
+        uv_bin(),
+        "export",
+        "--frozen",
+        "--no-hashes",
+        "--no-annotate",
+        "--no-header",
+        "--no-emit-project",
+        *args,
+        wheel_dir=wheel_dir,
+    ).stdout
+    names = {canonical(re.split(r"[=<>;@ \[]", line, maxsplit=1)[0]) for line in exported.splitlines()}
+    names.discard("")
+    assert "mlgate" in names or job == "train", f"{job}: mlgate not installed ({sorted(names)})"
+    assert not names & SLIM_JOBS[job], f"{job} installs {sorted(names & SLIM_JOBS[job])}"
