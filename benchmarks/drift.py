@@ -101,7 +101,7 @@ def run_mlgate_cli(cur: Path, work: Path) -> float:
 def run_numpy(ref: Path, cur: Path) -> tuple[dict[str, tuple[bool, bool]], float]:
     from scipy.stats import ks_2samp
 
-    from mlgate.drift import psi
+    from mlgate.drift_statistics import psi
 
     def work() -> dict[str, tuple[bool, bool]]:
         r, c = pd.read_parquet(ref), pd.read_parquet(cur)

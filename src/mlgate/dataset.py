@@ -5,10 +5,12 @@ record batches of at most `chunk_rows` rows through pyarrow (`pyarrow.csv.open_c
 block; `ParquetFile.iter_batches` streams a Parquet file row group by row group).
 
 Problems a user can fix become `GateInputError`s naming the file, the column and what to do:
-missing or empty file (`missing-file`, `empty-data`), a CSV that is not UTF-8 or not parseable and a
-damaged Parquet file (`unreadable-data`), a column whose values do not fit the type read from the
-first rows (`schema-mismatch`), and a dataset too large for memory on an engine that needs it all at
-once (`too-large`, with the Spark suggestion).
+missing or empty file (`missing-file`, `empty-data`), a CSV that is not UTF-8 or not parseable, a
+binary file or a Parquet file named `.csv` ("looks like Parquet") and a damaged Parquet file
+(`unreadable-data`), a header naming a column twice or holding a whole `;`/`|`/tab-delimited header in
+one column (`schema-mismatch`, with the delimiter hint), a column whose values do not fit the type read
+from the first rows (`schema-mismatch`), and a dataset too large for memory on an engine that needs it
+all at once (`too-large`, with the Spark suggestion).
 """
 
 from __future__ import annotations
@@ -54,10 +56,86 @@ def check_exists(path: Path, *, what: str = "dataset") -> None:
             fix="check the path (is it pulled with `dvc pull`?)",
             reason="missing-file",
         )
+    if path.is_dir() and not any(path.glob("*.parquet")):
+        raise GateInputError(
+            f"{what} is a directory (without .parquet files)",
+            file=path,
+            fix="give the data file itself, or a directory of .parquet files",
+            reason="unreadable-data",
+        )
+    if not os.access(path, os.R_OK):
+        raise GateInputError(
+            f"{what} cannot be read (permission denied)",
+            file=path,
+            fix="check the file's permissions",
+            reason="unreadable-data",
+        )
     if path.is_file() and path.stat().st_size == 0:
         raise GateInputError(
             f"{what} is an empty file", file=path, fix="write the data first", reason="empty-data"
         )
+
+
+#: delimiters a CSV written by another tool often uses instead of the comma mlgate reads
+OTHER_DELIMITERS = {";": "semicolon", "|": "pipe", "\t": "tab"}
+#: bytes of a CSV looked at for a binary or Parquet file under a CSV name
+SNIFF_BYTES = 4096
+
+
+def check_csv_text(path: Path) -> None:
+    """A file named like CSV must be text: a Parquet file (`PAR1` magic) or other binary content is an
+    input error saying what it looks like, never its bytes quoted back."""
+    if not path.is_file():
+        return
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if head.startswith(b"PAR1"):
+        raise GateInputError(
+            "looks like Parquet, not CSV",
+            file=path,
+            fix="name it `.parquet` (mlgate picks the reader from the file name)",
+            reason="unreadable-data",
+        )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise GateInputError(
+            "is UTF-16 text, not UTF-8",
+            file=path,
+            fix="re-encode the file as UTF-8 (e.g. `iconv -f utf-16 -t utf-8`)",
+            reason="unreadable-data",
+        )
+    if b"\x00" in head:
+        raise GateInputError(
+            "is binary, not CSV text",
+            file=path,
+            fix="give a UTF-8 CSV or a .parquet file",
+            reason="unreadable-data",
+        )
+
+
+def check_header(path: Path, names: list[str]) -> None:
+    """Column names must be unique, and a CSV header must not be a whole other-delimited header read as
+    one column (`a;b;c`): both are `schema-mismatch` naming the column."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise GateInputError(
+                "column name appears more than once in the header",
+                file=path,
+                field=name,
+                fix="give every column a unique name",
+                reason="schema-mismatch",
+            )
+        seen.add(name)
+    if len(names) == 1 and path.suffix.lower() != ".tsv":
+        for delimiter, label in OTHER_DELIMITERS.items():
+            if len([part for part in names[0].split(delimiter) if part.strip()]) >= 2:
+                raise GateInputError(
+                    f"the header is one column holding {label}s ({names[0][:60]!r}): the file looks "
+                    f"{label}-delimited, and mlgate reads comma-delimited CSV",
+                    file=path,
+                    fix="write the file with commas as the delimiter (or as .tsv for tabs, or Parquet)",
+                    reason="schema-mismatch",
+                )
 
 
 def _csv_error(path: Path, exc: Exception, names: list[str]) -> GateInputError:
@@ -114,7 +192,7 @@ def schema(path: Path) -> pa.Schema:
         import pyarrow.parquet as pq
 
         try:
-            return pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
+            found = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
         except (pa.ArrowInvalid, OSError) as exc:
             raise GateInputError(
                 f"cannot read Parquet ({str(exc).splitlines()[0]})",
@@ -122,11 +200,15 @@ def schema(path: Path) -> pa.Schema:
                 fix="rewrite the file with a Parquet writer",
                 reason="unreadable-data",
             ) from None
+        check_header(path, list(found.names))
+        return found
+    check_csv_text(path)
     try:
         reader = _csv_reader(path, DEFAULT_CHUNK_ROWS)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _csv_error(path, exc, []) from None
     names = list(reader.schema.names)
+    check_header(path, names)
     _require_utf8(path, reader.schema)
     widened = _widen(reader.schema, keep_null=True)
     return pa.schema([pa.field(n, widened.get(n, reader.schema.field(n).type)) for n in names])
@@ -183,11 +265,13 @@ def iter_batches(
 
         try:
             if path.is_dir():
+                check_header(path, list(pq.ParquetDataset(path).schema.names))
                 yield from pq.ParquetDataset(path).read(columns=columns).to_batches(max_chunksize=chunk_rows)
                 return
             # pre_buffer (pyarrow's default, meant for object stores) reads whole row groups into large
             # fresh buffers first: for a local file that costs seconds of page faults per GB, no I/O saved
             parquet = pq.ParquetFile(path, pre_buffer=False)
+            check_header(path, list(parquet.schema_arrow.names))
             yield from parquet.iter_batches(batch_size=chunk_rows, columns=columns)
         except (pa.ArrowInvalid, OSError) as exc:
             raise GateInputError(
@@ -198,9 +282,11 @@ def iter_batches(
             ) from None
         return
     names: list[str] = []
+    check_csv_text(path)
     try:
         first = _csv_reader(path, chunk_rows)
         names = list(first.schema.names)
+        check_header(path, names)
         _require_utf8(path, first.schema)
         overrides = dict.fromkeys(numeric or [], pa.float64())
         reader = _csv_reader(path, chunk_rows, _widen(first.schema, overrides=overrides))

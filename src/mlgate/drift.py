@@ -6,7 +6,7 @@ Inputs: `--data` (CSV or Parquet, streamed in chunks), `--profile` (from `mlgate
 Outputs: `passed`, `failure-reason`, `dataset-drift`, `drift-share`, `drifted-columns`, `result-path`,
 `report-path`; exit 0 (no drift) or 1.
 
-Statistics per column (standard definitions, checked against scipy in the tests):
+Statistics per column (standard definitions in `mlgate.drift_statistics`, checked against scipy):
 
 - PSI = Σ (q - p) · ln(q / p) over the reference's bins (numeric: bins at the reference's quantiles;
   categorical: the stored categories plus one bucket for all others), empty bins counted as 0.0001 —
@@ -22,6 +22,10 @@ Statistics per column (standard definitions, checked against scipy in the tests)
 A column drifts when its deciding test (`numeric_test`: psi | ks, `categorical_test`: psi | chi2) says
 so, or when its null rate rises by more than `max_null_rate_increase`. The dataset drifts when the
 share of drifted columns is at least `dataset_drift_share` (0.5).
+
+Below a test's minimum sample (see `mlgate.drift_statistics`), or when a sketch's error bound allows both
+answers, a column is *inconclusive*: not drift, not a pass. Drift wins; else an inconclusive column fails
+the gate (`inconclusive`) unless `drift.inconclusive: warn`. Infinities are refused (`infinite-value`).
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ from pydantic import Field
 
 from mlgate.config import Section
 from mlgate.dataset import DEFAULT_CHUNK_ROWS, data_format, iter_batches, read_table, schema
+from mlgate.drift_statistics import (
+    chi_square,
+    ks_p_value_asymptotic,
+    ks_smallest_p,
+    ks_statistic_from_sketch,
+    psi,
+    psi_conclusive,
+    psi_noise,
+)
 from mlgate.gate import (
     COMMON_FAILURE_REASONS,
     GateInputError,
@@ -62,8 +75,6 @@ if TYPE_CHECKING:
 #: figure, only memory (1 MB per numeric column) and time (batches spanning row groups are costly to
 #: build). CSV keeps `chunk_rows`: its column types are inferred from the first block.
 READ_ROWS = 1 << 17
-#: an empty bin counts as this share, so PSI stays finite (Evidently's convention)
-EMPTY_BIN_SHARE = 0.0001
 SPARK = "▁▂▃▄▅▆▇█"
 
 FAILURE_REASONS = (
@@ -76,6 +87,8 @@ FAILURE_REASONS = (
     "all-null-column",
     "invalid-profile",
     "unknown-profile-version",
+    "infinite-value",
+    "inconclusive",
 )
 
 
@@ -99,6 +112,11 @@ class DriftSection(Section):
     fail_on: Literal["dataset", "column"] = Field(
         "dataset", description="Fail the gate on dataset drift, or on any drifted column."
     )
+    inconclusive: Literal["fail", "warn"] = Field(
+        "fail",
+        description="When a column has too few rows for its test to judge (and nothing drifted): fail "
+        "the gate (`inconclusive`), or pass with a warning.",
+    )
     bins: int = Field(10, ge=2, le=1000, description="PSI bins for numeric columns (at reference quantiles).")
     sketch_size: int = Field(
         5000,
@@ -121,77 +139,6 @@ class DriftSection(Section):
         )
 
 
-# --- statistics (pure functions on arrays; the tests check them against scipy) --------------------------
-
-
-def psi(reference_counts: Any, current_counts: Any) -> float:
-    """Population stability index of two count vectors over the same bins."""
-    import numpy as np
-
-    p = np.asarray(reference_counts, dtype=np.float64)
-    q = np.asarray(current_counts, dtype=np.float64)
-    p = p / p.sum()
-    q = q / q.sum()
-    p = np.where(p == 0, EMPTY_BIN_SHARE, p)
-    q = np.where(q == 0, EMPTY_BIN_SHARE, q)
-    return float(np.sum((q - p) * np.log(q / p)))
-
-
-def ks_p_value_asymptotic(d: float, n: int, m: int) -> float:
-    """Two-sided p-value of a two-sample KS statistic, as `ks_2samp(method='asymp')` computes it."""
-    from scipy.stats import kstwo
-
-    big, small = sorted([float(n), float(m)], reverse=True)
-    en = big * small / (big + small)
-    return float(min(max(kstwo.sf(d, round(en)), 0.0), 1.0))
-
-
-def ks_statistic_from_sketch(
-    values: Any, weights: Any, *, error_bound: float, at_most: Any, below: Any, m: int
-) -> float:
-    """KS D between a reference sketch and the new data, given how many new values are ≤ and < each
-    sketch value (`at_most[j]`, `below[j]` for sketch value j).
-
-    Between sketch points the sketch CDF is constant and the new data's CDF rises monotonically, so the
-    supremum of their difference is at an interval's ends: exact for the sketch CDF, which itself is
-    within `error_bound / 2` of the reference's CDF (after centring the sketch's one-sided error)."""
-    import numpy as np
-
-    w = np.asarray(weights, dtype=np.float64)
-    f_hat = np.concatenate(([0.0], np.cumsum(w) / w.sum()))  # on [v_j, v_j+1), j = 0 … K (v_0 = -inf)
-    f_centred = np.minimum(f_hat + error_bound / 2, 1.0)
-    g_start = np.concatenate(([0.0], np.asarray(at_most, dtype=np.float64) / m))  # G(v_j)
-    g_end = np.concatenate((np.asarray(below, dtype=np.float64) / m, [1.0]))  # G(v_j+1 from the left)
-    return float(max(np.max(np.abs(f_centred - g_start)), np.max(np.abs(f_centred - g_end))))
-
-
-def cumulative_counts(sorted_values: Any, points: Any) -> tuple[Any, Any]:
-    """(#values ≤ p, #values < p) for each point, from sorted values."""
-    import numpy as np
-
-    return (
-        np.searchsorted(sorted_values, points, side="right"),
-        np.searchsorted(sorted_values, points, side="left"),
-    )
-
-
-def chi_square(reference_counts: Any, current_counts: Any) -> tuple[float, float]:
-    """Chi-square goodness of fit of current counts against reference frequencies (empty reference
-    buckets get EMPTY_BIN_SHARE of the mass, so an unseen category gives a huge statistic, not inf)."""
-    import numpy as np
-    from scipy.stats import chisquare
-
-    p = np.asarray(reference_counts, dtype=np.float64)
-    q = np.asarray(current_counts, dtype=np.float64)
-    p = p / p.sum()
-    p = np.where(p == 0, EMPTY_BIN_SHARE, p)
-    expected = p / p.sum() * q.sum()
-    if len(q) < 2:
-        return 0.0, 1.0
-    result = chisquare(q, expected)
-    return float(result.statistic), float(result.pvalue)
-
-
 def sparkline(shares: list[float], top: float) -> str:
     if top <= 0:
         return ""
@@ -212,6 +159,8 @@ class NumericCurrent:
     rows: int = 0
     count: int = 0
     total: float = 0.0
+    #: infinite values seen: the column is refused (`infinite-value`), as `mlgate profile` refuses them
+    infinite: int = 0
     values: list[Any] = field(default_factory=list)
     #: the sketch values and bin edges together, sorted; and the counts of the new data at them
     points: Any = field(init=False, default=None)
@@ -220,7 +169,7 @@ class NumericCurrent:
     def __post_init__(self) -> None:
         import numpy as np
 
-        from mlgate.profile import PointCounts
+        from mlgate.sketch import PointCounts
 
         self.points = np.unique(np.concatenate((self.sketch_values, self.edges)))
         self.counter = PointCounts(self.points)
@@ -233,7 +182,10 @@ class NumericCurrent:
         self.rows += len(array)
         vals = numeric_values(array)
         self.count += len(vals)
-        self.total += float(vals.sum())
+        chunk_total = float(vals.sum())
+        if not np.isfinite(chunk_total):  # an infinity (or a sum overflowing float64): count the infs
+            self.infinite += int(np.count_nonzero(np.isinf(vals)))
+        self.total += chunk_total
         self.counter.add(vals)
         if self.keep_values:
             self.values.append(np.array(vals))
@@ -305,6 +257,9 @@ class ColumnDrift:
     current_shares: list[float] = field(default_factory=list)
     bin_labels: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    #: the deciding test cannot judge at this sample size (or within the sketch's error): not drift,
+    #: not a pass
+    inconclusive: bool = False
     note: str = ""
     mean_reference: float | None = None
     mean_current: float | None = None
@@ -326,6 +281,10 @@ class DriftReport:
     @property
     def drifted(self) -> list[str]:
         return [c.name for c in self.columns if c.drifted]
+
+    @property
+    def inconclusive(self) -> list[str]:
+        return [c.name for c in self.columns if c.inconclusive and not c.drifted]
 
 
 def _check_schema(profile: dict[str, Any], data: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -444,6 +403,7 @@ def compare(
         in_parallel(functools.partial(_add_column, batch), jobs)
     if rows == 0:
         raise GateInputError("has no rows", file=data, fix="check the data export", reason="empty-data")
+    _refuse_infinities(data, numeric)
 
     reference_values: dict[str, Any] = {}
     if reference is not None and numeric:
@@ -490,6 +450,19 @@ def compare(
     )
 
 
+def _refuse_infinities(data: Path, numeric: dict[str, NumericCurrent]) -> None:
+    for name, acc in numeric.items():
+        if acc.infinite:
+            raise GateInputError(
+                f"column holds {acc.infinite:,} infinite value(s) (inf or -inf)",
+                file=data,
+                field=name,
+                fix="replace them with null or a finite value at the source, or list the column under "
+                "`drift.exclude`",
+                reason="infinite-value",
+            )
+
+
 def _numeric_drift(
     name: str, col: dict[str, Any], acc: NumericCurrent, settings: DriftSection, reference_values: Any
 ) -> ColumnDrift:
@@ -534,6 +507,7 @@ def _numeric_drift(
             )
     ref_shares = (ref_counts / ref_counts.sum()).tolist()
     cur_shares = (np.asarray(hist, dtype=np.float64) / max(acc.count, 1)).tolist()
+    undecided = ""
     if settings.numeric_test == "psi":
         test, stat, threshold, drifted = (
             "PSI",
@@ -541,8 +515,22 @@ def _numeric_drift(
             settings.psi_threshold,
             psi_value >= settings.psi_threshold,
         )
+        if not psi_conclusive(n, m, len(ref_counts), settings.psi_threshold):
+            undecided = _psi_too_few(n, m, len(ref_counts), settings.psi_threshold)
     else:
         test, stat, threshold, drifted = "KS p", p, settings.ks_p_value, p <= settings.ks_p_value
+        if ks_smallest_p(n, m) > settings.ks_p_value:
+            undecided = (
+                f"too few values for KS at p ≤ {settings.ks_p_value:g} ({n:,} and {m:,}: even fully "
+                f"separated samples give p = {ks_smallest_p(n, m):.3g})"
+            )
+        elif p_range is not None and p_range[0] <= threshold < p_range[1]:
+            # the sketch's error bound allows both answers: decide neither way
+            undecided = (
+                "KS decision within the sketch's error bound: rerun with `--reference` for an exact test"
+            )
+    if undecided:
+        drifted = False
     result = ColumnDrift(
         name=name,
         kind="numeric",
@@ -564,11 +552,16 @@ def _numeric_drift(
     )
     if drifted:
         result.reasons.append(f"{test} {stat:.4g} {'≥' if test == 'PSI' else '≤'} {threshold:g}")
-    if p_range is not None and settings.numeric_test == "ks" and (p_range[0] <= threshold < p_range[1]):
-        result.note = (
-            "KS decision within the sketch's error bound: rerun with `--reference` for an exact test"
-        )
+    if undecided:
+        result.inconclusive, result.note = True, f"inconclusive: {undecided}"
     return result
+
+
+def _psi_too_few(n: int, m: int, bins: int, threshold: float) -> str:
+    return (
+        f"too few values for PSI at {threshold:g} over {bins} bins ({n:,} reference, {m:,} new: "
+        f"sampling noise alone reaches PSI {psi_noise(n, m, bins):.3g})"
+    )
 
 
 def _categorical_drift(
@@ -588,6 +581,7 @@ def _categorical_drift(
     psi_value = psi(ref_counts, cur_counts)
     chi2_stat, chi2_p = chi_square(ref_counts, cur_counts)
     unseen = [k for k in acc.counts if k not in categories]
+    undecided = ""
     if settings.categorical_test == "psi":
         test, stat, threshold, drifted = (
             "PSI",
@@ -595,6 +589,9 @@ def _categorical_drift(
             settings.psi_threshold,
             psi_value >= settings.psi_threshold,
         )
+        n, m = int(col["count"]), acc.count
+        if not psi_conclusive(n, m, len(ref_counts), settings.psi_threshold):
+            undecided, drifted = _psi_too_few(n, m, len(ref_counts), settings.psi_threshold), False
     else:
         test, stat, threshold, drifted = (
             "chi² p",
@@ -622,6 +619,9 @@ def _categorical_drift(
     if unseen and other_ref == 0:
         shown = ", ".join(f"`{k}`" for k in sorted(unseen)[:5])
         result.note = f"values not in the reference: {shown}" + (" …" if len(unseen) > 5 else "")
+    if undecided:
+        result.inconclusive = True
+        result.note = "; ".join(part for part in (f"inconclusive: {undecided}", result.note) if part)
     return result
 
 
@@ -634,18 +634,28 @@ def _fmt_p(p: float | None) -> str:
     return "<1e-300" if p == 0 else f"{p:.3g}"
 
 
+def _headline(report: DriftReport) -> str:
+    drifted, n, s = report.drifted, len(report.columns), report.settings
+    if report.dataset_drift:
+        return f"### ❌ mlgate drift: dataset drift — {len(drifted)} of {n} columns drifted"
+    if drifted and s.fail_on == "column":
+        return f"### ❌ mlgate drift: {len(drifted)} of {n} columns drifted"
+    if report.inconclusive:
+        mark = "❌" if s.inconclusive == "fail" else "⚠️"
+        return (
+            f"### {mark} mlgate drift: inconclusive — {len(report.inconclusive)} of {n} columns have too "
+            "few rows to judge" + (f", {len(drifted)} drifted" if drifted else "")
+        )
+    if drifted:
+        return f"### ⚠️ mlgate drift: {len(drifted)} of {n} columns drifted"
+    return f"### ✅ mlgate drift: no drift in {n} columns"
+
+
 def render(report: DriftReport, *, data: Path, profile_path: Path) -> tuple[str, str]:
     """(summary, details) Markdown; charts are unicode sparklines and bars, no images."""
     drifted = report.drifted
-    n = len(report.columns)
     s = report.settings
-    if report.dataset_drift:
-        head = f"### ❌ mlgate drift: dataset drift — {len(drifted)} of {n} columns drifted"
-    elif drifted:
-        mark = "❌" if s.fail_on == "column" else "⚠️"
-        head = f"### {mark} mlgate drift: {len(drifted)} of {n} columns drifted"
-    else:
-        head = f"### ✅ mlgate drift: no drift in {n} columns"
+    head = _headline(report)
     lines = [
         head,
         "",
@@ -656,6 +666,13 @@ def render(report: DriftReport, *, data: Path, profile_path: Path) -> tuple[str,
     ]
     if drifted:
         lines += ["", "Drifted: " + ", ".join(f"`{c}`" for c in drifted)]
+    if report.inconclusive:
+        lines += [
+            "",
+            "Inconclusive (neither drift nor a pass): "
+            + ", ".join(f"`{c}`" for c in report.inconclusive)
+            + ". Compare larger samples, or judge by KS (`drift.numeric_test: ks`), which needs fewer rows.",
+        ]
     table = [
         "| column | test | value | threshold | PSI | KS D | KS p | χ² p | nulls ref → new "
         "| reference → new | |",
@@ -667,7 +684,7 @@ def render(report: DriftReport, *, data: Path, profile_path: Path) -> tuple[str,
         ks_d = ""
         if c.ks_d is not None:
             ks_d = f"{c.ks_d:.4f}" + ("" if c.ks_exact else f" ±{c.ks_error:.1g}")
-        verdict = "❌ drift" if c.drifted else "✅"
+        verdict = "❌ drift" if c.drifted else ("❔ inconclusive" if c.inconclusive else "✅")
         table.append(
             f"| `{c.name}` | {c.test} | {c.statistic:.4g} | {c.threshold:g} | "
             f"{c.psi:.4f} | {ks_d} | {_fmt_p(c.ks_p)} | {_fmt_p(c.chi2_p)} | "
@@ -720,16 +737,20 @@ def drift_gate(
     report = compare(profile, data, settings, reference=reference, profile_path=profile_path)
     summary, details = render(report, data=data, profile_path=profile_path)
     failed = report.dataset_drift if settings.fail_on == "dataset" else bool(report.drifted)
+    reason = "data-drift" if failed else ""
+    if not failed and report.inconclusive and settings.inconclusive == "fail":
+        failed, reason = True, "inconclusive"
     return GateResult(
         gate="drift",
         passed=not failed,
-        failure_reason="data-drift" if failed else "",
+        failure_reason=reason,
         summary_md=summary,
         details_md=details,
         data={
             "dataset_drift": report.dataset_drift,
             "drift_share": report.share,
             "drifted_columns": report.drifted,
+            "inconclusive_columns": report.inconclusive,
             "reference_rows": report.reference_rows,
             "current_rows": report.current_rows,
             "columns": [c.to_json() for c in report.columns],
@@ -740,6 +761,7 @@ def drift_gate(
             "dataset-drift": "true" if report.dataset_drift else "false",
             "drift-share": f"{report.share:.4f}",
             "drifted-columns": ",".join(report.drifted),
+            "inconclusive-columns": ",".join(report.inconclusive),
         },
     )
 

@@ -9,12 +9,17 @@ Outputs: those of `mlgate drift` (`passed`, `failure-reason`, `dataset-drift`, `
 While the data drifts (the drift gate fails), one issue labelled `drift.issue_label` carries the latest
 report: it is opened on the first drifted run and updated on the next ones. The first run without drift
 comments and closes it, ending the episode; the next drift opens a new issue. The issue is found again
-by its hidden marker (`<!-- mlgate:drift-check:<profile> -->`), so several monitored datasets (several
-profiles) keep separate issues.
+by its hidden marker (`<!-- mlgate:drift-check:<profile> -->`, the profile path normalised so
+`./data/p.json` and `data/p.json` are one key), so several monitored datasets (several profiles) keep
+separate issues and a rerun updates the episode's issue instead of opening a second one.
+
+A sample too small to judge (`inconclusive`, see `mlgate drift`) is neither drift nor its end: the
+episode's issue is left as it is (`issue-action: none`) and the run says why.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -26,7 +31,7 @@ from mlgate.drift import FAILURE_REASONS as DRIFT_REASONS
 from mlgate.drift import DriftSection, drift_gate
 from mlgate.gate import GateInputError, config_option, finish, path_option, report_dir_option, run_gate
 
-FAILURE_REASONS = (*DRIFT_REASONS, "download-failed")
+FAILURE_REASONS = (*DRIFT_REASONS, "download-failed", "github-api-error")
 
 
 def fetch(source: str, directory: Path) -> Path:
@@ -52,6 +57,11 @@ def fetch(source: str, directory: Path) -> Path:
             reason="download-failed",
         ) from None
     return target
+
+
+def issue_key(profile: Path) -> str:
+    """The profile's part of the issue marker: one spelling per file (`./a//b.json` -> `a/b.json`)."""
+    return Path(os.path.normpath(profile)).as_posix()
 
 
 def issue_title(source: str, drifted: list[str], total: int) -> str:
@@ -90,24 +100,33 @@ def command(
             result = drift_gate(data, profile, settings)
         result.gate = "drift-check"
         runner = github.Runner.from_env()
-        marker = github.comment_marker("drift-check", str(profile))
+        marker = github.comment_marker("drift-check", issue_key(profile))
         drifted = list(result.data["drifted_columns"])
         total = len(result.data["columns"])
-        if not result.passed:
-            action, number = runner.open_or_update_issue(
-                marker=marker,
-                label=settings.issue_label,
-                title=issue_title(source, drifted, total),
-                summary=result.summary_md + (f"\n\nRun: {runner.run_url}" if runner.run_url else ""),
-                details=result.details_md,
-            )
-        else:
-            action, number = runner.close_issue_if_open(
-                marker=marker,
-                label=settings.issue_label,
-                comment=f"{result.summary_md}\n\nDrift is gone: closing this episode."
-                + (f" Run: {runner.run_url}" if runner.run_url else ""),
-            )
+        action, number = "none", None
+        try:
+            if result.failure_reason == "data-drift":
+                action, number = runner.open_or_update_issue(
+                    marker=marker,
+                    label=settings.issue_label,
+                    title=issue_title(source, drifted, total),
+                    summary=result.summary_md + (f"\n\nRun: {runner.run_url}" if runner.run_url else ""),
+                    details=result.details_md,
+                )
+            elif result.passed and not result.data["inconclusive_columns"]:
+                action, number = runner.close_issue_if_open(
+                    marker=marker,
+                    label=settings.issue_label,
+                    comment=f"{result.summary_md}\n\nDrift is gone: closing this episode."
+                    + (f" Run: {runner.run_url}" if runner.run_url else ""),
+                )
+        except github.GitHubAPIError as exc:
+            raise GateInputError(
+                f"cannot update the drift issue ({exc})",
+                field=f"issue labelled {settings.issue_label!r}",
+                fix="check the workflow grants `issues: write` and GitHub's status, then rerun",
+                reason="github-api-error",
+            ) from None
         result.outputs.update({"issue-action": action, "issue-number": str(number or "")})
         result.data.update({"issue_action": action, "issue_number": number, "source": source})
         code = finish(result, report_dir=report_dir)

@@ -15,7 +15,11 @@ pass fills the PSI histograms when there is more than one chunk). Per column the
 The ECDF sketch keeps `sketch_size` points `(value, weight)` chosen at evenly spaced ranks. Its empirical
 CDF `F̂(x) = Σ weight[value ≤ x] / count` never exceeds the true CDF and falls short of it by less than
 `error_bound` (`1/sketch_size` for data read in one chunk, `2/sketch_size` after merging chunks, 0 when
-every value is kept), so a KS statistic computed from it is within `error_bound / 2` of the exact one.
+every value is kept), so a KS statistic computed from it is within `error_bound / 2` of the exact one
+(`mlgate.sketch`). Sketch values and bin edges are stored at full precision: an exact sketch holds the
+data's own values. Infinite values are refused (`infinite-value`); integers beyond 2**53 are read as the
+nearest float64. The profile is written atomically, and `load_profile` validates every field
+(`mlgate.profile_format`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ from mlgate.gate import (
     report_dir_option,
     run_gate,
 )
+from mlgate.sketch import (
+    PointCounts,
+    compress,
+    histogram_edges,
+    merge_ties,
+    sketch_quantile,
+    summarize_sorted,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,6 +78,7 @@ FAILURE_REASONS = (
     "unreadable-data",
     "schema-mismatch",
     "all-null-column",
+    "infinite-value",
 )
 
 
@@ -76,171 +89,6 @@ class ProfileSettings:
     top_categories: int = 50
     exclude: tuple[str, ...] = ()
     chunk_rows: int = DEFAULT_CHUNK_ROWS
-
-
-# --- the ECDF sketch ---------------------------------------------------------------------------------
-
-
-def summarize_sorted(values: FloatArray, size: int) -> tuple[FloatArray, IntArray, bool]:
-    """`size` points of sorted `values` at ranks ceil(k·n/size), each weighted by the ranks it stands for;
-    every distinct value with its count (exact) when there are at most `size` of them."""
-    import numpy as np
-
-    n = len(values)
-    changes = values[1:] != values[:-1]
-    if 1 + int(np.count_nonzero(changes)) <= size:  # few distinct values: keep them all
-        starts = np.flatnonzero(np.concatenate(([True], changes)))
-        counts = np.diff(np.append(starts, n))
-        return values[starts].astype(np.float64), counts.astype(np.int64), True
-    ranks = np.ceil(np.arange(1, size + 1, dtype=np.float64) * n / size).astype(np.int64)
-    picked = values[ranks - 1]
-    weights = np.diff(ranks, prepend=0)
-    merged_values, merged_weights = _merge_ties(picked, weights)
-    return merged_values, merged_weights, False
-
-
-def _merge_ties(values: FloatArray, weights: IntArray) -> tuple[FloatArray, IntArray]:
-    import numpy as np
-
-    uniq, inverse = np.unique(values, return_inverse=True)
-    merged = np.bincount(inverse, weights=weights, minlength=len(uniq)).astype(np.int64)
-    return uniq.astype(np.float64), merged
-
-
-def compress(values: FloatArray, weights: IntArray, size: int) -> tuple[FloatArray, IntArray]:
-    """Reduce weighted points to at most `size`, pushing each dropped point's weight onto the next kept
-    one (so the sketch CDF still never exceeds the true one; adds < 1/size to the error)."""
-    import numpy as np
-
-    order = np.argsort(values, kind="stable")
-    v, w = values[order], weights[order]
-    cum = np.cumsum(w)
-    if len(v) <= size:
-        return _merge_ties(v, w)
-    total = cum[-1]
-    targets = np.ceil(np.arange(1, size + 1, dtype=np.float64) * total / size)
-    keep = np.unique(np.searchsorted(cum, targets, side="left"))
-    kept_cum = cum[keep]
-    return _merge_ties(v[keep], np.diff(kept_cum, prepend=0).astype(np.int64))
-
-
-def sketch_cdf(values: FloatArray, weights: IntArray, points: FloatArray) -> FloatArray:
-    """The sketch's CDF at `points` (a lower bound of the true CDF)."""
-    import numpy as np
-
-    cum = np.concatenate(([0], np.cumsum(weights))).astype(np.float64)
-    cdf: FloatArray = cum[np.searchsorted(values, points, side="right")] / cum[-1]
-    return cdf
-
-
-def sketch_quantile(values: FloatArray, weights: IntArray, prob: float) -> float:
-    import numpy as np
-
-    cum = np.cumsum(weights)
-    index = int(np.searchsorted(cum, prob * cum[-1], side="left"))
-    return float(values[min(index, len(values) - 1)])
-
-
-class PointCounts:
-    """How many values are ≤ and < each of a few sorted points, summed over chunks of values, without
-    sorting the values: a few vectorised passes per chunk instead of an O(n log n) sort.
-
-    A value's cell on a uniform grid over the points' range, `floor((x - lo) · scale)` clipped to the
-    grid, is a monotone function of the value (each floating-point step is), so every point in an
-    earlier cell is below the value and every point in a later cell above it. The number of points below
-    a value is then the number in earlier cells plus a comparison with each of the (at most `STEPS`)
-    points sharing its cell; values in crowded cells (dense spots, the clipped tails) are located by
-    binary search instead. The counts are exact for any data: the grid only decides what a value costs.
-    Where most of the points crowd (an extremely skewed column, too few or non-finite points) each chunk
-    is sorted instead, with the same result. NaN must be removed before `add`."""
-
-    #: points compared one by one in a value's cell; values in more crowded cells use binary search
-    STEPS = 2
-    #: grid cells per point
-    CELLS_PER_POINT = 8
-    #: values handled at once (the temporaries stay in the CPU cache)
-    BLOCK = 1 << 16
-
-    def __init__(self, points: Any) -> None:
-        import numpy as np
-
-        pts = np.asarray(points, dtype=np.float64)
-        k = len(pts)
-        self.points = pts
-        self.count = 0
-        #: values in (p[i-1], p[i]] for i = 0 … k (p[-1] = -inf, p[k] = +inf), and values equal to p[i]
-        self.per_slot = np.zeros(k + 1, dtype=np.int64)
-        self.equal = np.zeros(k + 1, dtype=np.int64)
-        self.next_point = np.concatenate((pts, [np.inf]))
-        self.grid: tuple[float, float, int, Any, Any] | None = None
-        trim = k // 100  # the outer 1 % of the points may crowd the end cells (outliers stretch the range)
-        if k < 2 or k - 1 - 2 * trim < 1:
-            return
-        lo, hi = float(pts[trim]), float(pts[k - 1 - trim])
-        cells = max(self.CELLS_PER_POINT * k, 16)
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            scale = cells / (hi - lo)
-        if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(scale) and scale > 0):
-            return
-        point_cells = self._cells(pts, lo, scale, cells)
-        first = np.searchsorted(point_cells, np.arange(cells), side="left").astype(np.intp)
-        per_cell = np.bincount(point_cells, minlength=cells)
-        crowded = per_cell > self.STEPS
-        if per_cell[crowded].sum() > k / 2:
-            return  # most values would need the binary search: sorting is cheaper
-        self.grid = (lo, scale, cells, first, crowded)
-
-    @staticmethod
-    def _cells(values: Any, lo: float, scale: float, cells: int) -> Any:
-        import numpy as np
-
-        with np.errstate(over="ignore", invalid="ignore"):
-            position = (values - lo) * scale
-        np.clip(position, 0, cells - 1, out=position)
-        return position.astype(np.intp)
-
-    def add(self, values: FloatArray) -> None:
-        """Count a chunk of values (no NaN)."""
-        import numpy as np
-
-        self.count += len(values)
-        if not len(values):
-            return
-        if self.grid is None:
-            ordered = np.sort(values)
-            at_most = np.searchsorted(ordered, self.points, side="right")
-            below = np.searchsorted(ordered, self.points, side="left")
-            self.per_slot[:-1] += np.diff(at_most, prepend=0)
-            self.per_slot[-1] += len(values) - (int(at_most[-1]) if len(at_most) else 0)
-            self.equal[:-1] += at_most - below
-            return
-        lo, scale, cells, first, crowded = self.grid
-        slots = len(self.per_slot)
-        for start in range(0, len(values), self.BLOCK):
-            x = values[start : start + self.BLOCK]
-            cell = self._cells(x, lo, scale, cells)
-            index = first[cell]  # points in earlier cells: all below x
-            for _ in range(self.STEPS):
-                index += self.next_point[index] < x
-            hard = np.flatnonzero(crowded[cell])
-            if len(hard):
-                index[hard] = np.searchsorted(self.points, x[hard], side="left")
-            self.per_slot += np.bincount(index, minlength=slots)
-            same = self.next_point[index] == x
-            if same.any():
-                self.equal += np.bincount(index[same], minlength=slots)
-
-    def at_most(self) -> IntArray:
-        """#values ≤ each point."""
-        import numpy as np
-
-        cum: IntArray = np.cumsum(self.per_slot[:-1])
-        return cum
-
-    def below(self) -> IntArray:
-        """#values < each point."""
-        result: IntArray = self.at_most() - self.equal[:-1]
-        return result
 
 
 # --- per-column accumulators ---------------------------------------------------------------------------
@@ -282,7 +130,9 @@ def _chunk_values(chunk: pa.Array) -> FloatArray:
     import pyarrow.compute as pc
 
     if not pa.types.is_float64(chunk.type):
-        chunk = pc.cast(chunk, pa.float64())
+        # integers beyond 2**53 (and decimals) become the nearest float64: a monotone map, so ranks,
+        # histogram counts and KS stay exact up to ties between values closer than float64 resolves
+        chunk = pc.cast(chunk, pa.float64(), safe=False)
     n = len(chunk)
     validity, data = chunk.buffers()[:2]
     if n == 0 or data is None:
@@ -336,7 +186,9 @@ class NumericAccumulator:
     parts: list[tuple[Any, Any]] = field(default_factory=list)
     #: every chunk so far was kept whole (no more distinct values than the sketch holds)
     exact_parts: bool = True
-    #: (rounded edges, counts) of the first chunk's values on the edges its own sketch gives
+    #: infinite values seen (the profile refuses the column: no mean, bin or KS is defined with them)
+    infinite: int = 0
+    #: (edges, counts) of the first chunk's values on the edges its own sketch gives
     first_histogram: tuple[list[float], list[int]] | None = None
 
     def add(self, array: pa.Array | pa.ChunkedArray) -> None:
@@ -347,6 +199,9 @@ class NumericAccumulator:
         if not len(values):
             return
         values = np.sort(values)
+        if math.isinf(values[0]) or math.isinf(values[-1]):
+            self.infinite += int(np.count_nonzero(np.isinf(values)))
+            return
         n = len(values)
         mean = float(values.mean())
         m2 = float(((values - mean) ** 2).sum())
@@ -362,7 +217,7 @@ class NumericAccumulator:
         self.exact_parts = self.exact_parts and exact
         self.parts.append((part_values, part_weights))
         if self.chunks == 1 and self.bins is not None:
-            edges = [_round(e) for e in histogram_edges(part_values, part_weights, self.bins)]
+            edges = histogram_edges(part_values, part_weights, self.bins)
             in_bins = np.searchsorted(values, np.asarray(edges, dtype=np.float64), side="right")
             counts = np.diff(np.concatenate(([0], in_bins, [n])))  # right-closed bins, open ends
             self.first_histogram = (edges, counts.tolist())
@@ -378,7 +233,7 @@ class NumericAccumulator:
             values, weights = compress(values, weights, self.sketch_size)
             exact = False
         else:
-            values, weights = _merge_ties(values, weights)
+            values, weights = merge_ties(values, weights)
         if exact:
             return values, weights, 0.0, True
         return values, weights, (1.0 if self.chunks == 1 else 2.0) / self.sketch_size, False
@@ -386,21 +241,6 @@ class NumericAccumulator:
     @property
     def std(self) -> float:
         return math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else 0.0
-
-
-def histogram_edges(values: FloatArray, weights: IntArray, bins: int) -> list[float]:
-    """Inner bin edges at the reference's quantiles k/bins (duplicates dropped for discrete data).
-    Bins are right-closed, the first and last open-ended: (-inf, e1], (e1, e2], …, (e_last, +inf)."""
-    edges = sorted({sketch_quantile(values, weights, k / bins) for k in range(1, bins)})
-    top = float(values[-1])
-    return [e for e in edges if e < top] or ([float(values[0])] if float(values[0]) < top else [])
-
-
-def bin_counts(values: FloatArray, edges: list[float]) -> IntArray:
-    import numpy as np
-
-    index = np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="left")
-    return np.bincount(index, minlength=len(edges) + 1).astype(np.int64)
 
 
 @dataclass
@@ -547,6 +387,14 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
                 "reason": "excluded in mlgate.yaml" if name in settings.exclude else "type not profiled",
             }
             continue
+        if kind == "numeric" and numeric[name].infinite:
+            raise GateInputError(
+                f"column holds {numeric[name].infinite:,} infinite value(s) (inf or -inf)",
+                file=path,
+                field=name,
+                fix="replace them with null or a finite value, or list the column under `drift.exclude`",
+                reason="infinite-value",
+            )
         acc_rows = numeric[name].rows if kind == "numeric" else categorical[name].rows
         count = numeric[name].count if kind == "numeric" else categorical[name].count
         if count == 0:
@@ -575,11 +423,10 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
                     "mean": _round(acc.mean),
                     "std": _round(acc.std),
                     "quantiles": {str(q): _round(sketch_quantile(values, weights, q)) for q in QUANTILES},
-                    "histogram": {
-                        "edges": [_round(e) for e in histogram_edges(values, weights, settings.bins)]
-                    },
+                    "histogram": {"edges": histogram_edges(values, weights, settings.bins)},
                     "sketch": {
-                        "values": [_round(v) for v in values.tolist()],
+                        # full precision (JSON floats round-trip): an exact sketch holds the data's values
+                        "values": values.tolist(),
                         "weights": weights.tolist(),
                         "error_bound": bound,
                         "exact": exact,
@@ -637,6 +484,13 @@ def load_profile(path: Path) -> dict[str, Any]:
             fix="rebuild it with `mlgate profile`",
             reason="invalid-profile",
         ) from None
+    except OSError as exc:
+        raise GateInputError(
+            f"cannot be read ({exc.strerror or type(exc).__name__})",
+            file=path,
+            fix="give the profile JSON file (check the path and its permissions)",
+            reason="invalid-profile",
+        ) from None
     if not isinstance(profile, dict) or "columns" not in profile:
         raise GateInputError(
             "is not an mlgate profile (no `columns`)",
@@ -654,13 +508,58 @@ def load_profile(path: Path) -> dict[str, Any]:
             fix="rebuild it with this mlgate (`mlgate profile`), or pin the mlgate version that wrote it",
             reason="unknown-profile-version",
         )
+    from mlgate.profile_format import validate_profile
+
+    validate_profile(profile, file=path)
     return profile
 
 
-def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateResult:
-    profile = build_profile(data, settings)
+def check_output(output: Path) -> None:
+    """The profile can be written to `output`: not a directory, and its parent is (or can be made) one."""
+    if output.is_dir():
+        raise GateInputError(
+            "is a directory", file=output, field="--output", fix="give the profile's file name (….json)"
+        )
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise GateInputError(
+                    f"cannot be written: {parent} is a file, not a directory",
+                    file=output,
+                    field="--output",
+                    fix="choose a path under a directory",
+                )
+            break
+
+
+def write_profile(profile: dict[str, Any], output: Path) -> None:
+    """Write atomically: a failure leaves the previous profile as it was (never a truncated file)."""
+    import tempfile
+
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(profile, separators=(",", ":")) + "\n", encoding="utf-8")
+    text = json.dumps(profile, separators=(",", ":"), allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        Path(tmp).replace(output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateResult:
+    check_output(output)
+    profile = build_profile(data, settings)
+    try:
+        write_profile(profile, output)
+    except OSError as exc:
+        raise GateInputError(
+            f"cannot write the profile ({exc.strerror or type(exc).__name__})",
+            file=output,
+            field="--output",
+            fix="check the directory exists and is writable",
+        ) from None
     cols = profile["columns"]
     profiled = [n for n, c in cols.items() if c["kind"] != "skipped"]
     lines = [
@@ -717,6 +616,12 @@ def command(
         from mlgate.config import load_section
         from mlgate.drift import DriftSection
 
+        if chunk_rows is not None and chunk_rows < 1:
+            raise GateInputError(
+                f"must be a positive number of rows, not {chunk_rows}",
+                field="--chunk-rows",
+                fix="give a positive integer, or leave it out to use `drift.chunk_rows`",
+            )
         section = load_section(config_path, "drift", DriftSection)
         settings = section.profile_settings(chunk_rows)
         return finish(profile_gate(data, output or Path(section.profile), settings), report_dir=report_dir)

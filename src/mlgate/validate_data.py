@@ -49,8 +49,8 @@ from mlgate.gate import (
     report_dir_option,
     run_gate,
 )
+from mlgate.validate_data_report import build_result, mask_result
 
-MASK = "•••"
 FAILURE_REASONS = (
     *COMMON_FAILURE_REASONS,
     "contract-violated",
@@ -63,10 +63,6 @@ FAILURE_REASONS = (
     "engine-unavailable",
     "gx-error",
 )
-#: result fields that hold values taken from the data
-VALUE_FIELDS = ("partial_unexpected_list", "unexpected_list")
-INDEX_FIELDS = ("partial_unexpected_index_list", "unexpected_index_list")
-TYPE_ONLY = ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list")
 
 
 class DataSection(Section):
@@ -124,6 +120,8 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
 class ContractFiles:
     checkpoint: dict[str, Any]
     suites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: suite name -> its file
+    suite_paths: dict[str, Path] = field(default_factory=dict)
 
     def columns(self) -> dict[str, str]:
         """Column -> suite name, for every column an expectation names."""
@@ -183,8 +181,45 @@ def read_contract(gx_dir: Path, checkpoint: str) -> ContractFiles:
                     fix="give it a GX expectation type such as `expect_column_values_to_not_be_null`",
                     reason="invalid-suite",
                 )
+            if not isinstance(exp.get("kwargs", {}), dict):
+                raise GateInputError(
+                    "expectation `kwargs` must be an object",
+                    file=suite_path,
+                    field=f"expectations[{index}] ({exp['type']})",
+                    fix='give its arguments as an object, e.g. `"kwargs": {"column": "amount"}`',
+                    reason="invalid-suite",
+                )
         files.suites[suite_name] = suite
+        files.suite_paths[suite_name] = suite_path
     return files
+
+
+def check_expectations(contract: ContractFiles) -> None:
+    """Every expectation of every suite must be one GX understands, with a valid configuration.
+
+    GX itself drops an expectation it cannot build (an unknown type, bad kwargs) with a logged traceback
+    and validates the rest, so a suite could pass while ignoring part of the contract. Here each one is
+    built as GX builds it when it loads the suite (`ExpectationConfiguration(**entry).to_domain_obj()`),
+    and the first that fails is `invalid-suite`, naming the suite file, its index and type."""
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    for suite_name, suite in contract.suites.items():
+        path = contract.suite_paths.get(suite_name, Path(f"{suite_name}.json"))
+        for index, entry in enumerate(suite.get("expectations", [])):
+            kind = str(entry.get("type", ""))
+            try:
+                ExpectationConfiguration(**entry).to_domain_obj()
+            except Exception as exc:  # noqa: BLE001 - GX raises not-found, pydantic and type errors alike
+                first = str(getattr(exc, "message", "") or exc).strip().splitlines()
+                raise GateInputError(
+                    f"Great Expectations cannot use this expectation ({type(exc).__name__}: "
+                    f"{(first[0] if first else '')[:160]})",
+                    file=path,
+                    field=f"expectations[{index}] ({kind})",
+                    fix="fix its type or arguments (GX drops an expectation it does not understand, "
+                    "so the suite would not check it)",
+                    reason="invalid-suite",
+                ) from None
 
 
 def check_columns(data: Path, contract: ContractFiles) -> list[str]:
@@ -285,7 +320,8 @@ def open_checkpoint(root: Path, name: str, *, engine: str) -> tuple[Any, Any]:
 
     try:
         context = _file_context(root)
-        checkpoint = context.checkpoints.get(name)
+        with _quiet_suite_loading():
+            checkpoint = context.checkpoints.get(name)
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         # CI logs get no progress bars (this run only; great_expectations.yml is not rewritten)
@@ -301,6 +337,39 @@ def open_checkpoint(root: Path, name: str, *, engine: str) -> tuple[Any, Any]:
     if engine == "spark":
         checkpoint = _spark_checkpoint(context, checkpoint)
     return context, checkpoint
+
+
+@contextlib.contextmanager
+def _quiet_suite_loading() -> Iterator[None]:
+    """GX logs a traceback (at ERROR) for each expectation it drops while loading a suite; mlgate checks
+    every expectation itself (`check_expectations`, and `_all_expectations_loaded` after loading) and
+    reports one line instead, so that logger is silenced while the checkpoint loads."""
+    import logging
+
+    logger = logging.getLogger("great_expectations.core.expectation_suite")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def check_all_expectations_loaded(checkpoint: Any, contract: ContractFiles) -> None:
+    """The suites GX loaded hold every expectation their files list: none dropped on the way."""
+    for definition in checkpoint.validation_definitions:
+        suite = definition.suite
+        if suite.name not in contract.suites:  # not one read from its file (nothing to compare with)
+            continue
+        listed = contract.suites[suite.name].get("expectations", [])
+        if len(suite.expectations) != len(listed):
+            raise GateInputError(
+                f"GX loaded {len(suite.expectations)} of the {len(listed)} expectations in the suite",
+                file=contract.suite_paths.get(suite.name, Path(f"{suite.name}.json")),
+                field="expectations",
+                fix="fix the expectations GX cannot read (run the suite with GX to see which)",
+                reason="invalid-suite",
+            )
 
 
 @contextlib.contextmanager
@@ -385,7 +454,9 @@ def _no_decimal_scan_of_numeric_arrays() -> Iterator[None]:
         yield
 
 
-def run_validations(root: Path, name: str, frame: Any, *, engine: str) -> CheckpointRun:
+def run_validations(
+    root: Path, name: str, frame: Any, *, engine: str, contract: ContractFiles | None = None
+) -> CheckpointRun:
     """Run the checkpoint's validation definitions on `frame` exactly as `Checkpoint.run` does (same
     run id, result format, stored results and result keys) but without its actions: Data Docs and any
     other action run in `publish`, after sensitive values are masked and the verdict is out."""
@@ -399,6 +470,8 @@ def run_validations(root: Path, name: str, frame: Any, *, engine: str) -> Checkp
     )
 
     context, checkpoint = open_checkpoint(root, name, engine=engine)
+    if contract is not None:
+        check_all_expectations_loaded(checkpoint, contract)
     asset_types = {getattr(vd.asset, "type", "") for vd in checkpoint.validation_definitions}
     params = {"dataframe": frame} if asset_types & {"dataframe"} else {}
     started = time.perf_counter()
@@ -560,166 +633,6 @@ def publish(run: CheckpointRun) -> float:
     return time.perf_counter() - started
 
 
-# --- the report ------------------------------------------------------------------------------------------
-
-
-def _column_of(config: dict[str, Any]) -> str | None:
-    column = config.get("kwargs", {}).get("column")
-    return column if isinstance(column, str) else None
-
-
-def mask_result(result: dict[str, Any], config: dict[str, Any], sensitive: set[str]) -> dict[str, Any]:
-    """A copy of one expectation's `result` with values of sensitive columns replaced by MASK."""
-    out = dict(result)
-    column = _column_of(config)
-    if column in sensitive:
-        for key in VALUE_FIELDS:
-            if key in out:
-                out[key] = [MASK for _ in out[key]]
-        if "partial_unexpected_counts" in out:
-            out["partial_unexpected_counts"] = [
-                {**c, "value": MASK} for c in out["partial_unexpected_counts"]
-            ]
-        if "observed_value" in out and config.get("type") not in TYPE_ONLY:
-            out["observed_value"] = MASK
-        if "details" in out:
-            out["details"] = MASK
-    for key in INDEX_FIELDS:
-        if isinstance(out.get(key), list):
-            out[key] = [
-                {k: (MASK if k in sensitive else v) for k, v in row.items()} if isinstance(row, dict) else row
-                for row in out[key]
-            ]
-    return out
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def describe(item: dict[str, Any], rows: int) -> dict[str, Any]:
-    """One expectation's row of the report (already masked)."""
-    config = item.get("expectation_config", {})
-    result = item.get("result") or {}
-    kwargs = {k: v for k, v in config.get("kwargs", {}).items() if k != "batch_id"}
-    exception = item.get("exception_info") or {}
-    observed: str
-    if exception.get("raised_exception"):
-        observed = "error: " + str(exception.get("exception_message") or "")[:150]
-    elif "observed_value" in result:
-        value = result["observed_value"]
-        observed = f"{value:.6g}" if isinstance(value, float) else _short(value)
-    elif "unexpected_count" in result:
-        observed = (
-            f"{result['unexpected_count']:,} unexpected ({result.get('unexpected_percent') or 0:.2f} %)"
-        )
-    else:
-        observed = ""
-    samples: list[str] = []
-    index_rows = result.get("partial_unexpected_index_list") or result.get("unexpected_index_list")
-    if isinstance(index_rows, list) and index_rows and isinstance(index_rows[0], dict):
-        first = [str(c) for c in result.get("unexpected_index_column_names") or []]
-        samples = [
-            ", ".join(
-                f"{k}={_short(row[k], 24)}" for k in [*first, *(k for k in row if k not in first)] if k in row
-            )
-            for row in index_rows[:rows]
-        ]
-    elif result.get("partial_unexpected_list"):
-        samples = [_short(v, 24) for v in result["partial_unexpected_list"][:rows]]
-    return {
-        "type": config.get("type", ""),
-        "column": _column_of(config),
-        "kwargs": kwargs,
-        "success": bool(item.get("success")),
-        "observed": observed,
-        "unexpected_count": result.get("unexpected_count"),
-        "samples": samples,
-    }
-
-
-def _expectation_label(row: dict[str, Any]) -> str:
-    shown = {k: v for k, v in row["kwargs"].items() if k not in ("column", "result_format")}
-    args = ", ".join(f"{k}={_short(v, 40)}" for k, v in shown.items())
-    name = row["type"].removeprefix("expect_")
-    return f"`{name}`" + (f" ({args})" if args else "")
-
-
-def build_result(
-    runs: list[dict[str, Any]],
-    *,
-    data: Path,
-    engine: str,
-    rows: int,
-    sensitive: set[str],
-    docs: str,
-    checkpoint: str,
-    seconds: float,
-) -> GateResult:
-    table_rows: list[dict[str, Any]] = []
-    for run in runs:
-        for item in run.get("results", []):
-            config = item.get("expectation_config", {})
-            masked = {**item, "result": mask_result(item.get("result") or {}, config, sensitive)}
-            table_rows.append({"suite": run.get("suite_name", ""), **describe(masked, rows)})
-    failed = [r for r in table_rows if not r["success"]]
-    passed = not failed
-    icon = "✅" if passed else "❌"
-    headline = (
-        f"all {len(table_rows)} expectations met"
-        if passed
-        else f"{len(failed)} of {len(table_rows)} expectations failed"
-    )
-    summary = [
-        f"### {icon} mlgate validate-data: {headline}",
-        "",
-        f"`{data}` against checkpoint `{checkpoint}` ({engine} engine, {seconds:.2f} s validation)."
-        + (f" Values of {', '.join(f'`{c}`' for c in sorted(sensitive))} are masked." if sensitive else ""),
-    ]
-    if failed:
-        summary += [
-            "",
-            "Failed: "
-            + ", ".join(
-                f"`{r['type'].removeprefix('expect_')}`" + (f" on `{r['column']}`" if r["column"] else "")
-                for r in failed
-            ),
-        ]
-    lines = ["| | column | expectation | observed | offending rows |", "|---|---|---|---|---|"]
-    for r in sorted(table_rows, key=lambda r: r["success"]):
-        column = f"`{r['column']}`" if r["column"] else "(table)"
-        samples = "<br>".join(r["samples"]) if not r["success"] else ""
-        icon = "✅" if r["success"] else "❌"
-        lines.append(f"| {icon} | {column} | {_expectation_label(r)} | {r['observed']} | {samples} |")
-    details = ["#### Expectations", "", *lines]
-    if docs:
-        details += ["", f"Data Docs: `{docs}` (uploaded as the run's `data-docs` artifact in CI)."]
-    failed_types = ",".join(sorted({r["type"] for r in failed}))
-    return GateResult(
-        gate="validate-data",
-        passed=passed,
-        failure_reason="" if passed else "contract-violated",
-        summary_md="\n".join(summary),
-        details_md="\n".join(details),
-        data={
-            "dataset": str(data),
-            "engine": engine,
-            "checkpoint": checkpoint,
-            "expectations": table_rows,
-            "failed": len(failed),
-            "validation_seconds": seconds,
-            "data_docs": docs,
-        },
-        outputs={
-            "failed-expectations": str(len(failed)),
-            "failed-expectation-types": failed_types,
-            "data-docs-path": docs,
-        },
-    )
-
-
 @dataclass
 class Validation:
     """A checkpoint run turned into the gate's result; `publish` then runs the checkpoint's actions
@@ -750,7 +663,8 @@ def check_and_validate(
     check_exists(data)
     data_format(data)
     contract = read_contract(root / "gx", name)
-    check_columns(data, contract)
+    columns = check_columns(data, contract)
+    check_expectations(contract)
     if engine == "pandas":
         limit = section.max_memory_mb * 2**20 if section.max_memory_mb else None
         check_fits_in_memory(data, limit=limit)
@@ -758,7 +672,7 @@ def check_and_validate(
     else:
         frame = read_spark(data, section.spark_master)
     read = time.perf_counter()
-    run = run_validations(root, name, frame, engine=engine)
+    run = run_validations(root, name, frame, engine=engine, contract=contract)
     validated = time.perf_counter()
     sensitive = set(section.sensitive_columns)
     mask_run(run, sensitive)
@@ -771,6 +685,7 @@ def check_and_validate(
         docs=run.docs_path,
         checkpoint=name,
         seconds=run.seconds,
+        unchecked=[c for c in columns if c not in contract.columns()],
     )
     timings = {
         "read": read - started,

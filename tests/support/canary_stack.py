@@ -3,7 +3,8 @@ generator sending traffic through the nginx that `mlgate canary` (target: local)
 
 The model servers export the series the generated project's FastAPI service exports and mlgate's
 `canary.prometheus` defaults read: `model_requests_total{endpoint,method,status,model_version}`,
-`model_request_latency_seconds{endpoint,model_version}`, `model_prediction_score{model_version}`.
+`model_request_latency_seconds{endpoint,model_version}`, `model_prediction_score{endpoint,model_version}`
+(successful predictions only), with the generated service's latency buckets.
 Run one alone: `python -m tests.support.canary_stack serve --port 8001 --version 1 --error-rate 0`.
 """
 
@@ -25,6 +26,13 @@ from pathlib import Path
 import httpx
 
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+#: the generated service's latency buckets (its serve.py)
+LATENCY_BUCKETS = (
+    0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.010, 0.0115, 0.013, 0.015, 0.0175,
+    0.020, 0.023, 0.026, 0.030, 0.035, 0.040, 0.045, 0.050, 0.0575, 0.065, 0.075, 0.085, 0.100, 0.115,
+    0.130, 0.150, 0.175, 0.200, 0.230, 0.260, 0.300, 0.350, 0.400, 0.450, 0.500, 0.575, 0.650, 0.750,
+    0.850, 1.0, 1.25, 1.5, 2.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
 
 
 def free_port() -> int:
@@ -60,12 +68,12 @@ def serve(
         "Request latency",
         ["endpoint", "model_version"],
         registry=registry,
-        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        buckets=LATENCY_BUCKETS,
     )
     scores = Histogram(
         "model_prediction_score",
         "Predicted scores",
-        ["model_version"],
+        ["endpoint", "model_version"],
         buckets=SCORE_BUCKETS,
         registry=registry,
     )
@@ -106,7 +114,7 @@ def serve(
                 self._send(500, b'{"detail": "model error"}')
                 return
             requests.labels("/predict", "POST", "200", version).inc()
-            scores.labels(version).observe(score)
+            scores.labels("/predict", version).observe(score)
             latency.labels("/predict", version).observe(time.perf_counter() - start)
             self._send(200, json.dumps({"score": score, "model_version": version}).encode())
 
@@ -198,6 +206,9 @@ class CanaryStack:
             "bake_seconds": 4,
             "min_requests": 20,
             "max_inconclusive": 3,
+            # a test's traffic (a few hundred canary requests, no errors) cannot rule out a 2x error rate
+            # of a service without errors; it rules out 5 % errors instead, as the local demo does
+            "analysis": {"error_rate_min_delta": 0.05},
             "prometheus": {"url": self.prometheus_url},
             "local": {
                 "nginx_conf": str(self.nginx_conf),

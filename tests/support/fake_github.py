@@ -34,6 +34,7 @@ class State:
     rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> repository ruleset
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> environment (GET shape)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # login or org/slug -> user or team
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> pull request
     next_id: int = 1000
     next_number: int = 100
     failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
@@ -180,7 +181,37 @@ class FakeGitHub:
             ]
         if (settings := self._route_settings(method, path, body)) is not None:
             return settings
+        if (pulls := self._route_pulls(method, path, query, body)) is not None:
+            return pulls
         return 404, {"message": f"FakeGitHub has no route for {method} {path}"}
+
+    def _route_pulls(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any] | None:
+        """Pull requests: list (filtered by `head=owner:branch` and `state`), open, update."""
+        st = self.state
+        if re.fullmatch(r"/repos/[^/]+/[^/]+/pulls", path):
+            if method == "POST":
+                st.next_number += 1
+                pull = {**body, "number": st.next_number, "state": "open", "head": {"ref": body["head"]}}
+                st.pulls[st.next_number] = pull
+                return 201, pull
+            head = query.get("head", [""])[0].split(":")[-1]
+            state = query.get("state", ["open"])[0]
+            found = [
+                p
+                for p in st.pulls.values()
+                if (not head or p["head"]["ref"] == head) and (state == "all" or p["state"] == state)
+            ]
+            return 200, found
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/pulls/(\d+)", path):
+            pull = st.pulls.get(int(m.group(1)))
+            if pull is None:
+                return 404, {"message": "Not Found"}
+            if method == "PATCH":
+                pull.update(body)
+            return 200, pull
+        return None
 
     def _route_settings(self, method: str, path: str, body: Any) -> tuple[int, Any] | None:
         """Repository rulesets, environments (protection rules as GitHub returns them), users, teams."""

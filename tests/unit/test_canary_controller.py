@@ -1,6 +1,8 @@
 """The controller's rules on an in-memory router and scripted metrics (fast; the real routers are in
 test_canary_local / _sagemaker / _kserve): promote, fail early at an interim look, inconclusive limit,
-dry run, target errors, cancellation, reset of a half-shifted router, and the Bonferroni budget."""
+dry run, target errors, cancellation, reset of a half-shifted router, the Bonferroni budget, evidence
+kept across steps, shared outages, and every failure inside a look ending with the traffic on the
+baseline."""
 
 from __future__ import annotations
 
@@ -36,9 +38,15 @@ class Metrics:
     """Windows in which the canary gets its share of `rate` requests/s with the given error rates."""
 
     def __init__(
-        self, target: MemoryTarget, rate: float = 100.0, canary_errors: float = 0.01, fail: bool = False
+        self,
+        target: MemoryTarget,
+        rate: float = 2000.0,
+        canary_errors: float = 0.0,
+        fail: bool = False,
+        base_errors: float = 0.0,
     ) -> None:
         self.target, self.rate, self.canary_errors, self.fail = target, rate, canary_errors, fail
+        self.base_errors = base_errors
         self.calls = 0
 
     def window(self, seconds: float) -> StepWindow:
@@ -47,11 +55,11 @@ class Metrics:
             raise MetricsUnavailableError("connection refused")
         seconds = 60.0  # every look sees a minute of traffic, whatever the test's clock says
         share = self.target.weight / 100
-        can_n = self.rate * seconds * share
-        base_n = self.rate * seconds - can_n
+        can_n = round(self.rate * seconds * share)
+        base_n = round(self.rate * seconds) - can_n
         return StepWindow(
-            ArmWindow(requests=base_n, errors=base_n * 0.01),
-            ArmWindow(requests=can_n, errors=can_n * self.canary_errors),
+            ArmWindow(requests=base_n, errors=round(base_n * self.base_errors)),
+            ArmWindow(requests=can_n, errors=round(can_n * self.canary_errors)),
         )
 
 
@@ -157,7 +165,130 @@ def test_rerun_resets_a_half_shifted_router_first() -> None:
 def test_bonferroni_budget_counts_every_possible_look() -> None:
     p = plan(bake_seconds=600, interval_seconds=60, max_inconclusive=2)
     assert p.looks_per_bake == 10
-    assert p.alpha_per_test == pytest.approx(0.05 / (3 * 2 * 10 * 1))  # one tested signal: error-rate
-    assert CanarySection().alpha_per_test == pytest.approx(0.05 / (3 * 3 * 1 * 3))
+    assert p.alpha_per_test == pytest.approx(0.05 / (3 * 2 * 10 * 2))  # error-rate test and its guard
+    assert CanarySection().alpha_per_test == pytest.approx(0.05 / (3 * 3 * 1 * 6))
     with pytest.raises(ValueError, match="interval_seconds"):
         plan(bake_seconds=10, interval_seconds=20)
+
+
+def test_too_little_traffic_to_rule_out_the_regression_ends_inconclusive_never_promoted() -> None:
+    target = MemoryTarget()
+    outcome = run(plan(), target, Metrics(target, rate=20.0, base_errors=0.01, canary_errors=0.01))
+    assert (outcome.result, outcome.failure_reason) == ("rolled-back", "inconclusive")
+    assert "rule out x2 errors" in outcome.timeline[-1].why
+    assert target.weight == 0 and 100 not in target.history
+
+
+def test_evidence_accumulates_across_steps() -> None:
+    """Each step's last window stays in the evidence: the last step's look counts every canary request
+    since the rollout started, step by step."""
+    target = MemoryTarget()
+    outcome = run(plan(), target, Metrics(target))
+    looks = [e for e in outcome.timeline if e.action == "analyse"]
+    canary = [next(c for c in e.judgement["checks"] if c["signal"] == "error-rate")["canary"] for e in looks]
+    assert canary == ["0.00 % (0/6000)", "0.00 % (0/36000)", "0.00 % (0/96000)"]
+
+
+class Outage(Metrics):
+    """Both arms answer 30 % of requests with 5xx during the first `bad_looks` looks."""
+
+    def __init__(self, target: MemoryTarget, bad_looks: int) -> None:
+        super().__init__(target)
+        self.bad_looks = bad_looks
+        self.cumulative: StepWindow | None = None
+
+    def window(self, seconds: float) -> StepWindow:
+        rate = 0.3 if self.calls < self.bad_looks else 0.0
+        self.base_errors = self.canary_errors = rate
+        fresh = super().window(seconds)
+        if seconds < 1e-3 or self.cumulative is None or self.target.weight != self._weight:
+            self.cumulative, self._weight = fresh, self.target.weight
+            return fresh
+        c = self.cumulative
+        self.cumulative = StepWindow(
+            ArmWindow(
+                requests=(c.baseline.requests or 0) + (fresh.baseline.requests or 0),
+                errors=(c.baseline.errors or 0) + (fresh.baseline.errors or 0),
+            ),
+            ArmWindow(
+                requests=(c.canary.requests or 0) + (fresh.canary.requests or 0),
+                errors=(c.canary.errors or 0) + (fresh.canary.errors or 0),
+            ),
+        )
+        return self.cumulative
+
+    _weight: float = -1.0
+
+
+def test_shared_outage_holds_the_step_and_never_blames_the_canary() -> None:
+    target = MemoryTarget()
+    p = plan(analysis={"signals": ["error-rate"], "error_rate_min_delta": 0.01})
+    outcome = run(p, target, Outage(target, bad_looks=1))
+    verdicts = [e.verdict for e in outcome.timeline if e.action == "analyse"]
+    assert verdicts[0] == "outage" and "shared outage" in outcome.timeline[2].why
+    assert outcome.result == "promoted", outcome.timeline[-1].why
+
+
+def test_an_outage_that_lasts_rolls_back_as_outage_not_as_the_canarys_fault() -> None:
+    target = MemoryTarget()
+    outcome = run(plan(), target, Outage(target, bad_looks=99))
+    assert (outcome.result, outcome.failure_reason) == ("rolled-back", "outage")
+    assert not [e for e in outcome.timeline if e.verdict == "fail"]
+    assert target.weight == 0
+
+
+class Raising(Metrics):
+    def __init__(
+        self, target: MemoryTarget, error: Exception | None = None, window: StepWindow | None = None
+    ):
+        super().__init__(target)
+        self.error, self.bad_window = error, window
+
+    def window(self, seconds: float) -> StepWindow:
+        if self.error is not None:
+            raise self.error
+        assert self.bad_window is not None
+        return self.bad_window
+
+
+@pytest.mark.parametrize(
+    ("metrics_kwargs", "message"),
+    [
+        ({"error": KeyError("data")}, "the metrics source raised KeyError"),
+        # a window the judge cannot compute with (a count that is not a number)
+        (
+            {"window": StepWindow(ArmWindow(requests="lots", errors=0), ArmWindow(requests=10, errors=0))},  # type: ignore[arg-type]
+            "the judge raised TypeError",
+        ),
+    ],
+    ids=["metrics-source-crash", "judge-crash"],
+)
+def test_any_exception_in_a_look_rolls_back_with_judge_error(
+    metrics_kwargs: dict[str, object], message: str
+) -> None:
+    target = MemoryTarget()
+    outcome = run(plan(), target, Raising(target, **metrics_kwargs))  # type: ignore[arg-type]
+    assert (outcome.result, outcome.failure_reason, outcome.rollback_verified) == (
+        "rolled-back",
+        "judge-error",
+        True,
+    )
+    assert message in outcome.timeline[-1].why
+    assert target.weight == 0
+
+
+def test_an_unexpected_exception_from_the_router_is_a_target_error_and_rolls_back() -> None:
+    class Flaky(MemoryTarget):
+        reads = 0
+
+        def read_weights(self) -> float:
+            self.reads += 1
+            if self.reads == 3:  # the read-back during the first bake
+                raise ConnectionResetError("peer reset")
+            return super().read_weights()
+
+    target = Flaky()
+    outcome = run(plan(), target, Metrics(target))
+    assert (outcome.result, outcome.failure_reason) == ("rolled-back", "target-error")
+    assert "ConnectionResetError" in outcome.timeline[-1].why
+    assert target.weight == 0

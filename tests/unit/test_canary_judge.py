@@ -1,5 +1,7 @@
-"""The canary judge on synthetic windows: clear passes, clear fails per signal, inconclusive cases, and
-the false-rollback rate of repeated looks on A/A traffic."""
+"""The canary judge on windows built from simulated requests recorded in the generated service's buckets:
+clear passes, clear fails per signal, power before pass, shared outages, stratified evidence across steps,
+impossible or missing data (inconclusive, never a crash or a pass), and the false-rollback rate of
+repeated looks on A/A traffic."""
 
 from __future__ import annotations
 
@@ -9,14 +11,11 @@ import numpy as np
 import pytest
 
 from mlgate.canary.config import AnalysisSettings, CanarySection
-from mlgate.canary.judge import (
-    ArmWindow,
-    StepWindow,
-    alpha_per_test,
-    judge_canary_step,
-)
+from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary, look_test_count
+from tests.support.canary_stack import LATENCY_BUCKETS
 
-EDGES = np.linspace(0, 1, 11)
+SCORE_BOUNDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
+THRESHOLD_INDEX = SCORE_BOUNDS.index(0.2)
 
 
 def arm(
@@ -24,155 +23,225 @@ def arm(
     n: int,
     *,
     error_rate: float = 0.01,
-    latency_ms: float = 50.0,
-    score_a: float = 2.0,
-    score_b: float = 5.0,
+    latency_scale: float = 1.0,
+    tail: float = 0.03,
+    score_b: float = 12.0,
+    positives_extra: float = 0.0,
 ) -> ArmWindow:
-    errors = rng.binomial(n, error_rate)
-    latencies = rng.lognormal(math.log(latency_ms), 0.3, size=n)
-    scores = rng.beta(score_a, score_b, size=n)
-    counts, _ = np.histogram(scores, bins=EDGES)
+    """`n` simulated requests: heavy-tailed latency (lognormal body + Pareto tail), Beta scores."""
+    errors = int((rng.random(n) < error_rate).sum())
+    body = rng.lognormal(math.log(0.040), 0.35, size=n)
+    pareto = 0.080 * (1 - rng.random(n)) ** (-1 / 2.5)
+    latency = np.where(rng.random(n) < tail, pareto, body) * latency_scale
+    cumulative = [float((latency <= le).sum()) for le in LATENCY_BUCKETS]
+    scores = rng.beta(1.2, score_b, size=n - errors)
+    counts = np.histogram(scores, bins=(0.0, *SCORE_BOUNDS))[0].tolist()
+    counts.append(0)  # the +Inf bucket beyond 1.0
+    positives = float((scores > 0.2).sum()) + positives_extra * (n - errors)
     return ArmWindow(
         requests=float(n),
         errors=float(errors),
-        latency_ms={0.95: float(np.quantile(latencies, 0.95)), 0.99: float(np.quantile(latencies, 0.99))},
+        latency_buckets=[*zip(LATENCY_BUCKETS, cumulative, strict=True), (math.inf, float(n))],
         score_counts=[float(c) for c in counts],
-        positives=float((scores >= 0.5).sum()),
+        positives=positives,
     )
 
 
 SETTINGS = AnalysisSettings()
-ALPHA = alpha_per_test(SETTINGS.alpha, 3, 3)
+PLAN = CanarySection()
+ALPHA, BETA = PLAN.alpha_per_test, PLAN.beta_per_look
 
 
-def judge(window: StepWindow, min_requests: int = 100):
-    return judge_canary_step(window, SETTINGS, min_requests=min_requests, alpha_test=ALPHA)
+def judge(*strata: StepWindow, settings: AnalysisSettings = SETTINGS, recent: StepWindow | None = None):
+    return judge_canary(
+        list(strata), settings, min_requests=100, alpha_test=ALPHA, beta_look=BETA, recent=recent
+    )
 
 
-def test_healthy_canary_passes() -> None:
+def test_healthy_canary_with_enough_traffic_passes() -> None:
     rng = np.random.default_rng(1)
-    j = judge(StepWindow(arm(rng, 20_000), arm(rng, 5_000)))
+    j = judge(StepWindow(arm(rng, 60_000), arm(rng, 20_000)))
     assert j.verdict == "pass", j.why
-    assert {c.signal for c in j.checks} >= {
-        "error-rate",
-        "latency p95",
-        "latency p99",
-        "prediction-shift",
-        "positive-rate",
-    }
+    signals = {c.signal for c in j.checks}
+    assert signals >= {"error-rate", "latency p95", "latency p99", "prediction-shift", "positive-rate"}
+    assert "error-rate guard" in signals
+
+
+def test_healthy_canary_with_too_little_traffic_waits_never_passes() -> None:
+    rng = np.random.default_rng(2)
+    j = judge(StepWindow(arm(rng, 3_000), arm(rng, 200)))
+    assert (j.verdict, j.reason) == ("inconclusive", "inconclusive")
+    assert "rule out x2 errors" in j.why
 
 
 @pytest.mark.parametrize(
     ("canary_kwargs", "reason"),
     [
         ({"error_rate": 0.03}, "error-rate"),
-        ({"latency_ms": 90.0}, "latency"),
-        ({"score_a": 5.0, "score_b": 2.0}, "prediction-shift"),
+        ({"latency_scale": 1.3}, "latency"),
+        ({"tail": 0.10}, "latency"),
+        ({"score_b": 6.0}, "prediction-shift"),
     ],
-    ids=["errors-3x", "latency-1.8x", "scores-flipped"],
+    ids=["errors-3x", "p95-1.3x", "tail-only", "scores-shifted"],
 )
 def test_bad_canary_fails_with_its_reason(canary_kwargs: dict[str, float], reason: str) -> None:
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(3)
     j = judge(StepWindow(arm(rng, 20_000), arm(rng, 5_000, **canary_kwargs)))
-    assert j.verdict == "fail"
-    assert j.reason == reason, j.why
+    assert (j.verdict, j.reason) == ("fail", reason), j.why
 
 
 def test_positive_rate_shift_alone_fails_as_prediction_shift() -> None:
-    rng = np.random.default_rng(3)
-    base = arm(rng, 20_000)
-    can = arm(rng, 5_000)
-    flipped = ArmWindow(can.requests, can.errors, can.latency_ms, can.score_counts, can.positives + 1_000)
-    settings = AnalysisSettings(signals=["positive-rate"])
-    j = judge_canary_step(StepWindow(base, flipped), settings, min_requests=100, alpha_test=ALPHA)
-    assert (j.verdict, j.reason) == ("fail", "prediction-shift")
-
-
-def test_absolute_error_guard_fails_even_when_baseline_is_as_bad() -> None:
     rng = np.random.default_rng(4)
-    j = judge(StepWindow(arm(rng, 5_000, error_rate=0.08), arm(rng, 5_000, error_rate=0.08)))
+    settings = AnalysisSettings(signals=["positive-rate"])
+    j = judge(StepWindow(arm(rng, 20_000), arm(rng, 5_000, positives_extra=0.1)), settings=settings)
+    assert (j.verdict, j.reason) == ("fail", "prediction-shift"), j.why
+
+
+def test_shared_outage_is_reported_never_blamed_on_the_canary() -> None:
+    rng = np.random.default_rng(5)
+    both_bad = StepWindow(arm(rng, 5_000, error_rate=0.10), arm(rng, 1_000, error_rate=0.10))
+    j = judge(both_bad)
+    assert (j.verdict, j.reason) == ("outage", "outage"), j.why
+    # a 6 % canary beside a 10 % baseline is not the canary's fault either
+    j = judge(StepWindow(arm(rng, 5_000, error_rate=0.10), arm(rng, 1_000, error_rate=0.06)))
+    assert j.verdict == "outage", j.why
+
+
+def test_canary_alone_above_the_guard_fails() -> None:
+    rng = np.random.default_rng(6)
+    settings = AnalysisSettings(
+        signals=["error-rate"], error_rate_tolerance=5.0
+    )  # the relative test allows it
+    j = judge(
+        StepWindow(arm(rng, 20_000, error_rate=0.02), arm(rng, 2_000, error_rate=0.09)), settings=settings
+    )
     assert (j.verdict, j.reason) == ("fail", "error-rate")
     assert "absolute guard" in j.why
 
 
-def test_absolute_p99_guard() -> None:
-    rng = np.random.default_rng(5)
-    settings = AnalysisSettings(max_p99_ms=60.0)
-    j = judge_canary_step(
-        StepWindow(arm(rng, 20_000), arm(rng, 5_000)), settings, min_requests=100, alpha_test=ALPHA
+def test_guard_judges_the_counts_since_the_previous_look() -> None:
+    """An outage early in the step is over by the next look: the guard sees only what came after it."""
+    rng = np.random.default_rng(7)
+    settings = AnalysisSettings(signals=["error-rate"])
+    outage = StepWindow(arm(rng, 5_000, error_rate=0.5), arm(rng, 1_000, error_rate=0.5))
+    later = StepWindow(arm(rng, 50_000, error_rate=0.01), arm(rng, 10_000, error_rate=0.01))
+    cumulative = StepWindow(_plus(outage.baseline, later.baseline), _plus(outage.canary, later.canary))
+    assert judge(cumulative, settings=settings).verdict == "outage"
+    assert judge(cumulative, settings=settings, recent=cumulative.minus(outage)).verdict != "outage"
+
+
+def _plus(a: ArmWindow, b: ArmWindow) -> ArmWindow:
+    return ArmWindow(requests=(a.requests or 0) + (b.requests or 0), errors=(a.errors or 0) + (b.errors or 0))
+
+
+def test_evidence_is_stratified_by_step_so_a_changing_baseline_is_not_blamed_on_the_canary() -> None:
+    """Step 1 (5 % canary) at 1 % errors, step 2 (50 %) at 4 % for both arms: pooled, the canary (mostly in
+    step 2) looks twice as bad; per step it is identical to the baseline."""
+    settings = AnalysisSettings(signals=["error-rate"], max_error_rate=None)
+    step1 = StepWindow(ArmWindow(requests=95_000.0, errors=950.0), ArmWindow(requests=5_000.0, errors=50.0))
+    step2 = StepWindow(ArmWindow(requests=5_000.0, errors=200.0), ArmWindow(requests=5_000.0, errors=200.0))
+    j = judge(step1, step2, settings=settings)
+    assert j.verdict != "fail", j.why
+    pooled = StepWindow(
+        ArmWindow(requests=100_000.0, errors=1_150.0), ArmWindow(requests=10_000.0, errors=250.0)
     )
-    assert (j.verdict, j.reason) == ("fail", "latency")
+    assert judge(pooled, settings=settings).verdict == "fail"
+
+
+@pytest.mark.parametrize(
+    "canary",
+    [
+        ArmWindow(requests=1000.0, errors=-3.0),
+        ArmWindow(requests=1000.0, errors=1200.0),
+        ArmWindow(requests=1000.0, errors=float("nan")),
+        ArmWindow(requests=1000.0, errors=None),
+    ],
+    ids=["negative-errors", "errors-above-requests", "nan-errors", "missing-errors"],
+)
+def test_impossible_or_missing_error_counts_are_inconclusive(canary: ArmWindow) -> None:
+    settings = AnalysisSettings(signals=["error-rate"])
+    j = judge(StepWindow(ArmWindow(requests=5000.0, errors=10.0), canary), settings=settings)
+    assert (j.verdict, j.reason) == ("inconclusive", "no-data"), j.why
+
+
+def test_positives_above_predictions_are_inconclusive_never_a_crash() -> None:
+    rng = np.random.default_rng(8)
+    base, can = arm(rng, 20_000), arm(rng, 5_000)
+    broken = ArmWindow(
+        can.requests, can.errors, can.latency_buckets, can.score_counts, 10 * (can.requests or 0)
+    )
+    j = judge(StepWindow(base, broken))
+    assert (j.verdict, j.reason) == ("inconclusive", "no-data")
+    assert "positives" in j.why
 
 
 @pytest.mark.parametrize(
     "window",
     [
-        StepWindow(ArmWindow(requests=1000.0), ArmWindow(requests=0.0)),
-        StepWindow(ArmWindow(requests=0.0), ArmWindow(requests=0.0)),
-        StepWindow(ArmWindow(requests=None), ArmWindow(requests=500.0)),
-        StepWindow(ArmWindow(requests=float("nan")), ArmWindow(requests=500.0)),
+        StepWindow(ArmWindow(requests=1000.0, errors=0.0), ArmWindow(requests=0.0, errors=0.0)),
+        StepWindow(ArmWindow(requests=0.0, errors=0.0), ArmWindow(requests=0.0, errors=0.0)),
+        StepWindow(ArmWindow(requests=None), ArmWindow(requests=500.0, errors=0.0)),
+        StepWindow(ArmWindow(requests=float("nan")), ArmWindow(requests=500.0, errors=0.0)),
+        StepWindow(ArmWindow(requests=-5.0), ArmWindow(requests=500.0, errors=0.0)),
     ],
-    ids=["no-canary-traffic", "no-traffic", "missing-requests", "nan-requests"],
+    ids=["no-canary-traffic", "no-traffic", "missing-requests", "nan-requests", "negative-requests"],
 )
-def test_no_traffic_or_missing_counts_is_inconclusive(window: StepWindow) -> None:
+def test_no_traffic_or_bad_request_counts_is_inconclusive(window: StepWindow) -> None:
     j = judge(window)
     assert (j.verdict, j.reason) == ("inconclusive", "no-data")
 
 
 def test_missing_signal_metric_is_inconclusive_never_pass() -> None:
-    rng = np.random.default_rng(6)
-    base, can = arm(rng, 20_000), arm(rng, 5_000)
+    rng = np.random.default_rng(9)
+    base, can = arm(rng, 60_000), arm(rng, 20_000)
     for broken in (
-        ArmWindow(can.requests, can.errors, can.latency_ms, None, can.positives),
-        ArmWindow(
-            can.requests, can.errors, {0.95: float("nan"), 0.99: None}, can.score_counts, can.positives
-        ),
-        ArmWindow(can.requests, None, can.latency_ms, can.score_counts, can.positives),
-        ArmWindow(can.requests, can.errors, can.latency_ms, can.score_counts, None),
+        ArmWindow(can.requests, can.errors, can.latency_buckets, None, can.positives),
+        ArmWindow(can.requests, can.errors, None, can.score_counts, can.positives),
+        ArmWindow(can.requests, can.errors, can.latency_buckets[:-1], can.score_counts, can.positives),
+        ArmWindow(can.requests, can.errors, can.latency_buckets, can.score_counts, None),
     ):
         j = judge(StepWindow(base, broken))
-        assert j.verdict == "inconclusive", j.why
-
-
-def test_too_few_requests_is_inconclusive_but_a_clear_failure_fails_early() -> None:
-    rng = np.random.default_rng(7)
-    small = judge(StepWindow(arm(rng, 2_000), arm(rng, 50)), min_requests=100)
-    assert small.verdict == "inconclusive"
-    broken = judge(
-        StepWindow(arm(rng, 2_000, error_rate=0.01), arm(rng, 50, error_rate=0.6)), min_requests=100
-    )
-    assert (broken.verdict, broken.reason) == ("fail", "error-rate")
+        assert (j.verdict, j.reason) == ("inconclusive", "no-data"), j.why
 
 
 def test_signals_not_listed_are_not_judged() -> None:
-    rng = np.random.default_rng(8)
-    base, can = arm(rng, 20_000), arm(rng, 5_000, latency_ms=200.0)
+    rng = np.random.default_rng(10)
     settings = AnalysisSettings(signals=["error-rate"])
-    j = judge_canary_step(StepWindow(base, can), settings, min_requests=100, alpha_test=ALPHA)
-    assert j.verdict == "pass"
+    j = judge(StepWindow(arm(rng, 60_000), arm(rng, 20_000, latency_scale=3.0)), settings=settings)
+    assert j.verdict == "pass", j.why
+
+
+def test_look_test_count_counts_the_guards() -> None:
+    assert look_test_count(AnalysisSettings()) == 6
+    assert look_test_count(AnalysisSettings(max_error_rate=None, max_p99_ms=200)) == 6
+    assert look_test_count(AnalysisSettings(signals=["error-rate"])) == 2
+    plan = CanarySection()
+    assert plan.alpha_per_test == pytest.approx(0.05 / (3 * 3 * 1 * 6))
+    assert plan.beta_per_look == pytest.approx((1 - 0.95) / 3)
 
 
 def test_repeated_looks_false_rollback_rate_stays_below_alpha() -> None:
-    """A/A: 1,000 simulated rollouts of an identical canary, 3 analysed steps each with up to 3 looks;
-    the fraction rolled back by the judge must stay within the stated alpha (5 %)."""
-    rng = np.random.default_rng(9)
-    plan = CanarySection()
-    alpha = plan.alpha_per_test
-    rollouts, rolled_back = 1_000, 0
+    """A/A: 400 simulated rollouts of an identical canary, 3 steps with cumulative strata and up to 3
+    looks each; the share the judge fails must stay within the stated alpha (5 %)."""
+    rng = np.random.default_rng(11)
+    rollouts, failed = 400, 0
     for _ in range(rollouts):
-        for percent in plan.analysed_steps:
-            n = 4_000
-            n_can = int(n * percent / 100)
-            j = judge_canary_step(
-                StepWindow(arm(rng, n - n_can, error_rate=0.02), arm(rng, n_can, error_rate=0.02)),
-                plan.analysis,
-                min_requests=plan.min_requests,
-                alpha_test=alpha,
-            )
+        completed: list[StepWindow] = []
+        for percent in PLAN.analysed_steps:
+            window = None
+            for look in range(1, PLAN.max_inconclusive + 1):
+                n = 1_500 * look
+                n_can = int(n * percent / 100)
+                window = StepWindow(arm(rng, n - n_can, error_rate=0.02), arm(rng, n_can, error_rate=0.02))
+                j = judge(*completed, window)
+                if j.verdict != "inconclusive":
+                    break
             if j.verdict == "fail":
-                rolled_back += 1
+                failed += 1
                 break
-    assert rolled_back / rollouts <= plan.analysis.alpha
+            assert window is not None
+            completed.append(window)
+    assert failed / rollouts <= PLAN.analysis.alpha
 
 
 def test_steps_and_bake_are_validated() -> None:

@@ -244,3 +244,68 @@ def test_a_shift_returns_only_after_every_pre_reload_worker_has_exited(tmp_path:
             assert [target.read_weights() for _ in range(10)] == [percent] * 10
     finally:
         target.stop()
+
+
+class BrokenPrometheus:
+    """A Prometheus HTTP API on 127.0.0.1 that answers instant queries like an empty Prometheus (so the
+    pre-flight check passes) and range queries — the looks — with `answer`: HTTP 500, or a success whose
+    samples are not numbers. The failure at the metrics call must leave the traffic on the baseline."""
+
+    def __init__(self, answer: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlparse
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                query = parse_qs(urlparse(self.path).query).get("query", [""])[0]
+                look = query.endswith("ms]")  # a look's raw-sample query (the check uses increase())
+                status, body = 200, {"status": "success", "data": {"resultType": "vector", "result": []}}
+                if look and answer == "http-500":
+                    status, body = 500, {"status": "error", "error": "query processing failed"}
+                elif look:
+                    series = {"metric": {"le": "+Inf"}, "values": [[1.0, "not a number"]]}
+                    body = {"status": "success", "data": {"resultType": "matrix", "result": [series]}}
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason", "message"),
+    [
+        ("http-500", "no-data", "metrics source unavailable"),
+        ("garbage-samples", "judge-error", "the metrics source raised ValueError"),
+    ],
+)
+def test_a_failing_metrics_call_leaves_traffic_on_the_baseline(
+    healthy: CanaryStack, tmp_path: Path, answer: str, reason: str, message: str
+) -> None:
+    broken = BrokenPrometheus(answer)
+    try:
+        healthy.start_load()
+        section = healthy.config(bake_seconds=1, prometheus={"url": broken.url})
+        code, result = run(write_config(tmp_path, section), tmp_path / "report")
+    finally:
+        broken.close()
+    data = result["data"]
+    assert code == 1
+    assert (data["result"], data["failure_reason"], data["rollback_verified"]) == (
+        "rolled-back",
+        reason,
+        True,
+    )
+    assert message in json.dumps(data["timeline"])
+    assert healthy.nginx_weights() == 0.0

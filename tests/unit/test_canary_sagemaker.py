@@ -154,7 +154,8 @@ def config(tmp_path: Path, **overrides: Any) -> Path:
         "bake_seconds": 1.5,
         "min_requests": 50,
         "max_inconclusive": 2,
-        "analysis": {"signals": ["error-rate"]},
+        # a few hundred challenger requests cannot rule out a 2x error rate; 5 % errors they can
+        "analysis": {"signals": ["error-rate"], "error_rate_min_delta": 0.05},
         "sagemaker": {"endpoint_name": "fraud-detection-prod", "metrics_period_seconds": 60},
     }
     for key, value in overrides.items():
@@ -252,3 +253,17 @@ def test_bad_input_is_one_clear_error_and_traffic_stays_on_the_champion(  # noqa
     assert message in err and "Traceback" not in err
     assert canary_weight() == 0.0
     assert os.environ["AWS_ENDPOINT_URL"] == aws
+
+
+@pytest.mark.parametrize(("p95", "p99"), [(0.015, 0.030), (0.080, 0.300), (0.004, 0.006), (0.9, 4.0)])
+def test_cloudwatch_latency_ladder_holds_every_bound_the_judge_needs(p95: float, p99: float) -> None:
+    """The bounds asked for as PR(:bound) bracket p95 - 10 ms, p95 / 1.25, p95 and p99 (at most 10)."""
+    from mlgate.canary.targets.sagemaker import LATENCY_BOUNDS, ladder_around
+
+    bounds = ladder_around(p95, p99, 1.25, 0.010)
+    assert len(bounds) <= 10 and bounds == sorted(set(bounds))
+    for target in (p95 - 0.010, p95 / 1.25, p95, p99):
+        if target >= LATENCY_BOUNDS[0]:
+            assert any(b <= target for b in bounds), target
+        if target <= LATENCY_BOUNDS[-1]:
+            assert any(b >= target for b in bounds), target

@@ -111,3 +111,37 @@ def test_unreachable_url_is_a_clear_error(actions_env: tuple[FakeGitHub, Path], 
         and "download-failed" in drift_check.FAILURE_REASONS
     )
     assert not fake.state.issues
+
+
+def test_a_rerun_with_another_spelling_of_the_profile_updates_the_same_issue(
+    actions_env: tuple[FakeGitHub, Path],
+) -> None:
+    fake, tmp = actions_env
+    assert check("drifted.csv") == 0
+    number = int(last_outputs(tmp)["issue-number"])
+    (tmp / "sub").mkdir()
+    assert cli.main(["drift-check", "--data", "drifted.csv", "--profile", "./sub/../profile.json"]) == 0
+    assert last_outputs(tmp)["issue-action"] == "updated" and int(last_outputs(tmp)["issue-number"]) == number
+    assert len(fake.state.issues) == 1
+
+
+def test_an_inconclusive_sample_leaves_the_issue_alone(actions_env: tuple[FakeGitHub, Path]) -> None:
+    fake, tmp = actions_env
+    assert check("drifted.csv") == 0
+    number = int(last_outputs(tmp)["issue-number"])
+    (tmp / "tiny.csv").write_text("".join((tmp / "calm.csv").read_text().splitlines(keepends=True)[:21]))
+    assert check("tiny.csv", "--fail-on-drift") == 1  # 20 rows: too few for PSI to judge
+    out = last_outputs(tmp)
+    assert out["failure-reason"] == "inconclusive" and out["issue-action"] == "none"
+    assert fake.state.issues[number]["state"] == "open" and len(fake.state.issues) == 1
+
+
+def test_a_github_failure_is_a_failure_reason(
+    actions_env: tuple[FakeGitHub, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, tmp = actions_env
+    monkeypatch.setattr("mlgate.github.time.sleep", lambda _seconds: None)  # no backoff waits
+    fake.fail_next(20, status=500)
+    assert check("drifted.csv") == 1
+    assert last_outputs(tmp)["failure-reason"] == "github-api-error"
+    assert "github-api-error" in drift_check.FAILURE_REASONS

@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlgate.drift import cumulative_counts
-from mlgate.profile import NumericAccumulator, PointCounts, ProfileSettings, build_profile, numeric_values
+from mlgate.drift_statistics import cumulative_counts
+from mlgate.profile import ProfileSettings, build_profile, numeric_values
+from mlgate.sketch import PointCounts, histogram_edges, summarize_sorted
 
 Draw = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -49,12 +50,10 @@ DATA: dict[str, Draw] = {
 
 
 def reference_points(values: np.ndarray, size: int) -> np.ndarray:
-    """The points drift uses: the profile sketch's values plus its bin edges."""
-    acc = NumericAccumulator(size, bins=10)
-    acc.add(pa.array(values))
-    v, _, _, _ = acc.sketch()
-    assert acc.first_histogram is not None
-    return np.unique(np.concatenate((v, acc.first_histogram[0])))
+    """The points drift uses: the profile sketch's values plus its bin edges (built as the profile
+    builds them; the profile itself refuses infinite values, `PointCounts` must still count them)."""
+    v, w, _ = summarize_sorted(np.sort(values), size)
+    return np.unique(np.concatenate((v, histogram_edges(v, w, 10))))
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the profile's std of infinite values

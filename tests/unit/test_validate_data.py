@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,77 @@ def test_broken_contract_fails_with_rows_and_masks_sensitive_values(env: Path, p
     assert pages and not any("leaked-secret-address" in page for page in pages)
     stored = [p.read_text() for p in (project / "gx" / "uncommitted" / "validations").rglob("*.json")]
     assert not any("leaked-secret-address" in s for s in stored)
+
+
+def test_an_extra_column_is_named_in_the_report(env: Path) -> None:
+    good_frame().assign(note="free text").to_csv(env / "extra.csv", index=False)
+    assert run(env, "--data", str(env / "extra.csv")) == 1
+    assert outputs(env)["failed-expectation-types"] == "expect_table_columns_to_match_set"
+    report = (env / "reports" / "validate-data.md").read_text()
+    assert "extra columns: `note`" in report  # GX's observed value alone lists every column, cut short
+    assert "Columns no expectation names (not checked beyond table-level expectations): `note`" in report
+
+
+def _digests(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_an_expectation_gx_cannot_use_fails_and_changes_nothing(env: Path, project: Path) -> None:
+    """GX would drop the misspelt expectation and pass with the nulls present (issue 11): the gate fails
+    with `invalid-suite` naming it, prints no GX traceback, and leaves gx/ and the last reports as they
+    were."""
+    broken = _copy_gx(env, project)
+    suite_path = broken / "gx" / "expectations" / "transactions.json"
+    suite = json.loads(suite_path.read_text())
+    suite["expectations"][3]["type"] = "expect_column_values_to_not_be_nul"
+    suite_path.write_text(json.dumps(suite))
+    with_nulls = good_frame()
+    with_nulls.loc[5, "amount"] = None
+    with_nulls.to_csv(env / "nulls.csv", index=False)
+    assert run(env, "--data", "good.csv") == 0  # a previous run's reports
+    reports, gx_files = _digests(env / "reports"), _digests(broken / "gx")
+    # a real process: GX logs its dropped-expectation traceback through logging's last-resort handler,
+    # which pytest's log capture would hide in-process
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "mlgate"),
+            "validate-data",
+            *("--report-dir", str(env / "reports"), "--data", str(env / "nulls.csv")),
+            *("--gx-root", str(broken)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    err = proc.stdout + proc.stderr
+    assert outputs(env)["failure-reason"] == "invalid-suite"
+    assert "expectations[3] (expect_column_values_to_not_be_nul)" in err and str(suite_path) in err
+    assert "Traceback" not in err and "Could not add expectation" not in err
+    assert _digests(env / "reports") == reports
+    assert _digests(broken / "gx") == gx_files
+
+
+def test_an_expectation_gx_dropped_while_loading_is_invalid_suite(project: Path) -> None:
+    """The second line of defence: the suites GX loaded are compared with their files."""
+    from mlgate.gate import GateInputError
+
+    contract = validate_data.read_contract(project / "gx", "data-contract")
+    _context, checkpoint = validate_data.open_checkpoint(project, "data-contract", engine="pandas")
+    validate_data.check_all_expectations_loaded(checkpoint, contract)  # as loaded: nothing missing
+    contract.suites["transactions"]["expectations"].append({"type": "expect_dropped_by_gx", "kwargs": {}})
+    with pytest.raises(GateInputError) as caught:
+        validate_data.check_all_expectations_loaded(checkpoint, contract)
+    assert (
+        caught.value.reason == "invalid-suite" and "GX loaded 8 of the 9 expectations" in caught.value.message
+    )
 
 
 def _copy_gx(env: Path, project: Path) -> Path:

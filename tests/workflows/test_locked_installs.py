@@ -42,6 +42,7 @@ LOCK_OF = {
     "repo-settings": "action",
     "terraform-apply": "action",
     "terraform-plan": "action",
+    "template-update": "action",
     "lint": "project",
     "eval-gate": "project",
     "promote-model": "project",

@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-settings")]
 
 REPO = "acme/fraud-detection"
 APP = {
-    "variables": {"SETTINGS_APP_ID": "12345"},
-    "secrets": {"SETTINGS_APP_PRIVATE_KEY": "-----BEGIN KEY-----"},
+    "variables": {"MLGATE_APP_ID": "12345"},
+    "secrets": {"MLGATE_APP_PRIVATE_KEY": "-----BEGIN KEY-----"},
 }
 
 
@@ -72,7 +72,7 @@ def test_plan_on_a_pull_request_then_apply_on_main_twice(
             project, tmp_path / "noapp", mlgate_src, fake, event_name="workflow_dispatch", event=main_event
         )
         assert unconfigured.job_result("settings") == "failure", unconfigured.explain()
-        assert any("SETTINGS_APP_ID" in a.message for a in unconfigured.annotations("error"))
+        assert any("MLGATE_APP_ID" in a.message for a in unconfigured.annotations("error"))
         assert len(fake.writes()) == 1  # still only the plan comment
 
         applied = run(

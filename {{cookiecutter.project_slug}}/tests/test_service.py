@@ -72,7 +72,7 @@ def test_metrics_expose_requests_errors_latency_and_scores(client: TestClient) -
     assert 'model_requests_total{endpoint="/predict",method="POST",model_version="7",status="200"}' in text
     assert 'model_request_errors_total{endpoint="/predict",model_version="7",status="422"}' in text
     assert 'model_request_latency_seconds_bucket{endpoint="/predict",le="0.5",model_version="7"}' in text
-    assert 'model_prediction_score_count{model_version="7"} 1.0' in text
+    assert 'model_prediction_score_count{endpoint="/predict",model_version="7"} 1.0' in text
     assert "model_info{" in text
 
 

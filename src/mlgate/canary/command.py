@@ -30,7 +30,17 @@ from mlgate.canary.controller import CanaryOutcome, Controller, MetricsSource, T
 from mlgate.gate import GateInputError, GateResult, comment_option, config_option, report_dir_option
 
 GATE = "canary"
-FAILURE_REASONS = ("error-rate", "latency", "prediction-shift", "no-data", "target-error", "cancelled")
+FAILURE_REASONS = (
+    "error-rate",
+    "latency",
+    "prediction-shift",
+    "no-data",
+    "inconclusive",
+    "outage",
+    "judge-error",
+    "target-error",
+    "cancelled",
+)
 TARGETS = ("local", "sagemaker", "kserve")
 RESULTS = ("promoted", "rolled-back", "dry-run")
 
@@ -39,9 +49,27 @@ _ICON = {
     "fail": "❌",
     "inconclusive": "⚪",
     "skipped": "⏭️",
+    "outage": "🌩️",
     "promoted": "✅",
     "rolled-back": "⏪",
 }
+
+
+def decision_threshold(config_file: str) -> float | None:
+    """`eval.decision_threshold` of the same mlgate.yaml (None when absent); bad values are bad input."""
+    from mlgate.config import read_config
+
+    value = (read_config(Path(config_file)).get("eval") or {}).get("decision_threshold")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise GateInputError(
+            f"decision threshold {value!r} is not a number in [0, 1]",
+            file=config_file,
+            field="eval.decision_threshold",
+            fix="set the model's decision threshold (the score at or above which a prediction is positive)",
+        )
+    return float(value)
 
 
 def build(
@@ -49,6 +77,8 @@ def build(
 ) -> tuple[Target, MetricsSource]:
     """Target and metrics source for `plan.target`; checked (bad input raises) before traffic moves."""
     from mlgate.canary.prometheus import PrometheusMetrics
+
+    threshold = decision_threshold(config_file) if plan.prometheus.positive_threshold is None else None
 
     source: Any
     target: Any
@@ -65,19 +95,23 @@ def build(
                 fix="start the canary server with the candidate version (or pass the version it serves)",
             )
         target.ensure_running()
-        source = PrometheusMetrics(plan.prometheus, config_file=config_file)
+        source = PrometheusMetrics(plan.prometheus, config_file=config_file, decision_threshold=threshold)
     elif plan.target == "sagemaker":
         from mlgate.canary.targets.sagemaker import CloudWatchMetrics, SageMakerTarget
 
         target = SageMakerTarget(plan.sagemaker, config_file=config_file)
         target.check(model_version)
-        source = CloudWatchMetrics(plan.sagemaker)
+        source = CloudWatchMetrics(
+            plan.sagemaker,
+            latency_ratio=plan.analysis.latency_max_ratio,
+            latency_delta_ms=plan.analysis.latency_min_delta_ms,
+        )
     else:
         from mlgate.canary.targets.kserve import KServeTarget
 
         target = KServeTarget(plan.kserve, config_file=config_file)
         target.check(model_version)
-        source = PrometheusMetrics(plan.prometheus, config_file=config_file)
+        source = PrometheusMetrics(plan.prometheus, config_file=config_file, decision_threshold=threshold)
     provided: tuple[str, ...] = source.SIGNALS
     asked = plan.analysis.signals
     unsupported = [s for s in asked or () if s not in provided]
@@ -111,7 +145,8 @@ def render_result(outcome: CanaryOutcome, plan: CanarySection, *, environment: s
         headline,
         "",
         f"Target `{plan.target}` · steps {steps} · bake {plan.bake_seconds:g} s · min {plan.min_requests} "
-        f"requests per arm · alpha {plan.analysis.alpha:g} over all looks (Bonferroni)",
+        f"requests per arm · alpha {plan.analysis.alpha:g} over all looks (Bonferroni) · power "
+        f"{plan.analysis.power:g}",
         "",
         "| t (s) | action | canary % | verdict | why |",
         "|---:|---|---:|---|---|",

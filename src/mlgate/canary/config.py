@@ -19,33 +19,71 @@ ALL_SIGNALS: tuple[SignalName, ...] = ("error-rate", "latency", "prediction-shif
 
 
 class AnalysisSettings(Section):
-    """How a step is judged: relative tests against the baseline plus absolute guards."""
+    """How the canary is judged: exact tests against the baseline on the counts since the rollout started,
+    absolute guards that tell a shared outage from a bad canary, and the evidence a step needs to pass."""
 
     alpha: float = Field(
         0.05,
         gt=0,
         lt=0.5,
         description="Bound on the probability of rolling back a healthy canary over the whole rollout. "
-        "Split evenly (Bonferroni) over every possible look and test: analysed steps x max_inconclusive "
-        "x looks per bake x statistical tests judged (error rate, prediction shift, positive rate).",
+        "Split evenly (Bonferroni) over every possible look (analysed steps x max_inconclusive x looks per "
+        "bake) and every test judged at a look (error rate, error guard, latency p95 and p99, p99 guard, "
+        "prediction shift, positive rate).",
+    )
+    power: float = Field(
+        0.95,
+        gt=0.5,
+        lt=1,
+        description="A step passes only when the data rule out the regressions the canary must be able to "
+        "detect (`error_rate_regression` x the baseline's errors; the latency tolerance) at this "
+        "confidence: a canary with exactly that regression is promoted with probability at most 1 - power. "
+        "Until then the step waits; after max_inconclusive bakes it ends inconclusive (rollback).",
     )
     error_rate_tolerance: float = Field(
         1.0,
         ge=1.0,
-        description="Canary error rate may be this many times the baseline's before the test counts it as "
+        description="Canary error odds may be this many times the baseline's before the test counts it as "
         "worse (1.0: any significant increase fails).",
     )
+    error_rate_regression: float = Field(
+        2.0,
+        gt=1.0,
+        description="The error-rate regression (canary / baseline) a step must rule out before it passes.",
+    )
+    error_rate_min_delta: float = Field(
+        0.001,
+        ge=0,
+        lt=1,
+        description="…unless it is smaller than this many errors per request (0.001: 0.1 percentage "
+        "points): a canary shown to stay below this error rate has ruled the regression out too, so a "
+        "service without errors can pass.",
+    )
     max_error_rate: float | None = Field(
-        0.05, gt=0, le=1, description="Absolute guard: canary error rate above this fails (null: off)."
+        0.05,
+        gt=0,
+        le=1,
+        description="Absolute guard on the 5xx rate since the previous look: the canary significantly above "
+        "it while the baseline is clearly below fails; both arms at it is a shared outage (the rollout "
+        "holds and reports `outage`, never blames the canary). Null: off.",
     )
     latency_max_ratio: float = Field(
-        1.25, gt=1.0, description="Canary p95/p99 may be at most this many times the baseline's."
+        1.25,
+        gt=1.0,
+        description="Latency tolerance: a step passes only when the data rule out a canary this many times "
+        "slower than the baseline (or latency_min_delta_ms slower, whichever is larger) at p95.",
     )
     latency_min_delta_ms: float = Field(
-        10.0, ge=0, description="…and must also exceed the baseline by this many milliseconds to fail."
+        10.0,
+        ge=0,
+        description="A canary significantly slower than the baseline by more than this at p95 or p99 fails "
+        "(the share of canary requests above the baseline's quantile bucket, exact test).",
     )
     max_p99_ms: float | None = Field(
-        None, gt=0, description="Absolute guard: canary p99 latency above this fails (null: off)."
+        None,
+        gt=0,
+        description="Absolute guard: canary p99 significantly above this fails (both arms: outage). "
+        "Null: off.",
     )
     psi_max: float = Field(
         0.2,
@@ -56,7 +94,8 @@ class AnalysisSettings(Section):
         0.05,
         gt=0,
         lt=1,
-        description="Absolute difference in positive-prediction rate that fails, when significant.",
+        description="Absolute difference in positive-prediction rate (at the decision threshold, over "
+        "successful predictions) that fails, when significant.",
     )
     signals: list[SignalName] | None = Field(
         None,
@@ -84,7 +123,13 @@ class PrometheusSettings(Section):
     )
     request_matchers: str = Field(
         'endpoint="/predict"',
-        description="Extra label matchers for the request counter and latency histogram (empty: none).",
+        description="Extra label matchers for the request counter, the latency histogram and the score "
+        "histogram (empty: none): every series of an arm is filtered the same way.",
+    )
+    score_matchers: str | None = Field(
+        None,
+        description="Label matchers for the score histogram when it lacks the request labels (null: "
+        "request_matchers).",
     )
     latency_metric: str = Field(
         "model_request_latency_seconds", description="Histogram of request latency in seconds."
@@ -92,13 +137,12 @@ class PrometheusSettings(Section):
     score_metric: str = Field(
         "model_prediction_score", description="Histogram of predicted scores in [0, 1]."
     )
-    positives_metric: str = Field(
-        "",
-        description="Counter of positive predictions; empty derives them from the score histogram: "
-        "scores above `positive_threshold`.",
-    )
-    positive_threshold: float = Field(
-        0.5, ge=0, le=1, description="Score histogram bucket boundary above which a prediction is positive."
+    positive_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Decision threshold: scores above this score-histogram bucket boundary are positive "
+        "predictions (null: `eval.decision_threshold` of the same mlgate.yaml, else 0.5).",
     )
     timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout of one query.")
 
@@ -202,14 +246,22 @@ class CanarySection(Section):
         return max(1, math.ceil(self.bake_seconds / self.interval_seconds - 1e-9))
 
     @property
-    def alpha_per_test(self) -> float:
-        """Bonferroni share of `analysis.alpha` for one test at one look (see `judge.alpha_per_test`)."""
-        from mlgate.canary.judge import TESTED_SIGNALS, alpha_per_test
+    def looks(self) -> int:
+        """The most looks a rollout can take: analysed steps x bakes per step x looks per bake."""
+        return max(1, len(self.analysed_steps)) * self.max_inconclusive * self.looks_per_bake
 
-        tests = sum(1 for signal in self.analysis.signals or ALL_SIGNALS if signal in TESTED_SIGNALS)
-        return alpha_per_test(
-            self.analysis.alpha, len(self.analysed_steps), self.max_inconclusive, self.looks_per_bake, tests
-        )
+    @property
+    def alpha_per_test(self) -> float:
+        """Bonferroni share of `analysis.alpha` for one test at one look (see `judge.look_test_count`)."""
+        from mlgate.canary.judge import look_test_count
+
+        return self.analysis.alpha / (self.looks * look_test_count(self.analysis))
+
+    @property
+    def beta_per_look(self) -> float:
+        """Level of the tests that rule a regression out, at each of a step's (at most max_inconclusive)
+        passing looks: a canary with the regression passes its last step with probability <= 1 - power."""
+        return (1 - self.analysis.power) / self.max_inconclusive
 
     @property
     def analysed_steps(self) -> list[float]:

@@ -6,12 +6,19 @@ KServe:
 - `Target`: `set_weights(canary_percent)`, `read_weights() -> canary_percent`, `describe()`.
 - `MetricsSource`: `window(seconds) -> StepWindow` (baseline and canary over the last `seconds`).
 
+Evidence accumulates over the whole rollout: each look judges every completed step's last window plus
+the current step's window since it started (one stratum per step, see `mlgate.canary.stats`), and the
+absolute guards judge the counts since the previous look.
+
 Safety rules: the rollout starts by reading the weights and, if any traffic is on the canary (an
 interrupted earlier run), moving it back to the baseline and verifying that — a clean, known state.
-Any failed step, any error from the target, cancellation (the `cancel` event: SIGTERM/SIGINT in the
-command) or `max_inconclusive` inconclusive looks in a row roll back to the baseline, and the weights
-are read back until they show 0 % on the canary (bounded retries). A metrics source that stops answering
-makes a look inconclusive, so it leads to rollback too.
+Any failed step, any error from the target (`target-error`), any exception while a look is taken or
+judged (`judge-error`), cancellation (the `cancel` event: SIGTERM/SIGINT in the command) or
+`max_inconclusive` bakes in a row that did not pass (`no-data`, `inconclusive` or `outage`, the last
+look's reason) roll back to the baseline, and the weights are read back until they show 0 % on the canary
+(bounded retries). A metrics source that stops answering makes a look inconclusive, so it leads to
+rollback too. A shared outage (both arms above an absolute guard) holds the step without blaming the
+canary.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mlgate.canary.config import CanarySection
-from mlgate.canary.judge import StepWindow, judge_canary_step
+from mlgate.canary.judge import StepWindow, judge_canary
 
 #: weights read back within this many percentage points count as applied
 WEIGHT_TOLERANCE = 0.51
@@ -35,6 +42,10 @@ class TargetError(RuntimeError):
 
 class MetricsUnavailableError(RuntimeError):
     """The metrics source did not answer (the look is inconclusive)."""
+
+
+class LookError(RuntimeError):
+    """A look could not be taken or judged: the metrics source or the judge raised (`judge-error`)."""
 
 
 class Target(Protocol):
@@ -76,7 +87,9 @@ class TimelineEntry:
 @dataclass
 class CanaryOutcome:
     result: str  # promoted | rolled-back | dry-run
-    failure_reason: str = ""  # error-rate | latency | prediction-shift | no-data | target-error | cancelled
+    #: error-rate | latency | prediction-shift | no-data | inconclusive | outage | judge-error |
+    #: target-error | cancelled
+    failure_reason: str = ""
     final_canary_percent: float | None = None
     rollback_verified: bool | None = None
     would_be: str = ""  # dry-run: what the judge would have done
@@ -84,7 +97,7 @@ class CanaryOutcome:
 
     @property
     def passed(self) -> bool:
-        return self.result in ("promoted", "dry-run")
+        return self.result == "promoted" or (self.result == "dry-run" and not self.failure_reason)
 
 
 def _sleep_interruptibly(seconds: float, cancel: threading.Event) -> bool:
@@ -104,6 +117,7 @@ class Controller:
         log: Callable[[str], None] = lambda _message: None,
         verify_attempts: int = 20,
         verify_interval: float = 0.25,
+        sleep: Callable[[float, threading.Event], bool] | None = None,
     ) -> None:
         self.plan = plan
         self.target = target
@@ -113,8 +127,14 @@ class Controller:
         self.log = log
         self.verify_attempts = verify_attempts
         self.verify_interval = verify_interval
+        #: waits `seconds` unless cancelled (True when cancelled); a simulation passes its own clock's
+        self.sleep = sleep or _sleep_interruptibly
         self.started = clock()
         self.timeline: list[TimelineEntry] = []
+        #: the last window of every completed step (the strata of the evidence so far)
+        self.completed: list[StepWindow] = []
+        #: the current step's window at the previous look (the guards judge what came after it)
+        self.previous: StepWindow | None = None
 
     # -- bookkeeping ---------------------------------------------------------------------------------
     def _record(self, action: str, percent: float, **kwargs: Any) -> TimelineEntry:
@@ -125,12 +145,33 @@ class Controller:
         )
         return entry
 
+    def _read(self) -> float:
+        """The target's canary share; any failure (also an unexpected exception) is a TargetError."""
+        try:
+            return float(self.target.read_weights())
+        except TargetError:
+            raise
+        except Exception as exc:  # whatever the router's client raises is a target error
+            raise TargetError(
+                f"{self.target.describe()}: reading the weights: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _set(self, percent: float) -> None:
+        try:
+            self.target.set_weights(percent)
+        except TargetError:
+            raise
+        except Exception as exc:  # whatever the router's client raises is a target error
+            raise TargetError(
+                f"{self.target.describe()}: setting canary {percent:g}%: {type(exc).__name__}: {exc}"
+            ) from exc
+
     def _apply(self, percent: float) -> None:
         """Set the canary share and read it back until it shows (bounded); TargetError otherwise."""
-        self.target.set_weights(percent)
+        self._set(percent)
         seen = float("nan")
         for _ in range(self.verify_attempts):
-            seen = self.target.read_weights()
+            seen = self._read()
             if abs(seen - percent) <= WEIGHT_TOLERANCE:
                 return
             time.sleep(self.verify_interval)
@@ -143,7 +184,7 @@ class Controller:
         for _attempt in range(3):
             try:
                 self._apply(0.0)
-                final = self.target.read_weights()
+                final = self._read()
                 verified = True
                 break
             except Exception as exc:  # noqa: BLE001 - every failure here is reported, then retried
@@ -161,9 +202,13 @@ class Controller:
     def run(self) -> CanaryOutcome:
         plan = self.plan
         if plan.dry_run:
-            return self._run_dry()
+            try:
+                return self._run_dry()
+            except TargetError as exc:
+                self._record("dry-run", float("nan"), verdict="error", reason="target-error", why=str(exc))
+                return CanaryOutcome("dry-run", "target-error", None, None, "unknown", self.timeline)
         try:
-            current = self.target.read_weights()
+            current = self._read()
             if current > WEIGHT_TOLERANCE:
                 self._apply(0.0)
                 self._record(
@@ -180,10 +225,10 @@ class Controller:
 
     def _look(
         self, percent: float, step_start: float, look: int, *, interim: bool = False
-    ) -> tuple[str, str, str]:
-        """Judge the window since `step_start`; an interim look is recorded but can only fail."""
+    ) -> tuple[str, str, str, StepWindow | None]:
+        """Judge the evidence so far (completed steps + this step since `step_start`); an interim look is
+        recorded but can only fail. LookError when the metrics source or the judge raised."""
         plan = self.plan
-        alpha = plan.alpha_per_test
         try:
             window = self.metrics.window(self.clock() - step_start)
         except MetricsUnavailableError as exc:
@@ -194,8 +239,22 @@ class Controller:
                 reason="no-data",
                 why=f"look {look}: metrics source unavailable: {exc}",
             )
-            return entry.verdict, entry.reason, entry.why
-        judgement = judge_canary_step(window, plan.analysis, min_requests=plan.min_requests, alpha_test=alpha)
+            return entry.verdict, entry.reason, entry.why, None
+        except Exception as exc:  # any other failure ends the rollout on the baseline
+            raise LookError(f"look {look}: the metrics source raised {type(exc).__name__}: {exc}") from exc
+        try:
+            recent = window.minus(self.previous) if self.previous is not None else window
+            judgement = judge_canary(
+                [*self.completed, window],
+                plan.analysis,
+                min_requests=plan.min_requests,
+                alpha_test=plan.alpha_per_test,
+                beta_look=plan.beta_per_look,
+                recent=recent,
+            )
+        except Exception as exc:  # a judge that cannot judge must not leave traffic shifted
+            raise LookError(f"look {look}: the judge raised {type(exc).__name__}: {exc}") from exc
+        self.previous = window
         self._record(
             "analyse",
             percent,
@@ -204,9 +263,9 @@ class Controller:
             why=f"{'interim ' if interim else ''}look {look}: {judgement.why}",
             judgement=judgement.to_json(),
         )
-        return judgement.verdict, judgement.reason, judgement.why
+        return judgement.verdict, judgement.reason, judgement.why, window
 
-    def _run_steps(self) -> CanaryOutcome:  # noqa: PLR0911 - each way out is one rollback reason
+    def _run_steps(self) -> CanaryOutcome:  # noqa: PLR0911, PLR0912 - each way out is one rollback reason
         plan = self.plan
         inconclusive_in_row = 0
         try:
@@ -216,68 +275,79 @@ class Controller:
                 self._apply(percent)
                 self._record("shift", percent, why=f"canary {percent:g}% (read back)")
                 step_start = self.clock()
+                self.previous = None
                 interval = plan.interval_seconds or plan.bake_seconds
                 look = 0
+                verdict, reason, why = "inconclusive", "no-data", ""
                 for _bake in range(plan.max_inconclusive):
                     bake_end = self.clock() + plan.bake_seconds
                     for index in range(plan.looks_per_bake):
                         final_look = index == plan.looks_per_bake - 1
                         wait = bake_end - self.clock() if final_look else interval
-                        if _sleep_interruptibly(wait, self.cancel):
+                        if self.sleep(wait, self.cancel):
                             return self._rollback("cancelled", f"cancelled during the {percent:g}% bake")
-                        seen = self.target.read_weights()  # the router still answers and nobody moved it
+                        seen = self._read()  # the router still answers and nobody moved it
                         if abs(seen - percent) > WEIGHT_TOLERANCE:
                             raise TargetError(
                                 f"weights changed outside mlgate: canary {seen:g}%, expected {percent:g}%"
                             )
                         look += 1
-                        verdict, reason, why = self._look(percent, step_start, look, interim=not final_look)
+                        verdict, reason, why, window = self._look(
+                            percent, step_start, look, interim=not final_look
+                        )
                         if verdict == "fail":
                             return self._rollback(reason, f"step {percent:g}%: {why}")
-                    if verdict == "pass":
+                    if verdict == "pass" and window is not None:
+                        self.completed.append(window)
                         inconclusive_in_row = 0
                         break
                     inconclusive_in_row += 1
                     if inconclusive_in_row >= plan.max_inconclusive:
-                        return self._rollback(
-                            "no-data", f"{inconclusive_in_row} inconclusive looks in a row: {why}"
-                        )
+                        what = "outage looks" if reason == "outage" else "inconclusive looks"
+                        return self._rollback(reason, f"{inconclusive_in_row} {what} in a row: {why}")
             if self.cancel.is_set():
                 return self._rollback("cancelled", "cancelled before promotion")
             self._apply(100.0)
-            final = self.target.read_weights()
+            final = self._read()
             self._record("promote", final, verdict="promoted", why="every analysed step passed; canary 100 %")
             return CanaryOutcome("promoted", "", final, None, timeline=self.timeline)
         except TargetError as exc:
             return self._rollback("target-error", str(exc))
+        except LookError as exc:
+            return self._rollback("judge-error", str(exc))
+        except Exception as exc:  # noqa: BLE001 - never leave traffic on the canary
+            return self._rollback("judge-error", f"unexpected {type(exc).__name__}: {exc}")
 
     def _run_dry(self) -> CanaryOutcome:
         """Analyse the traffic as it is, with the same bakes and looks as a real rollout, one pass of the
         plan per analysed step; never shift or roll back. `would_be` says what a real run would do."""
         plan = self.plan
-        start_weights = self.target.read_weights()
+        start_weights = self._read()
         self._record("dry-run", start_weights, why="dry run: traffic is not shifted")
-        would_be = "promoted"
         inconclusive_in_row = 0
         look = 0
-        for percent in plan.analysed_steps:
-            step_start = self.clock()
-            verdict = "inconclusive"
-            for _bake in range(plan.max_inconclusive):
-                if _sleep_interruptibly(plan.bake_seconds, self.cancel):
-                    return self._dry_outcome("rolled-back (cancelled)")
-                look += 1
-                verdict, reason, _why = self._look(start_weights, step_start, look)
-                if verdict == "fail":
-                    return self._dry_outcome(f"rolled-back ({reason}) at the {percent:g}% step")
-                if verdict == "pass":
-                    inconclusive_in_row = 0
-                    break
-                inconclusive_in_row += 1
-                if inconclusive_in_row >= plan.max_inconclusive:
-                    return self._dry_outcome("rolled-back (no-data)")
-        return self._dry_outcome(would_be)
+        try:
+            for percent in plan.analysed_steps:
+                step_start = self.clock()
+                self.previous = None
+                for _bake in range(plan.max_inconclusive):
+                    if self.sleep(plan.bake_seconds, self.cancel):
+                        return self._dry_outcome("rolled-back (cancelled)")
+                    look += 1
+                    verdict, reason, _why, window = self._look(start_weights, step_start, look)
+                    if verdict == "fail":
+                        return self._dry_outcome(f"rolled-back ({reason}) at the {percent:g}% step")
+                    if verdict == "pass" and window is not None:
+                        self.completed.append(window)
+                        inconclusive_in_row = 0
+                        break
+                    inconclusive_in_row += 1
+                    if inconclusive_in_row >= plan.max_inconclusive:
+                        return self._dry_outcome(f"rolled-back ({reason})")
+        except LookError as exc:
+            return self._dry_outcome(f"rolled-back (judge-error: {exc})")
+        return self._dry_outcome("promoted")
 
     def _dry_outcome(self, would_be: str) -> CanaryOutcome:
-        end_weights = self.target.read_weights()
+        end_weights = self._read()
         return CanaryOutcome("dry-run", "", end_weights, None, would_be=would_be, timeline=self.timeline)

@@ -1,45 +1,57 @@
-"""Judge one canary step: the canary against the baseline serving over the same window.
+"""Judge a canary look: the canary against the baseline serving at the same time, on the counts Prometheus
+(or CloudWatch) really gives — request and 5xx counters, latency histogram buckets, score histogram
+buckets — accumulated since the rollout started, one stratum per step (see `mlgate.canary.stats`).
 
-Signals and how each can fail (a step fails when any judged signal fails):
+Signals, and how each fails (any failing signal rolls back):
 
-- error-rate: an exact one-sided conditional binomial test (canary errors given all errors, the rates
-  being Poisson) of "canary rate > tolerance x baseline rate"; plus an absolute guard `max_error_rate`
-  (judged once the canary has `min_requests`), like Flagger's success-rate check.
-- latency: p95 and p99 of the canary above `latency_max_ratio` x the baseline's *and* above it by
-  `latency_min_delta_ms`; a quantile is judged only when the canary has at least 20 requests in that tail
-  (400 for p95, 2,000 for p99); plus an absolute guard `max_p99_ms`.
-- prediction-shift: PSI of the prediction-score histograms above `psi_max` *and* a two-sample KS test
-  (on the binned distributions, asymptotic) significant.
-- positive-rate: |canary - baseline| positive-prediction rate above `positive_rate_max_delta` *and* a
-  two-proportion z-test significant.
+- error-rate: a stratified exact one-sided test (Fisher's, conditional per step) of "canary error odds >
+  `error_rate_tolerance` x the baseline's".
+- latency: at p95 and p99, the share of canary requests above the baseline's quantile bucket boundary E
+  against the share of baseline requests above E - `latency_min_delta_ms` (the largest bucket boundary at
+  or below it): the same stratified exact test. Under "the canary is at most `latency_min_delta_ms` slower"
+  the canary's share above E cannot exceed the baseline's share above that lower boundary. p99 is judged
+  once the canary has 500 requests (5 expected in its tail).
+- prediction-shift: PSI of the score histograms above `psi_max` *and* a binned two-sample KS test
+  significant.
+- positive-rate: positive predictions at the decision threshold over successful predictions (the score
+  histogram's count), stratified exact two-sided test significant *and* the rates more than
+  `positive_rate_max_delta` apart.
+- absolute guards, on the counts since the previous look: the canary's 5xx rate significantly above
+  `max_error_rate` (exact binomial) while the baseline's is clearly below it fails the canary; the
+  baseline at or above the guard too is a shared **outage**: the look is an outage, not the canary's
+  fault, and the rollout holds. The same for p99 with `max_p99_ms` (the share above it against 1 %).
 
-False rollbacks across repeated looks: each statistical test runs at `alpha / (looks x tests)` where
-`looks = analysed steps x max_inconclusive x looks per bake` is the most looks a rollout can take and
-`tests` the statistical tests per look among the judged signals (error rate, prediction shift, positive
-rate: at most 3) — Bonferroni — so a healthy canary is rolled back by the tests with probability ≤ `alpha`.
+Every statistical test runs at `alpha_test` = `alpha` / (most looks x tests per look) — Bonferroni over a
+bounded number of looks — so a healthy canary is rolled back by the judge with probability ≤ `alpha` over
+the whole rollout, however the evidence accumulates.
 
-No traffic in either arm, NaN, or a missing metric for a judged signal is Inconclusive — never a pass.
-A step passes only when every judged signal passes and both arms have `min_requests`; a statistically
-significant failure may be declared earlier (the tests account for the sample size).
+Power before pass: a step passes only when every judged signal passes, both arms have `min_requests` in
+the step, and the data *rule out* the regressions the canary must be able to detect, each at `beta_look`:
+odds `error_rate_regression` x the baseline's (the lower tail of the same test with that odds ratio) or
+an error rate of `error_rate_min_delta` (exact binomial; each way at `beta_look` / 2), and
+p95 latency `latency_max_ratio` x (or `latency_min_delta_ms` +) the baseline's (the canary's share above
+E significantly below the baseline's share above E / ratio). Otherwise the look is inconclusive — never a
+pass. A canary with exactly those regressions passes a step's last look with probability ≤ `beta_look`.
+
+No traffic, NaN, a missing metric, or counts that cannot be right (negative, errors above requests,
+positives above predictions) make the look inconclusive, never a pass and never a crash.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from mlgate.canary import stats
 from mlgate.canary.config import ALL_SIGNALS, AnalysisSettings
 
-Verdict = Literal["pass", "fail", "inconclusive"]
-CheckStatus = Literal["pass", "fail", "inconclusive", "skipped"]
+Verdict = Literal["pass", "fail", "inconclusive", "outage"]
+CheckStatus = Literal["pass", "fail", "inconclusive", "skipped", "outage"]
 
-#: signals judged by a statistical test (the others are effect-size thresholds) — the Bonferroni divisor
-TESTED_SIGNALS = ("error-rate", "prediction-shift", "positive-rate")
-TESTS_PER_LOOK = len(TESTED_SIGNALS)
-#: requests needed in a tail before its quantile is judged
-TAIL_REQUESTS = 20
+#: canary requests before p99 is judged (5 expected in its tail)
+P99_MIN_REQUESTS = 500
 #: which failure reason each signal reports
 SIGNAL_REASON = {
     "error-rate": "error-rate",
@@ -47,19 +59,50 @@ SIGNAL_REASON = {
     "prediction-shift": "prediction-shift",
     "positive-rate": "prediction-shift",
 }
+#: the baseline is "clearly below" an absolute guard when its rate is below it at this level
+GUARD_BASELINE_LEVEL = 0.05
+
+#: (upper bound in seconds, cumulative count) pairs, +Inf last
+Buckets = Sequence[tuple[float, float]]
 
 
 @dataclass(frozen=True)
 class ArmWindow:
-    """What one arm (baseline or canary) served in the window. `None` means the metric is missing."""
+    """What one arm (baseline or canary) served in a window. `None` means the metric is missing."""
 
     requests: float | None = None
     errors: float | None = None
-    #: quantile (0.95, 0.99) -> latency in milliseconds
-    latency_ms: Mapping[float, float | None] = field(default_factory=dict)
-    #: prediction-score counts per bin; both arms use the same bins
+    #: latency histogram: (upper bound in seconds, cumulative count), +Inf last
+    latency_buckets: Buckets | None = None
+    #: prediction-score counts per bin (successful predictions); both arms use the same bins
     score_counts: Sequence[float] | None = None
+    #: successful predictions at or above the decision threshold
     positives: float | None = None
+
+    def minus(self, earlier: ArmWindow) -> ArmWindow:
+        """The counts between an earlier window (same start) and this one."""
+
+        def sub(a: float | None, b: float | None) -> float | None:
+            return None if a is None or b is None else a - b
+
+        latency = None
+        if self.latency_buckets is not None and earlier.latency_buckets is not None:
+            before = dict(earlier.latency_buckets)
+            latency = [(le, count - before.get(le, 0.0)) for le, count in self.latency_buckets]
+        scores = None
+        if (
+            self.score_counts is not None
+            and earlier.score_counts is not None
+            and len(self.score_counts) == len(earlier.score_counts)
+        ):
+            scores = [a - b for a, b in zip(self.score_counts, earlier.score_counts, strict=True)]
+        return ArmWindow(
+            sub(self.requests, earlier.requests),
+            sub(self.errors, earlier.errors),
+            latency,
+            scores,
+            sub(self.positives, earlier.positives),
+        )
 
 
 @dataclass(frozen=True)
@@ -67,6 +110,13 @@ class StepWindow:
     baseline: ArmWindow
     canary: ArmWindow
     seconds: float = 0.0
+
+    def minus(self, earlier: StepWindow) -> StepWindow:
+        return StepWindow(
+            self.baseline.minus(earlier.baseline),
+            self.canary.minus(earlier.canary),
+            self.seconds - earlier.seconds,
+        )
 
 
 @dataclass
@@ -83,10 +133,13 @@ class Check:
 @dataclass
 class StepJudgement:
     verdict: Verdict
-    reason: str  # a failure reason when failed, "no-data" when inconclusive, "" when passed
+    #: a failure reason when failed; "outage" for a shared outage; "no-data" (missing or impossible data)
+    #: or "inconclusive" (not enough evidence yet) when inconclusive; "" when passed
+    reason: str
     why: str
     checks: list[Check]
     alpha_per_test: float
+    beta_per_look: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,163 +147,214 @@ class StepJudgement:
             "reason": self.reason,
             "why": self.why,
             "alpha_per_test": self.alpha_per_test,
+            "beta_per_look": self.beta_per_look,
             "checks": [asdict(check) for check in self.checks],
         }
 
 
-def alpha_per_test(
-    alpha: float,
-    analysed_steps: int,
-    max_inconclusive: int,
-    looks_per_bake: int = 1,
-    tests_per_look: int = TESTS_PER_LOOK,
-) -> float:
-    """Bonferroni share of `alpha` for one test at one look: the most looks a rollout can take is
-    analysed steps x bakes per step (max_inconclusive) x looks per bake, each running `tests_per_look`
-    statistical tests (error rate, prediction shift, positive rate: those among the judged signals)."""
-    looks = max(1, analysed_steps) * max(1, max_inconclusive) * max(1, looks_per_bake)
-    return alpha / (looks * max(1, tests_per_look))
+class BadDataError(ValueError):
+    """A metric is missing or its counts cannot be right: the look is inconclusive (`no-data`)."""
 
 
-def _missing(value: float | None) -> bool:
-    return value is None or not math.isfinite(value)
+def look_test_count(settings: AnalysisSettings) -> int:
+    """Statistical tests one look runs among the judged signals — the Bonferroni divisor per look."""
+    tests = 0
+    for signal in settings.signals or ALL_SIGNALS:
+        if signal == "error-rate":
+            tests += 1 + (settings.max_error_rate is not None)
+        elif signal == "latency":
+            tests += 2 + (settings.max_p99_ms is not None)
+        else:
+            tests += 1
+    return tests
 
 
 def _pct(value: float) -> str:
     return f"{100 * value:.2f} %"
 
 
-def error_rate_p_value(
-    canary_errors: int, canary_n: int, baseline_errors: int, baseline_n: int, tolerance: float = 1.0
-) -> float:
-    """P(canary errors ≥ observed | errors split as if canary rate = tolerance x baseline rate)."""
-    from scipy import stats
-
-    total = canary_errors + baseline_errors
-    if total == 0 or canary_n == 0 or baseline_n == 0:
-        return 1.0
-    share = canary_n * tolerance / (canary_n * tolerance + baseline_n)
-    return float(stats.binom.sf(canary_errors - 1, total, share))
+def _count(value: float | None, what: str) -> int:
+    if value is None or not math.isfinite(value):
+        raise BadDataError(f"{what} missing or NaN")
+    if value < -0.5:
+        raise BadDataError(f"{what} negative ({value:g}): a counter reset or a broken exporter")
+    return max(0, round(value))
 
 
-def psi(baseline_counts: Sequence[float], canary_counts: Sequence[float], epsilon: float = 1e-4) -> float:
-    """Population stability index between two histograms over the same bins."""
-    b_total, c_total = sum(baseline_counts), sum(canary_counts)
-    value = 0.0
-    for b, c in zip(baseline_counts, canary_counts, strict=True):
-        bp = max(b / b_total, epsilon)
-        cp = max(c / c_total, epsilon)
-        value += (cp - bp) * math.log(cp / bp)
-    return value
+def _arm_counts(arm: ArmWindow, what: str) -> tuple[int, int]:
+    n = _count(arm.requests, f"{what} request count")
+    errors = _count(arm.errors, f"{what} error count")
+    if errors > n:
+        raise BadDataError(f"{what} errors ({errors}) above its requests ({n})")
+    return errors, n
 
 
-def binned_ks_p_value(
-    baseline_counts: Sequence[float], canary_counts: Sequence[float]
-) -> tuple[float, float]:
-    """(D, p) of a two-sample KS test on binned data (asymptotic; binning makes it conservative)."""
-    from scipy import stats
-
-    b_total, c_total = sum(baseline_counts), sum(canary_counts)
-    d = 0.0
-    b_cum = c_cum = 0.0
-    for b, c in zip(baseline_counts, canary_counts, strict=True):
-        b_cum += b
-        c_cum += c
-        d = max(d, abs(b_cum / b_total - c_cum / c_total))
-    n_eff = b_total * c_total / (b_total + c_total)
-    return d, float(stats.kstwobign.sf(d * math.sqrt(n_eff)))
+def _cumulative(buckets: Buckets | None, what: str) -> tuple[list[float], list[int]]:
+    """Finite bucket bounds and cumulative counts (monotonic, like PromQL), the +Inf count last."""
+    if not buckets:
+        raise BadDataError(f"{what} histogram missing")
+    ordered = sorted(buckets)
+    if ordered[-1][0] != math.inf:
+        raise BadDataError(f"{what} histogram has no +Inf bucket")
+    counts: list[int] = []
+    for _, value in ordered:
+        counts.append(max(_count(value, f"{what} bucket"), counts[-1] if counts else 0))
+    return [le for le, _ in ordered[:-1]], counts
 
 
-def two_proportion_p_value(x1: float, n1: float, x2: float, n2: float) -> float:
-    from scipy import stats
-
-    pooled = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 1.0
-    z = (x1 / n1 - x2 / n2) / se
-    return float(2 * stats.norm.sf(abs(z)))
-
-
-def _judge_error_rate(
-    base: ArmWindow,
-    can: ArmWindow,
-    n: tuple[float, float],
-    s: AnalysisSettings,
-    alpha: float,
-    *,
-    enough: bool,
-) -> Check:
-    if _missing(base.errors) or _missing(can.errors):
-        return Check("error-rate", "inconclusive", note="error count missing or NaN")
-    bn, cn = round(n[0]), round(n[1])
-    be, ce = min(round(base.errors or 0), bn), min(round(can.errors or 0), cn)
-    b_rate, c_rate = be / bn, ce / cn
-    p = error_rate_p_value(ce, cn, be, bn, s.error_rate_tolerance)
+# -- signals -------------------------------------------------------------------------------------------
+def _error_rate(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float, beta: float) -> Check:
+    counts = []
+    for w in strata:
+        ce, cn = _arm_counts(w.canary, "canary")
+        be, bn = _arm_counts(w.baseline, "baseline")
+        counts.append((ce, cn, be, bn))
+    ce, cn = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    be, bn = sum(c[2] for c in counts), sum(c[3] for c in counts)
+    b_rate = be / bn if bn else 0.0
+    tol = s.error_rate_tolerance
+    # a rate ratio `tol` is an odds ratio slightly above it: test the odds ratio the ratio implies
+    tol_odds = tol * (1 - b_rate) / (1 - tol * b_rate) if tol * b_rate < 1 else math.inf
+    upper, _ = stats.stratified_tails(counts, math.log(tol_odds)) if math.isfinite(tol_odds) else (1.0, 1.0)
+    # rule out "canary >= max(regression x baseline, baseline + min delta)": either the canary's odds are
+    # significantly below regression x the baseline's, or its rate is significantly below min delta
+    # (each at beta / 2, so a canary with the regression passes with probability <= beta). When the
+    # baseline's rate is surely (lower bound at 0.001) high enough that regression x it exceeds it by min
+    # delta anyway, the first alone decides, at beta (that certainty adds at most 0.001 to the bound).
+    _, ruled_out = stats.stratified_tails(counts, math.log(s.error_rate_regression))
+    if s.error_rate_min_delta > 0:
+        floor = (s.error_rate_regression - 1) * stats.rate_lower_bound(be, bn, 0.001)
+        if floor < s.error_rate_min_delta:
+            ruled_out = min(1.0, 2 * min(ruled_out, stats.binomial_below(ce, cn, s.error_rate_min_delta)))
     check = Check(
         "error-rate",
         "pass",
         baseline=f"{_pct(b_rate)} ({be}/{bn})",
-        canary=f"{_pct(c_rate)} ({ce}/{cn})",
-        threshold=f"p < {alpha:.2g} (x{s.error_rate_tolerance:g})",
-        p_value=p,
+        canary=f"{_pct(ce / cn if cn else 0.0)} ({ce}/{cn})",
+        threshold=f"p < {alpha:.2g} fails; x{s.error_rate_regression:g} ruled out at p < {beta:.2g} passes",
+        p_value=upper,
     )
-    if p < alpha:
+    if upper < alpha:
         check.status = "fail"
         check.note = "canary error rate significantly above the baseline's"
-    elif s.max_error_rate is not None and enough and c_rate > s.max_error_rate:
-        check.status = "fail"
-        check.note = f"canary error rate above the absolute guard {_pct(s.max_error_rate)}"
+    elif ruled_out >= beta:
+        check.status = "inconclusive"
+        check.note = (
+            f"not enough evidence yet to rule out x{s.error_rate_regression:g} errors (p {ruled_out:.2g})"
+        )
     return check
 
 
-def _judge_latency(
-    base: ArmWindow, can: ArmWindow, n: tuple[float, float], s: AnalysisSettings
-) -> list[Check]:
-    checks: list[Check] = []
+def _index_at_or_below(edges: Sequence[float], value: float) -> int | None:
+    """Index of the largest bucket bound <= value (None: every bound is above it)."""
+    found = None
+    for i, le in enumerate(edges):
+        if le <= value + 1e-12:
+            found = i
+    return found
+
+
+def _above(cum: list[int], index: int | None) -> int:
+    """Requests above bound `index` (None: above 0, i.e. all of them)."""
+    return cum[-1] - (cum[index] if index is not None else 0)
+
+
+def _latency(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float, beta: float) -> list[Check]:
+    arms = []
+    edges: list[float] | None = None
+    for w in strata:
+        b_edges, b_cum = _cumulative(w.baseline.latency_buckets, "baseline latency")
+        c_edges, c_cum = _cumulative(w.canary.latency_buckets, "canary latency")
+        if b_edges != c_edges or (edges is not None and edges != b_edges):
+            raise BadDataError("latency histogram bucket bounds differ between arms or steps")
+        edges = b_edges
+        arms.append((b_cum, c_cum))
+    if edges is None:
+        raise BadDataError("no latency histogram")
+    base_total = sum(b[-1] for b, _ in arms)
+    can_total = sum(c[-1] for _, c in arms)
+    if base_total <= 0 or can_total <= 0:
+        raise BadDataError("no latency observations in one arm")
+    delta = s.latency_min_delta_ms / 1000
+    checks = []
     for q, label in ((0.95, "p95"), (0.99, "p99")):
-        b, c = base.latency_ms.get(q), can.latency_ms.get(q)
-        if b is None or c is None or _missing(b) or _missing(c):
-            checks.append(Check(f"latency {label}", "inconclusive", note=f"{label} latency missing or NaN"))
-            continue
-        check = Check(
-            f"latency {label}",
-            "pass",
-            baseline=f"{b:.1f} ms",
-            canary=f"{c:.1f} ms",
-            threshold=f"≤ x{s.latency_max_ratio:g} or +{s.latency_min_delta_ms:g} ms",
-        )
-        tail_needed = TAIL_REQUESTS / (1 - q)
-        if label == "p99" and s.max_p99_ms is not None and c > s.max_p99_ms and n[1] >= tail_needed:
-            check.status = "fail"
-            check.note = f"canary p99 above the absolute guard {s.max_p99_ms:g} ms"
-        elif n[1] < tail_needed:
-            check.status = "skipped"
-            check.note = f"fewer than {tail_needed:.0f} canary requests: too few to judge {label}"
-        elif c > b * s.latency_max_ratio and c - b > s.latency_min_delta_ms:
-            check.status = "fail"
-            check.note = (
-                f"canary {label} {c / b:.2f}x the baseline's" if b > 0 else f"canary {label} above baseline"
+        name = f"latency {label}"
+        pooled = [sum(b[i] for b, _ in arms) for i in range(len(edges))]
+        j = next((i for i, count in enumerate(pooled) if count >= q * base_total), None)
+        if j is None:
+            checks.append(
+                Check(name, "inconclusive", note=f"baseline {label} above the highest bucket bound")
             )
+            continue
+        bound = edges[j]
+        i = _index_at_or_below(edges, bound - delta) if delta > 0 else j
+        check = Check(
+            name,
+            "pass",
+            baseline=f"{_pct(sum(_above(b, j) for b, _ in arms) / base_total)} above {1000 * bound:g} ms",
+            canary=f"{_pct(sum(_above(c, j) for _, c in arms) / can_total)} above {1000 * bound:g} ms",
+            threshold=f"+{s.latency_min_delta_ms:g} ms at p < {alpha:.2g}",
+        )
+        if label == "p99" and can_total < P99_MIN_REQUESTS:
+            check.status = "skipped"
+            check.note = f"fewer than {P99_MIN_REQUESTS} canary requests: too few to see p99"
+            checks.append(check)
+            continue
+        if i is not None:  # below the first bound the floor covers every latency: nothing can fail
+            upper, _ = stats.stratified_tails([(_above(c, j), c[-1], _above(b, i), b[-1]) for b, c in arms])
+            check.p_value = upper
+            if upper < alpha:
+                check.status = "fail"
+                check.note = (
+                    f"canary significantly more than {s.latency_min_delta_ms:g} ms slower at {label}: "
+                    f"{_pct(sum(_above(c, j) for _, c in arms) / can_total)} of its requests above "
+                    f"{1000 * bound:g} ms, baseline {_pct(sum(_above(b, i) for b, _ in arms) / base_total)} "
+                    f"above {1000 * edges[i]:g} ms"
+                )
+                checks.append(check)
+                continue
+        if label == "p95":
+            # rule out the tolerance: canary >= max(ratio x, +delta) the baseline would put at least the
+            # baseline's share above min(E / ratio, E - delta) of its requests above E
+            target = min(bound / s.latency_max_ratio, bound - delta)
+            k = next((n for n, le in enumerate(edges) if le >= target - 1e-12), j)
+            _, ruled_out = stats.stratified_tails(
+                [(_above(c, j), c[-1], _above(b, k), b[-1]) for b, c in arms]
+            )
+            check.threshold += f"; x{s.latency_max_ratio:g} ruled out at p < {beta:.2g}"
+            if ruled_out >= beta:
+                check.status = "inconclusive"
+                check.note = (
+                    f"not enough evidence yet to rule out x{s.latency_max_ratio:g} at p95 (p {ruled_out:.2g})"
+                )
         checks.append(check)
     return checks
 
 
-def _judge_prediction_shift(base: ArmWindow, can: ArmWindow, s: AnalysisSettings, alpha: float) -> Check:
-    bc, cc = base.score_counts, can.score_counts
-    if bc is None or cc is None or len(bc) != len(cc) or not bc or any(_missing(v) for v in [*bc, *cc]):
-        return Check(
-            "prediction-shift", "inconclusive", note="prediction-score histogram missing, NaN or bins differ"
-        )
-    if sum(bc) <= 0 or sum(cc) <= 0:
+def _bins(arm: ArmWindow, what: str) -> list[int]:
+    if arm.score_counts is None or not arm.score_counts:
+        raise BadDataError(f"{what} prediction-score histogram missing")
+    return [_count(v, f"{what} score bucket") for v in arm.score_counts]
+
+
+def _prediction_shift(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float) -> Check:
+    base: list[int] = []
+    can: list[int] = []
+    for w in strata:
+        b, c = _bins(w.baseline, "baseline"), _bins(w.canary, "canary")
+        if len(b) != len(c) or (base and len(base) != len(b)):
+            raise BadDataError("score histogram bins differ between arms or steps")
+        base = [x + y for x, y in zip(base or [0] * len(b), b, strict=True)]
+        can = [x + y for x, y in zip(can or [0] * len(c), c, strict=True)]
+    if sum(base) <= 0 or sum(can) <= 0:
         return Check("prediction-shift", "inconclusive", note="no prediction scores in one arm")
-    value = psi(bc, cc)
-    d, p = binned_ks_p_value(bc, cc)
+    value = stats.psi(base, can)
+    d, p = stats.binned_ks(base, can)
     check = Check(
         "prediction-shift",
         "pass",
-        baseline=f"{sum(bc):.0f} scores",
-        canary=f"PSI {value:.3f}, KS D {d:.3f}",
+        baseline=f"{sum(base)} scores",
+        canary=f"{sum(can)} scores: PSI {value:.3f}, KS D {d:.3f}",
         threshold=f"PSI ≤ {s.psi_max:g} or KS p ≥ {alpha:.2g}",
         p_value=p,
     )
@@ -260,18 +364,31 @@ def _judge_prediction_shift(base: ArmWindow, can: ArmWindow, s: AnalysisSettings
     return check
 
 
-def _judge_positive_rate(
-    base: ArmWindow, can: ArmWindow, n: tuple[float, float], s: AnalysisSettings, alpha: float
-) -> Check:
-    if base.positives is None or can.positives is None or _missing(base.positives) or _missing(can.positives):
-        return Check("positive-rate", "inconclusive", note="positive-prediction count missing or NaN")
-    b_rate, c_rate = base.positives / n[0], can.positives / n[1]
-    p = two_proportion_p_value(can.positives, n[1], base.positives, n[0])
+def _positive_rate(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float) -> Check:
+    counts = []
+    for w in strata:
+        row = []
+        for arm, what in ((w.canary, "canary"), (w.baseline, "baseline")):
+            predictions = sum(_bins(arm, what))
+            positives = _count(arm.positives, f"{what} positive-prediction count")
+            if positives > predictions:
+                raise BadDataError(
+                    f"{what} positives ({positives}) above its successful predictions ({predictions})"
+                )
+            row += [positives, predictions]
+        counts.append((row[0], row[1], row[2], row[3]))
+    cp, cn = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    bp, bn = sum(c[2] for c in counts), sum(c[3] for c in counts)
+    if cn <= 0 or bn <= 0:
+        return Check("positive-rate", "inconclusive", note="no successful predictions in one arm")
+    upper, lower = stats.stratified_tails(counts)
+    p = min(1.0, 2 * min(upper, lower))
+    c_rate, b_rate = cp / cn, bp / bn
     check = Check(
         "positive-rate",
         "pass",
-        baseline=_pct(b_rate),
-        canary=_pct(c_rate),
+        baseline=f"{_pct(b_rate)} ({bp}/{bn})",
+        canary=f"{_pct(c_rate)} ({cp}/{cn})",
         threshold=f"|Δ| ≤ {_pct(s.positive_rate_max_delta)} or p ≥ {alpha:.2g}",
         p_value=p,
     )
@@ -281,54 +398,132 @@ def _judge_positive_rate(
     return check
 
 
-def judge_canary_step(
-    window: StepWindow,
+def _guards(recent: StepWindow, s: AnalysisSettings, alpha: float, signals: Sequence[str]) -> list[Check]:
+    """Absolute guards on the counts since the previous look: canary alone -> fail, both -> outage."""
+    checks = []
+    if s.max_error_rate is not None and "error-rate" in signals:
+        guard = s.max_error_rate
+        ce, cn = _arm_counts(recent.canary, "canary")
+        be, bn = _arm_counts(recent.baseline, "baseline")
+        p = stats.binomial_above(ce, cn, guard)
+        baseline_clear = stats.binomial_below(be, bn, guard) < GUARD_BASELINE_LEVEL
+        check = Check(
+            "error-rate guard",
+            "pass",
+            baseline=f"{_pct(be / bn) if bn else '-'} ({be}/{bn})",
+            canary=f"{_pct(ce / cn) if cn else '-'} ({ce}/{cn})",
+            threshold=f"≤ {_pct(guard)} (p < {alpha:.2g}) since the previous look",
+            p_value=p,
+        )
+        if bn and not baseline_clear and (p < alpha or be / bn >= guard):
+            check.status = "outage"
+            check.note = f"both arms at or above {_pct(guard)}: a shared outage, not the canary's fault"
+        elif p < alpha:
+            check.status = "fail"
+            check.note = f"canary error rate significantly above the absolute guard {_pct(guard)}"
+        checks.append(check)
+    if s.max_p99_ms is not None and "latency" in signals:
+        b_edges, b_cum = _cumulative(recent.baseline.latency_buckets, "baseline latency")
+        c_edges, c_cum = _cumulative(recent.canary.latency_buckets, "canary latency")
+        limit = s.max_p99_ms / 1000
+        k = next((n for n, le in enumerate(c_edges) if le >= limit - 1e-12), None)
+        if k is None or b_edges != c_edges:
+            checks.append(
+                Check("latency p99 guard", "inconclusive", note="no bucket bound at or above the guard")
+            )
+            return checks
+        c_above, b_above = _above(c_cum, k), _above(b_cum, k)
+        p = stats.binomial_above(c_above, c_cum[-1], 0.01)
+        baseline_clear = stats.binomial_below(b_above, b_cum[-1], 0.01) < GUARD_BASELINE_LEVEL
+        check = Check(
+            "latency p99 guard",
+            "pass",
+            baseline=f"{b_above}/{b_cum[-1]} above {1000 * c_edges[k]:g} ms",
+            canary=f"{c_above}/{c_cum[-1]} above {1000 * c_edges[k]:g} ms",
+            threshold=f"p99 ≤ {s.max_p99_ms:g} ms (p < {alpha:.2g})",
+            p_value=p,
+        )
+        if b_cum[-1] and not baseline_clear and (p < alpha or b_above / b_cum[-1] >= 0.01):
+            check.status = "outage"
+            check.note = (
+                f"both arms' p99 above {s.max_p99_ms:g} ms: a shared slowdown, not the canary's fault"
+            )
+        elif p < alpha:
+            check.status = "fail"
+            check.note = f"canary p99 significantly above the absolute guard {s.max_p99_ms:g} ms"
+        checks.append(check)
+    return checks
+
+
+def judge_canary(  # noqa: PLR0911, PLR0912 - one verdict per way out, in order of precedence
+    strata: Sequence[StepWindow],
     settings: AnalysisSettings,
     *,
     min_requests: int,
     alpha_test: float,
+    beta_look: float,
+    recent: StepWindow | None = None,
 ) -> StepJudgement:
-    """Compare canary with baseline over one window; see the module docstring for the rules."""
-    base, can = window.baseline, window.canary
-    if base.requests is None or can.requests is None or _missing(base.requests) or _missing(can.requests):
-        return StepJudgement("inconclusive", "no-data", "request counts missing or NaN", [], alpha_test)
-    n = (base.requests, can.requests)
-    if base.requests < 1 or can.requests < 1:
-        arm = "canary" if can.requests < 1 else "baseline"
-        return StepJudgement(
-            "inconclusive",
-            "no-data",
-            f"no traffic reached the {arm}",
-            [Check("traffic", "inconclusive", baseline=f"{base.requests:.0f}", canary=f"{can.requests:.0f}")],
-            alpha_test,
-        )
-    enough = base.requests >= min_requests and can.requests >= min_requests
+    """Judge the evidence since the rollout started: `strata` holds one window per step (the current step
+    last), `recent` the counts since the previous look (for the absolute guards; default the current
+    step). See the module docstring for the rules."""
+
+    def verdict(v: Verdict, reason: str, why: str, checks: list[Check]) -> StepJudgement:
+        return StepJudgement(v, reason, why, checks, alpha_test, beta_look)
+
+    if not strata:
+        return verdict("inconclusive", "no-data", "no window to judge", [])
+    current = strata[-1]
+    try:
+        base_n = _count(current.baseline.requests, "baseline request count")
+        can_n = _count(current.canary.requests, "canary request count")
+    except BadDataError as exc:
+        return verdict("inconclusive", "no-data", str(exc), [])
+    if base_n < 1 or can_n < 1:
+        arm = "canary" if can_n < 1 else "baseline"
+        traffic = Check("traffic", "inconclusive", baseline=f"{base_n}", canary=f"{can_n}")
+        return verdict("inconclusive", "no-data", f"no traffic reached the {arm}", [traffic])
+    enough = base_n >= min_requests and can_n >= min_requests
     checks: list[Check] = [
         Check(
             "traffic",
             "pass" if enough else "inconclusive",
-            baseline=f"{base.requests:.0f} req",
-            canary=f"{can.requests:.0f} req",
-            threshold=f"≥ {min_requests} each",
+            baseline=f"{base_n} req",
+            canary=f"{can_n} req",
+            threshold=f"≥ {min_requests} each in this step",
             note="" if enough else "too few requests to pass yet",
         )
     ]
-    for signal in settings.signals or ALL_SIGNALS:
-        if signal == "error-rate":
-            checks.append(_judge_error_rate(base, can, n, settings, alpha_test, enough=enough))
-        elif signal == "latency":
-            checks.extend(_judge_latency(base, can, n, settings))
-        elif signal == "prediction-shift":
-            checks.append(_judge_prediction_shift(base, can, settings, alpha_test))
-        elif signal == "positive-rate":
-            checks.append(_judge_positive_rate(base, can, n, settings, alpha_test))
+    signals = list(settings.signals or ALL_SIGNALS)
+    missing: list[str] = []
+    for signal in signals:
+        try:
+            if signal == "error-rate":
+                checks.append(_error_rate(strata, settings, alpha_test, beta_look))
+            elif signal == "latency":
+                checks.extend(_latency(strata, settings, alpha_test, beta_look))
+            elif signal == "prediction-shift":
+                checks.append(_prediction_shift(strata, settings, alpha_test))
+            elif signal == "positive-rate":
+                checks.append(_positive_rate(strata, settings, alpha_test))
+        except BadDataError as exc:
+            checks.append(Check(signal, "inconclusive", note=str(exc)))
+            missing.append(f"{signal}: {exc}")
+    try:
+        checks.extend(_guards(recent or current, settings, alpha_test, signals))
+    except BadDataError as exc:
+        checks.append(Check("guards", "inconclusive", note=str(exc)))
+        missing.append(f"guards: {exc}")
     failed = [c for c in checks if c.status == "fail"]
     if failed:
         first = failed[0].signal.split()[0]
         why = "; ".join(f"{c.signal}: {c.note}" for c in failed)
-        return StepJudgement("fail", SIGNAL_REASON[first], why, checks, alpha_test)
+        return verdict("fail", SIGNAL_REASON[first], why, checks)
+    outage = [c for c in checks if c.status == "outage"]
+    if outage:
+        return verdict("outage", "outage", "; ".join(f"{c.signal}: {c.note}" for c in outage), checks)
     pending = [c for c in checks if c.status == "inconclusive"]
     if pending:
         why = "; ".join(f"{c.signal}: {c.note}" for c in pending)
-        return StepJudgement("inconclusive", "no-data", why, checks, alpha_test)
-    return StepJudgement("pass", "", "every judged signal within bounds", checks, alpha_test)
+        return verdict("inconclusive", "no-data" if missing else "inconclusive", why, checks)
+    return verdict("pass", "", "every judged signal within bounds and the regressions ruled out", checks)

@@ -10,8 +10,7 @@ counters limits the extrapolation towards zero by the series' first value — so
 histogram are scaled differently (low buckets of a fresh canary series barely, high ones by up to half
 a scrape interval's worth), a series' counts before its first scrape in the window are dropped, and
 the "counts" are not counts. Over a short bake with few scrapes that distorts the score histogram enough
-for PSI / KS to roll back a healthy canary; the statistical tests need the real counts. Latency
-quantiles are computed from the same exact bucket counts as `histogram_quantile` does.
+for PSI / KS to roll back a healthy canary; the statistical tests need the real counts.
 
 An arm without any series of the request counter, or a histogram without a +Inf bucket or observations,
 is a missing metric (the look is inconclusive); an unreachable Prometheus raises
@@ -44,10 +43,17 @@ class PrometheusMetrics:
         *,
         config_file: str = "mlgate.yaml",
         clock: Callable[[], float] = time.time,
+        decision_threshold: float | None = None,
     ) -> None:
         self.settings = settings
         self.config_file = config_file
         self.clock = clock
+        #: positives are scores above this bound: `positive_threshold`, else the eval decision threshold
+        self.threshold = (
+            settings.positive_threshold
+            if settings.positive_threshold is not None
+            else (decision_threshold if decision_threshold is not None else 0.5)
+        )
 
     # -- HTTP API ------------------------------------------------------------------------------------
     def query(self, promql: str, at: float | None = None) -> list[dict[str, Any]]:
@@ -87,23 +93,27 @@ class PrometheusMetrics:
         return float(result[0]["value"][1])
 
     # -- the queries ---------------------------------------------------------------------------------
-    def queries(self, selector: str, window: str) -> dict[str, str]:
+    def matchers(self, selector: str) -> tuple[str, str]:
+        """(request matchers, score matchers) of an arm: the arm's selector plus the same filters."""
         s = self.settings
         req = ",".join(part for part in (selector, s.request_matchers) if part)
-        latency = f"sum by (le) (increase({s.latency_metric}_bucket{{{req}}}[{window}]))"
-        queries = {
+        extra = s.request_matchers if s.score_matchers is None else s.score_matchers
+        score = ",".join(part for part in (selector, extra) if part)
+        return req, score
+
+    def queries(self, selector: str, window: str) -> dict[str, str]:
+        s = self.settings
+        req, score = self.matchers(selector)
+        return {
             "requests": f"sum(increase({s.requests_metric}{{{req}}}[{window}]))",
             "errors": f'sum(increase({s.requests_metric}{{{req},status=~"5.."}}[{window}]))',
-            "p95": f"histogram_quantile(0.95, {latency})",
-            "p99": f"histogram_quantile(0.99, {latency})",
-            "scores": f"sum by (le) (increase({s.score_metric}_bucket{{{selector}}}[{window}]))",
+            "latency": f"sum by (le) (increase({s.latency_metric}_bucket{{{req}}}[{window}]))",
+            "scores": f"sum by (le) (increase({s.score_metric}_bucket{{{score}}}[{window}]))",
         }
-        if s.positives_metric:
-            queries["positives"] = f"sum(increase({s.positives_metric}{{{selector}}}[{window}]))"
-        return queries
 
     def check(self) -> None:
-        """Run every query once before any traffic moves: bad PromQL or no Prometheus is bad input."""
+        """Run every query once before any traffic moves: bad PromQL, no Prometheus, or a score histogram
+        without a bucket bound at the decision threshold is bad input."""
         for arm, selector in (
             ("baseline", self.settings.baseline_selector),
             ("canary", self.settings.canary_selector),
@@ -125,6 +135,22 @@ class PrometheusMetrics:
                         field="canary.prometheus.url",
                         fix="start Prometheus or point the url at a reachable one",
                     ) from None
+            _, score = self.matchers(selector)
+            try:
+                bounds = {
+                    _le(item["metric"])
+                    for item in self.query(f"{self.settings.score_metric}_bucket{{{score}}}")
+                }
+            except (PromQLError, MetricsUnavailableError, KeyError, ValueError):
+                continue  # reported by the queries above, or judged missing at the looks
+            if bounds and not any(abs(le - self.threshold) < 1e-9 for le in bounds):
+                raise GateInputError(
+                    f"the {arm} score histogram has no bucket bound at the decision threshold "
+                    f"{self.threshold:g} (bounds {', '.join(f'{b:g}' for b in sorted(bounds))})",
+                    file=self.config_file,
+                    field="canary.prometheus.positive_threshold",
+                    fix="add the threshold to the service's score buckets or set positive_threshold to one",
+                )
 
     def _counts(self, series: str, start: float, end: float, *, by_le: bool = False) -> dict[float, float]:
         """Events counted by the counter `series` (a selector) in (start, end], summed over its series
@@ -149,43 +175,35 @@ class PrometheusMetrics:
 
     def _arm(self, selector: str, start: float, end: float) -> ArmWindow:
         s = self.settings
-        req = ",".join(part for part in (selector, s.request_matchers) if part)
+        req, score = self.matchers(selector)
         try:
             requests = self._counts(f"{s.requests_metric}{{{req}}}", start, end).get(0.0)
             errors = self._counts(f'{s.requests_metric}{{{req},status=~"5.."}}', start, end).get(0.0)
             if errors is None and requests is not None:
                 errors = 0.0  # no 5xx series yet: no errors in the window
-            latency_buckets = sorted(
+            latency = sorted(
                 self._counts(f"{s.latency_metric}_bucket{{{req}}}", start, end, by_le=True).items()
             )
-            latency_ms = {
-                q: (v * 1000 if (v := histogram_quantile(q, latency_buckets)) is not None else None)
-                for q in (0.95, 0.99)
-            }
             buckets = sorted(
-                self._counts(f"{s.score_metric}_bucket{{{selector}}}", start, end, by_le=True).items()
+                self._counts(f"{s.score_metric}_bucket{{{score}}}", start, end, by_le=True).items()
             )
-            scores: list[float] | None = None
-            if buckets:
-                cumulative = [count for _, count in buckets]
-                scores = [max(0.0, c - p) for c, p in zip(cumulative, [0.0, *cumulative[:-1]], strict=True)]
-            if s.positives_metric:
-                positives = self._counts(f"{s.positives_metric}{{{selector}}}", start, end).get(0.0)
-            else:
-                positives = self._positives_from_scores(buckets)
         except PromQLError as exc:
             raise MetricsUnavailableError(str(exc)) from exc
-        return ArmWindow(requests, errors, latency_ms, scores, positives)
+        scores: list[float] | None = None
+        if buckets:
+            cumulative = [count for _, count in buckets]
+            scores = [c - p for c, p in zip(cumulative, [0.0, *cumulative[:-1]], strict=True)]
+        return ArmWindow(requests, errors, latency or None, scores, self._positives(buckets))
 
-    def _positives_from_scores(self, buckets: list[tuple[float, float]]) -> float | None:
-        """Predictions above `positive_threshold`: the +Inf count minus the threshold bucket's."""
+    def _positives(self, buckets: list[tuple[float, float]]) -> float | None:
+        """Successful predictions above the decision threshold: the +Inf count minus the threshold
+        bucket's (None when the histogram has no bound at the threshold: a missing metric)."""
         cumulative = dict(buckets)
-        threshold = self.settings.positive_threshold
-        at = next((count for le, count in cumulative.items() if abs(le - threshold) < 1e-9), None)
+        at = next((count for le, count in cumulative.items() if abs(le - self.threshold) < 1e-9), None)
         total = cumulative.get(math.inf)
         if at is None or total is None:
             return None
-        return max(0.0, total - at)
+        return total - at
 
     def window(self, seconds: float) -> StepWindow:
         end = self.clock()  # one instant for both arms and every metric: like-for-like windows

@@ -23,7 +23,9 @@ Metrics (every series labelled by `model_version`)
     model_requests_total{endpoint,method,status}     counter
     model_request_errors_total{endpoint,status}      counter of 4xx/5xx answers
     model_request_latency_seconds{endpoint}          histogram
-    model_prediction_score                           histogram of predicted fraud probabilities
+    model_prediction_score{endpoint}                 histogram of predicted fraud probabilities (successful
+                                                     predictions; labelled like the requests so `mlgate
+                                                     canary` filters requests, errors and scores alike)
     model_info{model_name,model_uri}                 gauge, 1 for the loaded model
 """
 
@@ -60,8 +62,18 @@ log = logging.getLogger(__name__)
 
 SERVICE_TITLE = "{{ cookiecutter.project_name }}"
 DEFAULT_MODEL_URI = "models"
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-SCORE_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+#: latency buckets (seconds) about 15 % apart from 10 ms to 1 s: `mlgate canary` judges latency as the
+#: share of requests above the baseline's p95 / p99 bucket bound, so the bounds must be close together
+#: where the service's latency lies (keep them in step with `canary.analysis.latency_max_ratio`)
+LATENCY_BUCKETS = (
+    0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.010, 0.0115, 0.013, 0.015, 0.0175,
+    0.020, 0.023, 0.026, 0.030, 0.035, 0.040, 0.045, 0.050, 0.0575, 0.065, 0.075, 0.085, 0.100, 0.115,
+    0.130, 0.150, 0.175, 0.200, 0.230, 0.260, 0.300, 0.350, 0.400, 0.450, 0.500, 0.575, 0.650, 0.750,
+    0.850, 1.0, 1.25, 1.5, 2.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+#: score buckets; the decision threshold (eval.decision_threshold, 0.2) must be one of them: the canary's
+#: positive rate is the share of successful predictions above it
+SCORE_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
 
 class Transaction(BaseModel):
@@ -150,7 +162,7 @@ class ServiceMetrics:
         self.scores = Histogram(
             "model_prediction_score",
             "Predicted fraud probabilities.",
-            ["model_version"],
+            ["endpoint", "model_version"],
             buckets=SCORE_BUCKETS,
             registry=self.registry,
         )
@@ -228,7 +240,7 @@ def create_app(model_uri: str | None = None) -> FastAPI:
             raise HTTPException(status_code=500, detail="injected fault (FAULT_ERROR_RATE)")
         row = pd.DataFrame([transaction.model_dump(mode="json")]).loc[:, list(FEATURE_COLUMNS)]
         score = float(loaded.model.predict_proba(row)[0, 1])
-        metrics.scores.labels(loaded.version).observe(score)
+        metrics.scores.labels("/predict", loaded.version).observe(score)
         return Prediction(
             transaction_id=transaction.transaction_id,
             fraud_probability=score,

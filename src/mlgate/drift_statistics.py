@@ -1,0 +1,117 @@
+"""Drift statistics: pure functions on arrays, checked against scipy and independent computations.
+
+- `psi`: population stability index of two count vectors over the same bins (empty bins count as
+  `EMPTY_BIN_SHARE`, Evidently's convention).
+- `ks_statistic_from_sketch`, `ks_p_value_asymptotic`: two-sample KS from a reference ECDF sketch and
+  the new data's counts at its points; the p-value as `ks_2samp(method='asymp')` computes it.
+- `chi_square`: goodness of fit of new category counts against reference frequencies.
+- Minimum samples, below which a decision is *inconclusive* (neither drift nor a pass):
+  `psi_noise` — under no drift, PSI over k bins is about `(1/n + 1/m) · χ²(k - 1)`, so a PSI
+  threshold t can only be told from sampling noise when `(1/n + 1/m) · χ²₀.₉₉(k - 1) < t`
+  (`psi_conclusive`; for 10 bins and t = 0.1, about 435 rows on each side); `ks_smallest_p` — the
+  smallest p-value KS can give for samples of n and m values (`2 / C(n + m, n)`, reached at D = 1), so
+  KS at level `a` needs `ks_smallest_p(n, m) ≤ a` (n = m = 4 at a = 0.05).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+#: an empty bin counts as this share, so PSI stays finite (Evidently's convention)
+EMPTY_BIN_SHARE = 0.0001
+#: the PSI a column shows by sampling noise alone, at this quantile of its null distribution, must stay
+#: below the threshold for a PSI decision to count
+PSI_NOISE_QUANTILE = 0.99
+
+
+def psi(reference_counts: Any, current_counts: Any) -> float:
+    """Population stability index of two count vectors over the same bins."""
+    import numpy as np
+
+    p = np.asarray(reference_counts, dtype=np.float64)
+    q = np.asarray(current_counts, dtype=np.float64)
+    p = p / p.sum()
+    q = q / q.sum()
+    p = np.where(p == 0, EMPTY_BIN_SHARE, p)
+    q = np.where(q == 0, EMPTY_BIN_SHARE, q)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def ks_p_value_asymptotic(d: float, n: int, m: int) -> float:
+    """Two-sided p-value of a two-sample KS statistic, as `ks_2samp(method='asymp')` computes it."""
+    from scipy.stats import kstwo
+
+    big, small = sorted([float(n), float(m)], reverse=True)
+    en = big * small / (big + small)
+    return float(min(max(kstwo.sf(d, round(en)), 0.0), 1.0))
+
+
+def ks_statistic_from_sketch(
+    values: Any, weights: Any, *, error_bound: float, at_most: Any, below: Any, m: int
+) -> float:
+    """KS D between a reference sketch and the new data, given how many new values are ≤ and < each
+    sketch value (`at_most[j]`, `below[j]` for sketch value j).
+
+    Between sketch points the sketch CDF is constant and the new data's CDF rises monotonically, so the
+    supremum of their difference is at an interval's ends: exact for the sketch CDF, which itself is
+    within `error_bound / 2` of the reference's CDF (after centring the sketch's one-sided error)."""
+    import numpy as np
+
+    w = np.asarray(weights, dtype=np.float64)
+    f_hat = np.concatenate(([0.0], np.cumsum(w) / w.sum()))  # on [v_j, v_j+1), j = 0 … K (v_0 = -inf)
+    f_centred = np.minimum(f_hat + error_bound / 2, 1.0)
+    g_start = np.concatenate(([0.0], np.asarray(at_most, dtype=np.float64) / m))  # G(v_j)
+    g_end = np.concatenate((np.asarray(below, dtype=np.float64) / m, [1.0]))  # G(v_j+1 from the left)
+    return float(max(np.max(np.abs(f_centred - g_start)), np.max(np.abs(f_centred - g_end))))
+
+
+def cumulative_counts(sorted_values: Any, points: Any) -> tuple[Any, Any]:
+    """(#values ≤ p, #values < p) for each point, from sorted values."""
+    import numpy as np
+
+    return (
+        np.searchsorted(sorted_values, points, side="right"),
+        np.searchsorted(sorted_values, points, side="left"),
+    )
+
+
+def chi_square(reference_counts: Any, current_counts: Any) -> tuple[float, float]:
+    """Chi-square goodness of fit of current counts against reference frequencies (empty reference
+    buckets get EMPTY_BIN_SHARE of the mass, so an unseen category gives a huge statistic, not inf)."""
+    import numpy as np
+    from scipy.stats import chisquare
+
+    p = np.asarray(reference_counts, dtype=np.float64)
+    q = np.asarray(current_counts, dtype=np.float64)
+    p = p / p.sum()
+    p = np.where(p == 0, EMPTY_BIN_SHARE, p)
+    expected = p / p.sum() * q.sum()
+    if len(q) < 2:
+        return 0.0, 1.0
+    result = chisquare(q, expected)
+    return float(result.statistic), float(result.pvalue)
+
+
+def psi_noise(n: int, m: int, bins: int, quantile: float = PSI_NOISE_QUANTILE) -> float:
+    """The PSI that `quantile` of no-drift samples of n and m values over `bins` bins stay below
+    (PSI ≈ (1/n + 1/m) · χ²(bins - 1) under no drift: the symmetric chi-square of two samples)."""
+    from scipy.stats import chi2
+
+    if bins < 2:
+        return 0.0
+    return float((1 / n + 1 / m) * chi2.ppf(quantile, bins - 1))
+
+
+def psi_conclusive(n: int, m: int, bins: int, threshold: float) -> bool:
+    """Whether PSI at `threshold` can tell drift from sampling noise for samples of n and m values."""
+    return n > 0 and m > 0 and psi_noise(n, m, bins) < threshold
+
+
+def ks_smallest_p(n: int, m: int) -> float:
+    """The smallest two-sided p-value a two-sample KS test can give for n and m values: 2 / C(n+m, n),
+    the chance of the two samples not interleaving at all (D = 1)."""
+    if n <= 0 or m <= 0:
+        return 1.0
+    log_comb = math.lgamma(n + m + 1) - math.lgamma(n + 1) - math.lgamma(m + 1)
+    return min(1.0, math.exp(math.log(2) - log_comb))
