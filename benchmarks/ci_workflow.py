@@ -134,6 +134,10 @@ def run_once(variant: Variant, work: Path) -> Timing:
         )
         wall = time.perf_counter() - started
     jobs = job_times(run)
+    for job, result in run.job_results().items():
+        if result != "success":  # a failed gate still times its work; say why, the figures stand with it
+            reasons = [a.message for a in run.annotations("error") if a.job == job]
+            print(f"  {variant.name}: {job} {result}: {'; '.join(reasons)[:300] or 'see the act log'}")
     chain, chain_time = critical_path(needs_graph(variant.project), jobs)
     return Timing(wall, jobs, run.job_results(), chain, chain_time)
 
