@@ -13,6 +13,7 @@ Both variants are measured in the same run, interleaved, on the same machine:
 
     uv run python benchmarks/ci_workflow.py            # 1 warm-up + 3 measured runs per variant
     uv run python benchmarks/ci_workflow.py --quick    # 1 warm-up + 1 measured run per variant
+    uv run python benchmarks/ci_workflow.py --quick --warm-up 0   # uv's cache is already warm
 
 Figures on a shared machine vary with its load: compare the variants' ratios from the same run.
 """
@@ -164,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 measured run per variant instead of 3")
     parser.add_argument("--before", default="main", help="git ref to compare with, or `none` (default: main)")
+    parser.add_argument(
+        "--warm-up", type=int, default=1, help="unmeasured runs per variant first (0 when uv's cache is warm)"
+    )
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else 3
     with tempfile.TemporaryDirectory(prefix="mlgate-bench-ci-") as tmp:
@@ -171,10 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         variants = [prepare("after", clean_copy(ROOT, work / "src-after"), work)]
         if args.before != "none":
             variants.insert(0, prepare("before", export_tree(args.before, work / "src-before"), work))
-        for variant in variants:  # generating and building are not measured; a run warms uv's cache
-            print(f"warm-up run: {variant.name}", flush=True)
-            warm = run_once(variant, work / f"warm-{variant.name}")
-            print(f"  {warm.wall:.1f} s, jobs {warm.results}", flush=True)
+        for index in range(args.warm_up):  # generating and building are not measured; a run warms uv's cache
+            for variant in variants:
+                print(f"warm-up run: {variant.name}", flush=True)
+                warm = run_once(variant, work / f"warm-{variant.name}-{index}")
+                print(f"  {warm.wall:.1f} s, jobs {warm.results}", flush=True)
         measured: dict[str, list[Timing]] = {v.name: [] for v in variants}
         for index in range(repeat):
             for variant in variants:  # interleaved: both see the same machine load
