@@ -59,12 +59,31 @@ def cli() -> None:
     """
 
 
+def _report_usage_error(exc: click.UsageError) -> None:
+    """A usage error (bad option value, missing option, unknown command) is a failed gate too: in GitHub
+    Actions it becomes an annotation and `passed=false`, `failure-reason=invalid-input`."""
+    from mlgate import github
+
+    runner = github.Runner.from_env()
+    if not runner.in_actions:
+        return
+    command = exc.ctx.command_path if exc.ctx is not None else "mlgate"
+    message = " ".join(exc.format_message().split())
+    runner.error(message, title=command)
+    runner.set_outputs({"passed": "false", "failure-reason": "invalid-input"})
+    runner.write_summary(f"### ❌ {command}: usage error\n\n{message}\n", echo=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mlgate` console script."""
     try:
         result = cli.main(args=argv, prog_name="mlgate", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        _report_usage_error(exc)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -6,6 +6,11 @@ problem into a one-line `GateInputError` naming the file, the field and the fix.
 
     mlgate config schema [--output FILE]   print (or write) the JSON Schema of mlgate.yaml
     mlgate config check [--config FILE]    validate a mlgate.yaml
+
+Reading is strict: a file named with `--config` (or `MLGATE_CONFIG`) must exist — only the implicit
+default `mlgate.yaml` may be absent, and then every gate runs on its section's defaults (except the
+gates that cannot judge without their section, which say so: `eval-gate` needs `eval`). A key given twice
+is an error naming the key and both lines, and every number must be finite (`allow_inf_nan=False`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_core import ErrorDetails
 
 from mlgate import __version__
-from mlgate.gate import DEFAULT_CONFIG, GateInputError
+from mlgate.gate import DEFAULT_CONFIG, GateInputError, output_file_callback
 
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
 SECTIONS: dict[str, str] = {
@@ -40,9 +45,46 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Section(BaseModel):
-    """Base for a gate's section: unknown keys are errors, so typos never pass silently."""
+    """Base for a gate's section: unknown keys are errors, so typos never pass silently, and every float
+    must be finite (`.inf` / `.nan` are refused wherever a number is expected)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a mapping that gives the same key twice (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key `{_name(key)}` on line {key_node.start_mark.line + 1} "
+                    f"(first given on line {first + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _name(key: Any) -> str:
+    """A key as it can be shown on one line (odd keys quoted)."""
+    text = str(key)
+    return text if text.isprintable() and text.strip() == text and text else repr(key)
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _section_model(name: str) -> type[BaseModel]:
@@ -79,14 +121,35 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
+def is_implicit_default(path: Path) -> bool:
+    """True for the default `mlgate.yaml` (the only configuration file that may be absent)."""
+    return Path(path) == DEFAULT_CONFIG
+
+
 def read_config(path: Path) -> dict[str, Any]:
-    """The raw mapping in `path`; a missing file is an empty configuration (every gate has defaults)."""
+    """The raw mapping in `path`.
+
+    A missing `mlgate.yaml` (the implicit default) is an empty configuration; any other missing path,
+    a directory, duplicate keys or invalid YAML is a `GateInputError` naming the file (and line).
+    """
     if not path.exists():
-        return {}
+        if is_implicit_default(path):
+            return {}
+        raise GateInputError(
+            "does not exist", file=path, fix="create it or pass the right file to --config / MLGATE_CONFIG"
+        )
+    if not path.is_file():
+        raise GateInputError("is not a file", file=path, fix="pass the mlgate.yaml file itself to --config")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
     except UnicodeDecodeError:
         raise GateInputError("is not UTF-8 text", file=path, fix="save the file as UTF-8") from None
+    except OSError as exc:
+        raise GateInputError(
+            f"cannot be read ({exc.strerror or exc})", file=path, fix="check the file's permissions"
+        ) from None
+    except RecursionError:
+        raise GateInputError("is nested too deeply", file=path, fix="flatten the YAML") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -104,13 +167,13 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def _explain(error: ErrorDetails) -> tuple[str, str]:
-    where = ".".join(str(part) for part in error["loc"])
+    where = ".".join(_name(part) for part in error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
         return where, "unknown key — remove it or check its spelling against the JSON Schema"
     if kind == "missing":
         return where, "is required — add it"
-    return where, f"{error['msg']} (got {error.get('input')!r})"
+    return where, f"{error['msg']} (got {_shown(error.get('input'))})"
 
 
 def validate_section(raw: Any, name: str, model: type[M], *, file: Path) -> M:
@@ -126,15 +189,33 @@ def validate_section(raw: Any, name: str, model: type[M], *, file: Path) -> M:
         ) from None
 
 
-def load_section(path: Path, name: str, model: type[M]) -> M:
-    """Read one gate's section of `mlgate.yaml` (defaults when the file or section is absent)."""
-    return validate_section(read_config(path).get(name), name, model, file=path)
+def load_section(path: Path, name: str, model: type[M], *, required: bool = False) -> M:
+    """Read one gate's section of `mlgate.yaml` (defaults when the section, or the default file, is absent).
+
+    `required=True` is for gates whose defaults cannot judge anything: a missing section is an error.
+    """
+    raw = read_config(path)
+    if not raw and not required and is_implicit_default(path) and not path.exists():
+        from mlgate import github
+
+        github.Runner.from_env().annotate(
+            "notice", f"{path} not found: section `{name}` uses its defaults", title="mlgate config"
+        )
+    if required and raw.get(name) is None:
+        missing = "does not exist" if not path.exists() else f"has no `{name}` section"
+        raise GateInputError(
+            f"{missing}; the {name} gate cannot judge on defaults",
+            file=path,
+            field=None if not path.exists() else name,
+            fix=f"add an `{name}:` section (see `mlgate config schema`)",
+        )
+    return validate_section(raw.get(name), name, model, file=path)
 
 
 def check_config(path: Path) -> list[str]:
     """Validate every section of `path`; returns the names of the sections present."""
     raw = read_config(path)
-    unknown = sorted(set(raw) - set(SECTIONS) - {"$schema"})
+    unknown = sorted((_name(key) for key in set(raw) - set(SECTIONS) - {"$schema"}), key=str)
     if unknown:
         raise GateInputError(
             "unknown section",
@@ -154,13 +235,20 @@ def command() -> None:
 
 
 @command.command("schema")
-@click.option("--output", type=click.Path(path_type=Path), default=None, help="Write to this file.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    callback=output_file_callback,
+    help="Write to this file (missing parent directories are created).",
+)
 def schema_command(output: Path | None) -> None:
     """Print the JSON Schema of mlgate.yaml."""
     text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
 
 
@@ -179,6 +267,9 @@ def check_command(path: Path) -> int:
     from mlgate.gate import run_gate
 
     def work() -> int:
+        if not path.exists() and is_implicit_default(path):
+            click.echo(f"{path}: not found; every gate uses its defaults (eval-gate needs an `eval` section)")
+            return 0
         sections = check_config(path)
         click.echo(f"{path}: valid ({', '.join(sections) or 'no sections; defaults apply'})")
         return 0

@@ -77,19 +77,32 @@ if TYPE_CHECKING:
 READ_ROWS = 1 << 17
 SPARK = "▁▂▃▄▅▆▇█"
 
-FAILURE_REASONS = (
-    *COMMON_FAILURE_REASONS,
-    "data-drift",
-    "missing-file",
-    "empty-data",
-    "unreadable-data",
-    "schema-mismatch",
-    "all-null-column",
-    "invalid-profile",
-    "unknown-profile-version",
-    "infinite-value",
-    "inconclusive",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    **COMMON_FAILURE_REASONS,
+    "data-drift": "the data drifted (or, with `drift.fail_on: column`, any column drifted)",
+    "inconclusive": (
+        "nothing drifted, but a column has too few rows for its test to judge "
+        "(`drift.inconclusive: warn` makes this a warning)"
+    ),
+    "missing-file": "the data or the profile does not exist",
+    "empty-data": "the data is empty or has no rows",
+    "unreadable-data": (
+        'not UTF-8 (UTF-16, Latin-1), binary, a Parquet file named `.csv` ("looks like Parquet"), '
+        "not a parseable CSV, a damaged Parquet file, a directory, or an unsupported file type"
+    ),
+    "schema-mismatch": (
+        "a profiled column is missing, a column is not in the profile, a column's type changed, a column "
+        "name appears twice, or the header is one column of a `;`-, pipe- or tab-delimited file"
+    ),
+    "all-null-column": "a profiled column holds only nulls in the data",
+    "infinite-value": "a numeric column holds `inf` or `-inf` (refused: use null)",
+    "invalid-profile": (
+        "the profile is not valid JSON, not an mlgate profile, or damaged (the field is named)"
+    ),
+    "unknown-profile-version": "the profile's schema version is not one this mlgate reads: rebuild it",
+}
 
 
 class DriftSection(Section):

@@ -31,7 +31,16 @@ from mlgate.drift import FAILURE_REASONS as DRIFT_REASONS
 from mlgate.drift import DriftSection, drift_gate
 from mlgate.gate import GateInputError, config_option, finish, path_option, report_dir_option, run_gate
 
-FAILURE_REASONS = (*DRIFT_REASONS, "download-failed", "github-api-error")
+#: every failure-reason this gate reports -> its one-line meaning (docs are generated from this)
+FAILURE_REASONS: dict[str, str] = {
+    **DRIFT_REASONS,
+    "inconclusive": (
+        "nothing drifted, but a column has too few rows for its test to judge: the episode's issue is "
+        "left as it is"
+    ),
+    "download-failed": "the sample URL could not be downloaded",
+    "github-api-error": "the drift issue could not be found, opened, updated or closed (status named)",
+}
 
 
 def fetch(source: str, directory: Path) -> Path:

@@ -59,18 +59,22 @@ if TYPE_CHECKING:
 
 GATE = "eval-gate"
 
-#: every failure reason this gate can report, in the order the verdict picks the headline reason
-FAILURE_REASONS = (
-    "metric-threshold",
-    "metric-regression",
-    "insufficient-improvement",
-    "latency-budget",
-    "segment-gap",
-    "no-baseline",
-    "prediction-error",
-    "registry-unreachable",
-    "invalid-input",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`);
+#: the order is the order in which the verdict picks the headline reason
+FAILURE_REASONS: dict[str, str] = {
+    "metric-threshold": "a metric misses its absolute threshold (or is NaN)",
+    "metric-regression": "a metric is worse than the baseline by more than `max_regression`",
+    "insufficient-improvement": "a metric does not beat the baseline by `min_improvement`",
+    "latency-budget": "p95 latency over its budget (absolute or relative to the baseline)",
+    "segment-gap": "the gap between the best and worst segment exceeds `max_gap`",
+    "no-baseline": "no champion and `no_baseline: fail`",
+    "prediction-error": "a model cannot be loaded, its `predict` raises, or returns NaN or the wrong shape",
+    "registry-unreachable": "the MLflow registry did not answer after bounded retries",
+    "invalid-input": (
+        "a bad configuration, golden dataset or model reference (one line naming file, field and fix)"
+    ),
+}
 
 Task = Literal["classification", "ranking", "regression"]
 
@@ -92,6 +96,10 @@ KNOWN_METRICS: dict[str, tuple[tuple[str, ...], bool]] = {
     "rmse": (("regression",), False),
 }
 _AT_K = re.compile(r"^(precision|recall)@(\d+)$")
+#: known metrics whose values lie in [0, 1]: thresholds and absolute changes outside it are refused
+BOUNDED_BY_ONE = frozenset(
+    {"precision", "recall", "f1", "accuracy", "roc_auc", "pr_auc", "precision@k", "recall@k"}
+)
 
 
 def known_metric_names() -> str:
@@ -405,6 +413,16 @@ class ModelCardText(Section):
     limitations: str = "Describe known weaknesses, segments with lower quality and data it has not seen."
 
 
+def _check_unit_bounds(name: str, rule: MetricRule) -> None:
+    """A metric bounded by 1 cannot have a threshold outside [0, 1] or an absolute change above 1."""
+    if rule.threshold is not None and not 0 <= rule.threshold <= 1:
+        raise ValueError(f"{name}.threshold {rule.threshold:g} is outside [0, 1], the range of {name}")
+    for kind in ("min_improvement", "max_regression"):
+        change: Change | None = getattr(rule, kind)
+        if change is not None and change.absolute is not None and change.absolute > 1:
+            raise ValueError(f"{name}.{kind}.absolute {change.absolute:g} is above 1, the range of {name}")
+
+
 class EvalSection(Section):
     """Section `eval` of mlgate.yaml: what `mlgate eval-gate`, `promote` and `model-card` use."""
 
@@ -444,6 +462,8 @@ class EvalSection(Section):
                 )
             if rule.function is not None and rule.greater_is_better is None:
                 raise ValueError(f"custom metric {name!r} needs `greater_is_better: true|false`")
+            if rule.function is None and base_metric(name) in BOUNDED_BY_ONE:
+                _check_unit_bounds(name, rule)
         return metrics
 
     @model_validator(mode="after")
@@ -455,11 +475,16 @@ class EvalSection(Section):
         for seg in self.segments:
             if seg.metric not in self.metrics and base_metric(seg.metric) is None:
                 raise ValueError(f"segment metric {seg.metric!r} is neither configured nor known")
+            custom = seg.metric in self.metrics and self.metrics[seg.metric].function is not None
+            bounded = not custom and base_metric(seg.metric) in BOUNDED_BY_ONE
+            if bounded and seg.max_gap is not None and seg.max_gap > 1:
+                raise ValueError(f"segment max_gap {seg.max_gap:g} is above 1, the range of {seg.metric}")
         return self
 
 
-def load_eval_config(path: Path) -> EvalSection:
-    return load_section(path, "eval", EvalSection)
+def load_eval_config(path: Path, *, required: bool = False) -> EvalSection:
+    """Section `eval`; `required=True` (the eval gate itself) refuses to judge on the defaults alone."""
+    return load_section(path, "eval", EvalSection, required=required)
 
 
 def rules_digest(section: EvalSection) -> str:
@@ -1409,7 +1434,7 @@ def open_baseline(section: EvalSection, explicit: str | None) -> ModelHandle | N
 
 
 def run(config: Path, candidate: str, baseline: str | None, golden_data: str | None) -> GateResult:
-    section = load_eval_config(config)
+    section = load_eval_config(config, required=True)
     golden = Path(golden_data or section.golden_data)
     frame = read_golden(golden, section)  # fail fast on data problems before loading models
     from mlgate.registry import open_model

@@ -6,11 +6,18 @@ optionally upserts a PR comment, and returns the exit code (0 pass, 1 fail).
 
 Bad input is a `GateInputError`: one line naming the file, the field and the fix. `run_gate()` turns it
 into an annotation, a `failure-reason` of `invalid-input` (or the gate's own reason) and exit code 1 —
-never a traceback.
+never a traceback. A GitHub API call that fails (after the retries `mlgate.github` allows) is turned the
+same way into `github-api-error`, with the request, the HTTP status and the retry count in the message.
 
 The options every gate command shares (`--config`, `--report-dir`, `--comment/--no-comment`) are built by
 `config_option()`, `report_dir_option()` and `comment_option()`, so their names, env vars and defaults
 stay the same everywhere.
+
+Paths on the command line are checked before the gate runs (a click usage error, exit 2, which
+`mlgate.cli.main` still reports as `failure-reason=invalid-input`): an input given explicitly must exist
+(`path_option(..., must_exist=True)`; its default may be absent), an output file must not be a directory
+and an output directory (`--report-dir`) must not be a file; missing parent directories of outputs are
+created.
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
+from click.core import ParameterSource
 
 from mlgate import github
 
@@ -31,8 +39,12 @@ DEFAULT_CONFIG = Path("mlgate.yaml")
 #: where gates write their JSON result and Markdown report by default
 DEFAULT_REPORT_DIR = Path(".mlgate/reports")
 
-#: reasons every gate may report besides its own
-COMMON_FAILURE_REASONS = ("invalid-input",)
+#: reasons every gate may report besides its own: reason -> what it means (one line, shown in the docs)
+COMMON_FAILURE_REASONS: dict[str, str] = {
+    "invalid-input": "an input or `mlgate.yaml` is invalid; one line names the file, the field and the fix",
+}
+#: the reason of a gate whose GitHub API call failed (gates that call the API list it)
+GITHUB_API_ERROR = "github-api-error"
 
 
 class GateInputError(Exception):
@@ -129,19 +141,69 @@ def finish(
 
 
 def run_gate(gate: str, work: Callable[[], int]) -> int:
-    """Run a gate command body; turn a `GateInputError` into an annotation, outputs and exit 1."""
+    """Run a gate command body; turn a `GateInputError` or a failed GitHub API call into an annotation,
+    outputs and exit 1."""
     try:
         return work()
     except GateInputError as exc:
-        runner = github.Runner.from_env()
-        if runner.in_actions:
-            runner.error(exc.message, file=exc.file, line=exc.line, title=f"mlgate {gate}")
-        else:
-            at_line = f" (line {exc.line})" if exc.line else ""
-            sys.stderr.write(f"mlgate {gate}: error: {exc.message}{at_line}\n")
-        runner.set_outputs({"passed": "false", "failure-reason": exc.reason})
-        runner.write_summary(f"### ❌ mlgate {gate}: input error\n\n{exc.message}\n", echo=False)
-        return 1
+        return _report_error(gate, exc.message, exc.reason, "input error", file=exc.file, line=exc.line)
+    except github.GitHubAPIError as exc:
+        fix = "check the token's permissions and githubstatus.com, then re-run the job"
+        return _report_error(gate, f"{exc} — {fix}", GITHUB_API_ERROR, "GitHub API error")
+
+
+def _report_error(
+    gate: str, message: str, reason: str, kind: str, *, file: str | None = None, line: int | None = None
+) -> int:
+    runner = github.Runner.from_env()
+    if runner.in_actions:
+        runner.error(message, file=file, line=line, title=f"mlgate {gate}")
+    else:
+        at_line = f" (line {line})" if line else ""
+        sys.stderr.write(f"mlgate {gate}: error: {message}{at_line}\n")
+    runner.set_outputs({"passed": "false", "failure-reason": reason})
+    runner.write_summary(f"### ❌ mlgate {gate}: {kind}\n\n{message}\n", echo=False)
+    return 1
+
+
+def output_problem(path: Path, kind: Literal["file", "dir"]) -> str | None:
+    """Why `path` cannot be written as an output `kind` (None when it can; missing parents are created)."""
+    if kind == "file" and path.is_dir():
+        return "is a directory — name a file to write"
+    if kind == "dir" and path.exists() and not path.is_dir():
+        return "is a file, not a directory — name a directory (it is created when missing)"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        return f"cannot be created: {parent} is a file — choose another location"
+    return None
+
+
+def _output_callback(kind: Literal["file", "dir"]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def check(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+        if value is not None and (problem := output_problem(Path(value), kind)):
+            raise click.BadParameter(f"{value}: {problem}", ctx=ctx, param=param)
+        return value
+
+    return check
+
+
+def _exists_callback(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """An input path given on the command line (or by env var) must exist; its default may be absent."""
+    if value is None or Path(value).exists():
+        return value
+    if param.name and ctx.get_parameter_source(param.name) is ParameterSource.DEFAULT:
+        return value
+    raise click.BadParameter(
+        f"{value}: does not exist — pass an existing path or leave the option out", ctx=ctx, param=param
+    )
+
+
+#: `callback=` for an output file option: refuses a directory, or a location under a file
+output_file_callback = _output_callback("file")
+#: `callback=` for an output directory option: refuses a file, or a location under a file
+output_dir_callback = _output_callback("dir")
 
 
 def config_option(
@@ -171,12 +233,16 @@ def path_option(
     help: str,
     required: bool = False,
     default: str | Path | None = None,
+    must_exist: bool = False,
+    output: Literal["file", "dir"] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A file or directory option whose env var is derived from its flag (`--gx-root` -> MLGATE_GX_ROOT).
 
     A `default` is shown in `--help`; without one the command resolves the path itself (usually from
-    mlgate.yaml), as the help text says.
+    mlgate.yaml), as the help text says. `must_exist=True`: a path given explicitly must exist (the
+    default may be absent); `output="file"|"dir"`: checked as an output (see `output_problem`).
     """
+    callback = _exists_callback if must_exist else _output_callback(output) if output else None
     decls = (flag, dest) if dest else (flag,)
     return click.option(
         *decls,
@@ -186,6 +252,7 @@ def path_option(
         default=Path(default) if default is not None else None,
         show_default=True if default is not None else None,
         help=help,
+        callback=callback,
     )
 
 
@@ -200,6 +267,7 @@ def report_dir_option(
         envvar="MLGATE_REPORT_DIR",
         show_default=True if default is not None else None,
         help=help,
+        callback=output_dir_callback,
     )
 
 

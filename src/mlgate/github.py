@@ -7,6 +7,15 @@
 - PR comments: upserted through `$GITHUB_API_URL` under a hidden marker `<!-- mlgate:<gate>:<key> -->`,
   with retry and exponential backoff on 429 and 5xx, and the 65,536-character limit handled by keeping
   the summary, cutting the detail (first and last parts) and pointing at the run summary.
+- retries only where a repeat is harmless: GET, PATCH, PUT and DELETE are retried; a POST (a new comment,
+  a new issue) is retried after an ambiguous failure (5xx, a timeout after sending) only when the caller
+  says how to check that the first attempt did not land (`landed=`: search for the marker comment or the
+  issue); rate-limit answers (429, secondary 403) and connection failures were never processed, so any
+  request is retried after them.
+- every failure is a `GitHubAPIError` naming the request, the status and the number of attempts; gates
+  turn it into the `github-api-error` failure reason (`mlgate.gate.run_gate`).
+- the event payload (`$GITHUB_EVENT_PATH`) is validated (`mlgate.event_payload`): a missing file, text
+  that is not JSON or a field of the wrong type is one `GateInputError` line, never a traceback.
 
 Outside Actions (no `GITHUB_ACTIONS=true`) the same reports go to the terminal and to files under
 `MLGATE_OUTPUT_DIR` (default `.mlgate/`), so every gate runs locally exactly as in CI.
@@ -21,7 +30,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +38,8 @@ from typing import Any
 #: GitHub rejects issue and PR comments longer than this many characters.
 COMMENT_LIMIT = 65_536
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: methods whose repeat leaves the same state as one call (RFC 9110 §9.2.2; PATCH as mlgate uses it)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 
 
 def comment_marker(gate: str, key: str) -> str:
@@ -136,16 +147,32 @@ class Runner:
                     fix="pass the number only, e.g. `pr-number: ${{ github.event.pull_request.number }}`",
                 )
             return int(explicit)
-        event = self.event()
+        event = self.event()  # validated: a present `number` is a positive integer
         number = (event.get("pull_request") or {}).get("number") or (event.get("issue") or {}).get("number")
         return int(number) if number else None
 
     def event(self) -> dict[str, Any]:
-        path = self.env.get("GITHUB_EVENT_PATH")
-        if not path or not Path(path).is_file():
+        """The event payload at `GITHUB_EVENT_PATH` (empty when unset), validated where mlgate reads it.
+
+        A path that is set but missing, unreadable, not JSON or with a field of the wrong type is a
+        `GateInputError` naming the file and the field.
+        """
+        path = self.env.get("GITHUB_EVENT_PATH", "").strip()
+        if not path:
             return {}
-        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
-        return loaded if isinstance(loaded, dict) else {}
+        from mlgate.event_payload import EventPayloadError, read_event  # pydantic only when needed
+        from mlgate.gate import GateInputError  # gate imports this module: import at call time
+
+        try:
+            return read_event(Path(path))
+        except EventPayloadError as exc:
+            raise GateInputError(
+                exc.problem,
+                file=path,
+                field=exc.field,
+                fix="GITHUB_EVENT_PATH must name the runner's event payload (a JSON object); "
+                "unset it outside GitHub Actions",
+            ) from None
 
     # -- outputs, summary, annotations, masks ---------------------------------------------------------
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
@@ -257,7 +284,12 @@ class Runner:
             return "skipped"
         existing = self.find_comment(pr, marker)
         if existing is None:
-            self.api("POST", f"/repos/{self.repository}/issues/{pr}/comments", json_body={"body": body})
+            self.api(
+                "POST",
+                f"/repos/{self.repository}/issues/{pr}/comments",
+                json_body={"body": body},
+                landed=lambda: self.find_comment(pr, marker),
+            )
             return "created"
         comment_path = f"/repos/{self.repository}/issues/comments/{existing['id']}"
         self.api("PATCH", comment_path, json_body={"body": body})
@@ -275,7 +307,7 @@ class Runner:
             if not isinstance(comments, list) or not comments:
                 return None
             for comment in comments:
-                if str(comment.get("body", "")).startswith(marker):
+                if isinstance(comment, dict) and str(comment.get("body", "")).startswith(marker):
                     return dict(comment)
             if len(comments) < 100:
                 return None
@@ -297,7 +329,9 @@ class Runner:
             if not isinstance(issues, list) or not issues:
                 return None
             for issue in issues:
-                if "pull_request" not in issue and str(issue.get("body", "")).startswith(marker):
+                if not isinstance(issue, dict) or "pull_request" in issue:
+                    continue
+                if str(issue.get("body", "")).startswith(marker):
                     return dict(issue)
             if len(issues) < 100:
                 return None
@@ -317,9 +351,14 @@ class Runner:
         existing = self.find_open_issue(marker, label)
         if existing is None:
             payload = {"title": title, "body": text, "labels": [label]}
-            created = self.api("POST", f"/repos/{self.repository}/issues", json_body=payload)
-            return "opened", int(created["number"])
-        number = int(existing["number"])
+            created = self.api(
+                "POST",
+                f"/repos/{self.repository}/issues",
+                json_body=payload,
+                landed=lambda: self.find_open_issue(marker, label),
+            )
+            return "opened", _number(created, "POST", f"/repos/{self.repository}/issues")
+        number = _number(existing, "GET", f"/repos/{self.repository}/issues")
         self.api("PATCH", f"/repos/{self.repository}/issues/{number}", json_body={"body": text})
         return "updated", number
 
@@ -330,8 +369,13 @@ class Runner:
         existing = self.find_open_issue(marker, label)
         if existing is None:
             return "none", None
-        number = int(existing["number"])
-        self.api("POST", f"/repos/{self.repository}/issues/{number}/comments", json_body={"body": comment})
+        number = _number(existing, "GET", f"/repos/{self.repository}/issues")
+        self.api(
+            "POST",
+            f"/repos/{self.repository}/issues/{number}/comments",
+            json_body={"body": comment},
+            landed=lambda: self._comment_with_body(number, comment),
+        )
         closing = {"state": "closed", "state_reason": "completed"}
         self.api("PATCH", f"/repos/{self.repository}/issues/{number}", json_body=closing)
         return "closed", number
@@ -372,10 +416,31 @@ class Runner:
             number = int(existing[0]["number"])
             self.api("PATCH", f"{pulls}/{number}", json_body={"title": title, "body": body})
             return number
-        created = self.api(
-            "POST", pulls, json_body={"head": head, "base": base, "title": title, "body": body}
-        )
+
+        def opened() -> Any:  # a POST that failed ambiguously may have opened it: never open two
+            return (self.api("GET", pulls, params={"head": f"{owner}:{head}", "state": "open"}) or [None])[0]
+
+        body_json = {"head": head, "base": base, "title": title, "body": body}
+        created = self.api("POST", pulls, json_body=body_json, landed=opened)
         return int(created["number"])
+
+    def _comment_with_body(self, issue: int, body: str) -> dict[str, Any] | None:
+        """The comment on `issue` whose body is exactly `body` (how a repeated POST is detected)."""
+        page = 1
+        while True:
+            comments = self.api(
+                "GET",
+                f"/repos/{self.repository}/issues/{issue}/comments",
+                params={"per_page": 100, "page": page},
+            )
+            if not isinstance(comments, list) or not comments:
+                return None
+            for comment in comments:
+                if isinstance(comment, dict) and comment.get("body") == body:
+                    return dict(comment)
+            if len(comments) < 100:
+                return None
+            page += 1
 
     def _overflow_hint(self) -> str:
         url = self.run_url
@@ -392,8 +457,16 @@ class Runner:
         *,
         json_body: Any = None,
         params: Mapping[str, Any] | None = None,
+        landed: Callable[[], Any] | None = None,
     ) -> Any:
-        """Call the GitHub REST API with retry and backoff on 429/5xx and transport errors."""
+        """Call the GitHub REST API with retry and backoff where a repeat is harmless.
+
+        Idempotent methods are retried on 429/5xx and transport errors. A POST is retried after an
+        ambiguous failure (a 5xx, or a transport error once the request may have been sent) only when
+        `landed` is given: before each repeat it is called, and what it finds (the comment or issue the
+        first attempt created) is returned instead of posting again. Every failure is a
+        `GitHubAPIError` with the status and the number of attempts.
+        """
         import httpx  # a gate that never comments never imports httpx
 
         base = self.env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
@@ -403,27 +476,88 @@ class Runner:
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": "mlgate",
         }
-        last_error = ""
+        idempotent = method.upper() in IDEMPOTENT_METHODS
+        last_error, last_status, may_have_landed = "", None, False
         with httpx.Client(base_url=base, headers=headers, timeout=30.0) as client:
             for attempt in range(self.max_attempts):
+                if may_have_landed and landed is not None:
+                    found = landed()
+                    if found is not None:
+                        return found
                 try:
                     response = client.request(method, path, json=json_body, params=params)
                 except httpx.TransportError as exc:
                     last_error = f"{type(exc).__name__}: {exc}"
+                    # a refused or timed-out connection never sent the request
+                    ambiguous = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 else:
                     wait = _rate_limit_wait(response.status_code, response.headers)
                     if response.status_code not in RETRY_STATUSES and wait is None:
                         if response.is_error:
-                            raise GitHubAPIError(method, path, response.status_code, response.text[:300])
-                        return response.json() if response.content else None
-                    last_error = f"HTTP {response.status_code}"
+                            raise GitHubAPIError(
+                                method, path, response.status_code, _describe(response), attempt + 1
+                            )
+                        return _json_body(response, method, path, attempt + 1)
+                    last_error, last_status = f"HTTP {response.status_code}", response.status_code
+                    # a rate-limited request was not processed
+                    ambiguous = response.status_code != 429 and wait is None
                     if wait is not None:
                         if attempt + 1 < self.max_attempts:
                             time.sleep(wait * self.backoff)
                         continue
+                if ambiguous and not idempotent:
+                    if landed is None:
+                        raise GitHubAPIError(
+                            method,
+                            path,
+                            last_status,
+                            f"{last_error}; not retried, since the first {method} may have landed",
+                            attempt + 1,
+                        )
+                    may_have_landed = True
                 if attempt + 1 < self.max_attempts:
                     time.sleep((2**attempt) * self.backoff)
-        raise GitHubAPIError(method, path, None, f"gave up after {self.max_attempts} attempts ({last_error})")
+        raise GitHubAPIError(
+            method,
+            path,
+            last_status,
+            f"gave up after {self.max_attempts} attempts ({last_error})",
+            self.max_attempts,
+        )
+
+
+def _describe(response: Any) -> str:
+    """One line about an error answer: GitHub's `message`, or what the body is (an HTML page, …)."""
+    content_type = str(response.headers.get("content-type", ""))
+    if "json" in content_type:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and isinstance(payload.get("message"), str):
+            return " ".join(payload["message"].split())[:200]
+    if "html" in content_type or response.text.lstrip()[:1] == "<":
+        return "the answer is an HTML page, not GitHub's JSON (a proxy or an outage page?)"
+    return " ".join(response.text.split())[:200] or "empty answer"
+
+
+def _json_body(response: Any, method: str, path: str, attempts: int) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise GitHubAPIError(
+            method, path, response.status_code, "the answer is not JSON: " + _describe(response), attempts
+        ) from None
+
+
+def _number(item: Any, method: str, path: str) -> int:
+    """An issue's `number` from an API answer, or a `GitHubAPIError` when the answer has none."""
+    number = item.get("number") if isinstance(item, dict) else None
+    if isinstance(number, int) and not isinstance(number, bool):
+        return number
+    raise GitHubAPIError(method, path, None, f"the answer has no issue number: {str(item)[:100]}", 1)
 
 
 def _rate_limit_wait(status: int, headers: Mapping[str, str]) -> float | None:
@@ -443,6 +577,14 @@ def _rate_limit_wait(status: int, headers: Mapping[str, str]) -> float | None:
 
 
 class GitHubAPIError(RuntimeError):
-    def __init__(self, method: str, path: str, status: int | None, detail: str) -> None:
-        self.status = status
-        super().__init__(f"GitHub API {method} {path} failed ({status or 'no response'}): {detail}")
+    """A GitHub API call that failed: the request, the last HTTP status (None: no answer), the attempts."""
+
+    def __init__(self, method: str, path: str, status: int | None, detail: str, attempts: int = 1) -> None:
+        self.method, self.path, self.status, self.attempts = method, path, status, attempts
+        status_text = f"HTTP {status}" if status else "no response"
+        retries = f"{attempts - 1} retr{'y' if attempts == 2 else 'ies'}"
+        super().__init__(f"GitHub API {method} {path} failed ({status_text}, {retries}): {detail}")
+
+    @property
+    def retries(self) -> int:
+        return self.attempts - 1

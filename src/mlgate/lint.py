@@ -32,7 +32,16 @@ import click
 from mlgate.gate import GateInputError, GateResult, report_dir_option
 
 GATE = "lint"
-FAILURE_REASONS = ("hooks-failed", "no-config", "pre-commit-error", "invalid-input")
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "hooks-failed": "at least one hook failed or modified files",
+    "no-config": "there is no pre-commit configuration at `pre-commit-config`",
+    "pre-commit-error": (
+        "pre-commit itself could not run (invalid configuration, not a git repository, not installed)"
+    ),
+    "invalid-input": "an input or `mlgate.yaml` is invalid; one line names the file, the field and the fix",
+}
 DEFAULT_CONFIG = Path(".pre-commit-config.yaml")
 
 #: at most this many annotations are emitted (GitHub shows 10 per step and 50 per job anyway)

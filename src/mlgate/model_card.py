@@ -24,10 +24,15 @@ from typing import Any
 
 import click
 
-from mlgate.gate import GateInputError, GateResult, config_option, report_dir_option
+from mlgate.gate import GateInputError, GateResult, config_option, output_file_callback, report_dir_option
 
 GATE = "model-card"
-FAILURE_REASONS = ("registry-unreachable", "invalid-input")
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "registry-unreachable": "the MLflow registry did not answer after bounded retries",
+    "invalid-input": "an input or `mlgate.yaml` is invalid; one line names the file, the field and the fix",
+}
 
 LINEAGE_LABELS = {
     "mlgate.git_sha": "Git commit",
@@ -67,7 +72,7 @@ def _read_json(path: Path | None, what: str) -> dict[str, Any] | None:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise GateInputError(
             "is not JSON", file=path, fix=f"pass the {what} JSON written by mlgate"
         ) from None
@@ -291,6 +296,8 @@ def build_card(
     envvar="MLGATE_OUTPUT",
     default=Path("docs/model_card.md"),
     show_default=True,
+    callback=output_file_callback,
+    help="Markdown file to write (missing parent directories are created).",
 )
 @report_dir_option()
 def command(

@@ -43,6 +43,7 @@ from mlgate.gate import (
     GateResult,
     config_option,
     finish,
+    output_problem,
     path_option,
     report_dir_option,
     run_gate,
@@ -71,15 +72,23 @@ QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 #: categorical columns with more distinct values than this stop counting (ids, free text)
 MAX_TRACKED_CATEGORIES = 100_000
 
-FAILURE_REASONS = (
-    *COMMON_FAILURE_REASONS,
-    "missing-file",
-    "empty-data",
-    "unreadable-data",
-    "schema-mismatch",
-    "all-null-column",
-    "infinite-value",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    **COMMON_FAILURE_REASONS,
+    "missing-file": "the dataset to profile does not exist (not pulled?)",
+    "empty-data": "the dataset is an empty file or has no rows",
+    "unreadable-data": (
+        "not UTF-8, binary, a Parquet file named `.csv`, not a parseable CSV, a damaged Parquet file, "
+        "or an unsupported file type"
+    ),
+    "schema-mismatch": (
+        "a column to profile is missing, a column name is repeated, or the header is one column of a "
+        "`;`-, pipe- or tab-delimited file"
+    ),
+    "all-null-column": "a profiled column holds only nulls",
+    "infinite-value": "a numeric column holds `inf` or `-inf` (refused: use null)",
+}
 
 
 @dataclass(frozen=True)
@@ -597,7 +606,7 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
 
 @click.command("profile")
 @path_option("--data", "data", required=True, help="Trusted reference data (CSV or Parquet).")
-@path_option("--output", help="Profile JSON to write [default: drift.profile in mlgate.yaml].")
+@path_option("--output", output="file", help="Profile JSON to write [default: drift.profile in mlgate.yaml].")
 @config_option("drift")
 @click.option(
     "--chunk-rows",
@@ -624,6 +633,9 @@ def command(
             )
         section = load_section(config_path, "drift", DriftSection)
         settings = section.profile_settings(chunk_rows)
-        return finish(profile_gate(data, output or Path(section.profile), settings), report_dir=report_dir)
+        target = output or Path(section.profile)
+        if problem := output_problem(target, "file"):  # drift.profile in mlgate.yaml: checked up front too
+            raise GateInputError(problem, file=target, field="--output" if output else "drift.profile")
+        return finish(profile_gate(data, target, settings), report_dir=report_dir)
 
     return run_gate("profile", work)

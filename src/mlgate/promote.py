@@ -42,14 +42,16 @@ GATE = "promote"
 CHAMPION_FALLBACK = "champion"
 PREVIOUS = "previous"
 
-FAILURE_REASONS = (
-    "not-passed",
-    "digest-mismatch",
-    "no-previous",
-    "promotion-failed",
-    "registry-unreachable",
-    "invalid-input",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "not-passed": "the eval-gate result did not pass",
+    "digest-mismatch": "the model, golden data or rules differ from what the eval gate judged",
+    "no-previous": "rollback requested but there is no `previous` alias",
+    "promotion-failed": "a registry call failed mid-way; every change was undone",
+    "registry-unreachable": "the MLflow registry did not answer after bounded retries",
+    "invalid-input": "missing result, candidate or configuration (one line naming file, field and fix)",
+}
 
 LINEAGE_PREFIX = "mlgate."
 
@@ -189,14 +191,16 @@ def _read_result(path: Path) -> dict[str, Any]:
         )
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise GateInputError(
             "is not JSON", file=path, fix="pass the eval-gate.json written by the gate"
         ) from None
+    data = result.get("data") if isinstance(result, dict) else None
     if (
         not isinstance(result, dict)
         or result.get("gate") != "eval-gate"
-        or "digest" not in result.get("data", {})
+        or not isinstance(data, dict)
+        or not isinstance(data.get("digest"), dict)
     ):
         raise GateInputError(
             "is not an eval-gate result", file=path, fix="pass the eval-gate.json written by the gate"
@@ -238,8 +242,44 @@ def _register(name: str, handle: Any, candidate: str) -> tuple[str, str, bool]:
         source = f"runs:/{run.info.run_id}/model"
     else:
         source = candidate
-    mv = with_retries("registering the model", lambda: mlflow.register_model(source, name))
+    mv = register_once(client, source, name)
     return str(mv.version), str(getattr(mv, "run_id", "") or ""), True
+
+
+def register_once(client: Any, source: str, name: str) -> Any:
+    """`mlflow.register_model(source, name)`, retried only when the failed attempt did not land.
+
+    A register call can fail after the registry saved the version (a lost response); retrying blindly
+    would add a second version of the same files. Before each retry the versions created since the first
+    attempt are searched for this source (or this run): one found is the version the attempt created.
+    """
+    import mlflow
+
+    from mlgate.registry import with_retries
+
+    def versions() -> list[Any]:
+        try:
+            return list(client.search_model_versions(f"name='{name}'"))
+        except mlflow.exceptions.MlflowException as exc:
+            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return []
+            raise
+
+    before = {str(mv.version) for mv in with_retries("reading the registry", versions)}
+    run_id = source.split("/")[1] if source.startswith("runs:/") else ""
+    attempted = False
+
+    def attempt() -> Any:
+        nonlocal attempted
+        if attempted:
+            for mv in versions():
+                same = mv.source == source or (run_id and mv.run_id == run_id)
+                if str(mv.version) not in before and same:
+                    return mv
+        attempted = True
+        return mlflow.register_model(source, name)
+
+    return with_retries("registering the model", attempt)
 
 
 def promote(
@@ -412,8 +452,18 @@ def _outcome(
 )
 @config_option(dest="config")
 @click.option("--golden-data", envvar="MLGATE_GOLDEN_DATA", default=None, help="Override eval.golden_data.")
-@path_option("--lock-file", default="uv.lock", help="Lock file whose sha256 is recorded.")
-@path_option("--dvc-lock", default="dvc.lock", help="dvc.lock whose outputs' hashes are recorded.")
+@path_option(
+    "--lock-file",
+    default="uv.lock",
+    must_exist=True,
+    help="Lock file whose sha256 is recorded (must exist when given; the default may be absent).",
+)
+@path_option(
+    "--dvc-lock",
+    default="dvc.lock",
+    must_exist=True,
+    help="dvc.lock whose outputs' hashes are recorded (must exist when given; the default may be absent).",
+)
 @click.option(
     "--run-id", envvar="MLGATE_RUN_ID", default="", help="Training run id (default: the registering run)."
 )

@@ -278,9 +278,30 @@ def registered_model_exists(name: str) -> bool:
     client = MlflowClient()
     try:
         with_retries("reading the registry", lambda: client.get_registered_model(name))
-    except MlflowException:
-        return False
+    except MlflowException as exc:
+        if is_not_found(exc):
+            return False
+        raise registry_error(f"reading model {name!r}", exc) from None
     return True
+
+
+#: MLflow's answers for "no such model / version / alias" (any other error is a failure, not an absence)
+NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"})
+
+
+def is_not_found(exc: Exception) -> bool:
+    return getattr(exc, "error_code", "") in NOT_FOUND_CODES
+
+
+def registry_error(what: str, exc: Exception) -> GateInputError:
+    """A registry answer that is neither a result nor "not found": one line, `registry-unreachable`."""
+    first = (str(exc).splitlines() or [""])[0][:200]
+    return GateInputError(
+        f"{what} failed ({getattr(exc, 'error_code', type(exc).__name__)}: {first})",
+        field="MLFLOW_TRACKING_URI",
+        fix=f"check the registry at {tracking_uri()} and re-run",
+        reason="registry-unreachable",
+    )
 
 
 def alias_version(name: str, alias: str) -> str | None:
@@ -291,6 +312,9 @@ def alias_version(name: str, alias: str) -> str | None:
     client = MlflowClient()
     try:
         mv = with_retries("reading the registry", lambda: client.get_model_version_by_alias(name, alias))
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if is_not_found(exc):
+            return None
+        # a registry that fails is not a registry without the alias
+        raise registry_error(f"reading alias {name}@{alias}", exc) from None
     return str(mv.version)

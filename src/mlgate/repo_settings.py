@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlgate import github
 from mlgate.gate import (
+    COMMON_FAILURE_REASONS,
     GateInputError,
     GateResult,
     comment_option,
@@ -48,7 +49,16 @@ from mlgate.gate import (
 )
 
 GATE = "repo-settings"
-FAILURE_REASONS = ("invalid-input", "invalid-settings", "unknown-reviewer", "github-api-error")
+FAILURE_REASONS: dict[str, str] = {
+    **COMMON_FAILURE_REASONS,
+    "invalid-settings": (
+        "a settings file is not valid JSON/YAML, or not a ruleset or environment (the field is named)"
+    ),
+    "unknown-reviewer": "an environment names a reviewer GitHub does not know as a user or a team",
+    "github-api-error": (
+        "reading or writing the settings failed (status named; applying needs Administration: write)"
+    ),
+}
 DEFAULT_SETTINGS_DIR = Path(".github/settings")
 
 #: what a ruleset is, in GitHub's import format; everything else in an exported file is GitHub's bookkeeping
@@ -329,9 +339,15 @@ def make_plan(runner: github.Runner, repo: str, settings_dir: Path) -> Plan:
 
 def apply_plan(runner: github.Runner, plan: Plan) -> None:
     for change in plan.pending:
-        if change.request is not None:
-            method, path, body = change.request
-            runner.api(method, path, json_body=body)
+        if change.request is None:
+            continue
+        method, path, body = change.request
+
+        def created(path: str = path, name: str = change.name) -> Any:
+            """The ruleset a POST that failed ambiguously may have created (then it is not posted again)."""
+            return next((r for r in runner.api("GET", path) or [] if r.get("name") == name), None)
+
+        runner.api(method, path, json_body=body, landed=created if method == "POST" else None)
 
 
 # -- report ---------------------------------------------------------------------------------------------

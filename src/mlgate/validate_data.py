@@ -51,18 +51,33 @@ from mlgate.gate import (
 )
 from mlgate.validate_data_report import build_result, mask_result
 
-FAILURE_REASONS = (
-    *COMMON_FAILURE_REASONS,
-    "contract-violated",
-    "missing-file",
-    "empty-data",
-    "unreadable-data",
-    "schema-mismatch",
-    "invalid-suite",
-    "too-large",
-    "engine-unavailable",
-    "gx-error",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    **COMMON_FAILURE_REASONS,
+    "contract-violated": "at least one expectation failed (see the comment's table)",
+    "missing-file": "the dataset or the profile does not exist (not pulled?)",
+    "empty-data": "the dataset is an empty file or has no rows",
+    "unreadable-data": (
+        'not UTF-8 (UTF-16, Latin-1), binary, a Parquet file named `.csv` ("looks like Parquet"), '
+        "not a parseable CSV, a damaged Parquet file, a directory, or an unsupported file type"
+    ),
+    "schema-mismatch": (
+        "a column the suites or the profile name is missing, a column is not in the profile, a column's "
+        "type changed, a column name appears twice, or the header is one column of a `;`-, pipe- or "
+        "tab-delimited file (the delimiter is named)"
+    ),
+    "invalid-suite": (
+        "the GX project, checkpoint, validation definition or suite is missing or malformed (file and line "
+        "named), or an expectation is one GX does not understand (the suite file, index and type are named)"
+    ),
+    "too-large": "the dataset does not fit in memory for the pandas engine: use `engine: spark`",
+    "engine-unavailable": "the Spark engine was asked for but pyspark or Java is missing",
+    "gx-error": (
+        "Great Expectations itself failed while validating "
+        "(the error is named; run the checkpoint with GX to debug)"
+    ),
+}
 
 
 class DataSection(Section):

@@ -2,8 +2,9 @@
 
 Start it with `FakeGitHub()` as a context manager; point `GITHUB_API_URL` at `server.url`. It keeps
 issues, issue/PR comments and labels in memory, records every request, and can be told to fail the
-next N requests with a status (for retry tests). It binds 127.0.0.1 on a free port, serves at most
-`max_requests` requests, and stops when the context exits.
+next N requests with a status (for retry tests), or to fail requests of one method with a status *after*
+doing them (`fail_after_saving`: GitHub saved the comment, the proxy answered 502). It binds 127.0.0.1
+on a free port, serves at most `max_requests` requests, and stops when the context exits.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class State:
     next_id: int = 1000
     next_number: int = 100
     failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    #: (method, status): the next request of that method is done, then answered with that status
+    failures_after: list[tuple[str, int]] = field(default_factory=list)
 
 
 class FakeGitHub:
@@ -70,6 +73,11 @@ class FakeGitHub:
     def fail_next(self, count: int, status: int = 502, headers: dict[str, str] | None = None) -> None:
         with self._lock:
             self.state.failures.extend([(status, headers or {})] * count)
+
+    def fail_after_saving(self, count: int, status: int = 502, method: str = "POST") -> None:
+        """The next `count` requests of `method` are done (saved), then answered with `status`."""
+        with self._lock:
+            self.state.failures_after.extend([(method, status)] * count)
 
     def add_comment(self, issue: int, body: str, login: str | None = None) -> dict[str, Any]:
         with self._lock:
@@ -295,6 +303,9 @@ class FakeGitHub:
                                 self.command, parts.path, parse_qs(parts.query), body
                             )
                             extra = {}
+                            after = fake.state.failures_after
+                            if after and after[0][0] == self.command:
+                                status, payload = after.pop(0)[1], {"message": "saved, then failed"}
                 data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -177,6 +177,7 @@ PROFILE_CASES = [
         reason="invalid-input",
         names="outdir",
         files=with_data(**{"data.csv": GOOD, "outdir/keep": ""}),
+        exit_code=2,  # output paths are checked by the option itself: a usage error
     ),
     BadInput(
         id="profile: --output under a file",
@@ -184,6 +185,7 @@ PROFILE_CASES = [
         reason="invalid-input",
         names="blocker/out.json",
         files=with_data(**{"data.csv": GOOD, **HUGE_OUTPUT_PARENT}),
+        exit_code=2,  # output paths are checked by the option itself: a usage error
     ),
     BadInput(
         id="profile: excluded column not in the data",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from mlgate import __version__
 from mlgate.cli import COMMANDS
+from tests.support.bad_inputs import read_outputs
 
 #: optional (extras-only) or slow-to-import libraries: a lint or terraform job must not need them
 HEAVY = ("pandas", "great_expectations", "mlflow", "sklearn", "scipy", "numpy", "pyarrow", "boto3", "dvc")
@@ -53,6 +56,31 @@ def test_unknown_command_is_a_usage_error() -> None:
     proc, _ = run("no-such-gate")
     assert proc.returncode == 2
     assert "No such command 'no-such-gate'" in proc.stderr
+
+
+def test_a_usage_error_in_actions_sets_failure_reason(tmp_path: Path) -> None:
+    """Exit 2 from click (bad option value, missing option) still reports passed=false / invalid-input."""
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MLGATE_"))},
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlgate.cli", "eval-gate", "--report-dir", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert "::error title=mlgate eval-gate::Missing option '--candidate'." in proc.stdout
+    outputs = read_outputs(output)
+    assert (outputs["passed"], outputs["failure-reason"]) == ("false", "invalid-input")
+    assert "Missing option '--candidate'" in summary.read_text(encoding="utf-8")
+    assert "Traceback" not in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("args", [("--help",), ("lint", "--help"), ("config", "schema")], ids=" ".join)

@@ -47,8 +47,11 @@ def error_of(path: Path) -> GateInputError:
     return caught.value
 
 
-def test_missing_file_and_missing_section_give_defaults(tmp_path: Path) -> None:
-    assert load_section(tmp_path / "absent.yaml", "demo", DemoSection) == DemoSection()
+def test_missing_default_file_and_missing_section_give_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_section(Path("mlgate.yaml"), "demo", DemoSection) == DemoSection()
     assert load_section(write(tmp_path, "other: {}\n"), "demo", DemoSection).max_rows == 1000
     assert load_section(write(tmp_path, ""), "demo", DemoSection).enabled
 
@@ -139,3 +142,30 @@ def test_check_command_reports_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"mlgate config: error: {bad}: nonsense: unknown section")
+
+
+def test_missing_default_file_is_announced_and_a_named_missing_file_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert load_section(Path("mlgate.yaml"), "demo", DemoSection) == DemoSection()
+    assert "mlgate.yaml not found: section `demo` uses its defaults" in capsys.readouterr().err
+    with pytest.raises(GateInputError, match=r"absent\.yaml: does not exist"):
+        load_section(tmp_path / "absent.yaml", "demo", DemoSection)
+    with pytest.raises(GateInputError, match="has no `demo` section"):
+        load_section(write(tmp_path, "other: {}\n"), "demo", DemoSection, required=True)
+
+
+def test_duplicate_key_names_the_key_and_both_lines(tmp_path: Path) -> None:
+    error = error_of(write(tmp_path, "demo:\n  max_rows: 5\n  enabled: true\n  max_rows: 6\n"))
+    assert "duplicate key `max_rows` on line 4 (first given on line 2)" in error.message
+    assert error.line == 4
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    text = "base: &base {max_rows: 5}\ndemo:\n  <<: *base\n  enabled: false\n"
+    loaded = config.validate_section(
+        config.read_config(write(tmp_path, text))["demo"], "demo", DemoSection, file=tmp_path
+    )
+    assert (loaded.max_rows, loaded.enabled) == (5, False)

@@ -118,3 +118,52 @@ def test_readme_without_markers_is_a_problem(tmp_path: Path) -> None:
     (root / "actions" / "setup" / "README.md").write_text("# setup\n\nNo tables here.\n", encoding="utf-8")
     (problem,) = docgen.sync(root, write=True)
     assert problem.startswith("actions/setup/README.md: no `<!-- mlgate:inputs -->`")
+
+
+def test_failure_reasons_page_lists_every_gates_reasons_from_the_code() -> None:
+    from mlgate.cli import COMMANDS
+    from mlgate.eval_gate import FAILURE_REASONS as EVAL_REASONS
+
+    page = (ROOT / "docs" / "reference" / "failure-reasons.md").read_text(encoding="utf-8")
+    assert page == docgen.render_reasons_page()
+    for command in COMMANDS:
+        assert f"## `mlgate {command}`" in page
+        assert "| `invalid-input` |" in docgen.reasons_table(docgen.gate_reasons(command))
+    for reason, meaning in EVAL_REASONS.items():
+        assert f"| `{reason}` | {docgen._text(meaning)} |" in page
+
+
+def test_a_new_failure_reason_is_a_drift_until_documented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adding a reason is one line in the gate's FAILURE_REASONS; --check then names every place to update."""
+    from mlgate import promote
+
+    root = copy_action(tmp_path, "promote-model")
+    (root / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
+    assert docgen.sync(root, write=True) == []  # writes docs/reference/failure-reasons.md
+    assert docgen.sync(root, write=False) == []
+    monkeypatch.setitem(promote.FAILURE_REASONS, "registry-conflict", "someone else moved the alias")
+    problems = docgen.sync(root, write=False)
+    assert "docs/reference/failure-reasons.md: differs from the gates' FAILURE_REASONS" in problems
+    assert (
+        "actions/promote-model/README.md: failure-reason table differs from the gates' FAILURE_REASONS"
+        in (problems)
+    )
+    assert "actions/promote-model/action.yml: output `failure-reason` does not name `registry-conflict`" in (
+        problems
+    )
+    docgen.sync(root, write=True)
+    readme = (root / "actions" / "promote-model" / "README.md").read_text(encoding="utf-8")
+    assert "| `registry-conflict` | someone else moved the alias |" in readme
+    assert "| `registry-conflict` |" in (root / "docs" / "reference" / "failure-reasons.md").read_text()
+
+
+def test_readme_without_reasons_markers_is_a_problem(tmp_path: Path) -> None:
+    root = copy_action(tmp_path, "lint")
+    readme = root / "actions" / "lint" / "README.md"
+    readme.write_text(
+        readme.read_text(encoding="utf-8").replace("<!-- mlgate:failure-reasons -->", ""), encoding="utf-8"
+    )
+    (problem,) = docgen.sync(root, write=False)
+    assert problem.startswith("actions/lint/README.md: no `<!-- mlgate:failure-reasons -->`")

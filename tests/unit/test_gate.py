@@ -132,3 +132,16 @@ def test_input_error_message_names_file_field_and_fix() -> None:
     assert GateInputError("x").message == "x"
     assert GateInputError("x", file=Path("a.yaml")).message == "a.yaml: x"
     assert GateInputError("x", field="f", fix="do y").message == "f: x — do y"
+
+
+def test_a_github_api_failure_is_a_failure_reason_not_a_traceback(
+    in_actions: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def work() -> int:
+        raise github.GitHubAPIError("GET", "/repos/acme/x/commits/abc/pulls", 502, "gave up", attempts=5)
+
+    assert run_gate("tf-apply", work) == 1
+    assert read_outputs(in_actions) == {"passed": "false", "failure-reason": "github-api-error"}
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("::error title=mlgate tf-apply::GitHub API GET /repos/acme/x/commits/abc/pulls")
+    assert "(HTTP 502, 4 retries)" in line

@@ -319,3 +319,159 @@ def test_untrusted_output_cannot_issue_workflow_commands(
     assert lines[4:] == [f"::{token}::", "::endgroup::"]
     Runner(env={}).echo_untrusted(hostile, title="tool output")
     assert capsys.readouterr().out == hostile
+
+
+# -- retries only where a repeat is harmless (issue 11) ----------------------------------------------------
+
+
+def test_a_comment_saved_before_a_502_is_not_posted_twice(
+    tmp_path: Path, fake: FakeGitHub, sleeps: list[float]
+) -> None:
+    fake.fail_after_saving(1, 502)
+    runner = Runner(env=actions_env(tmp_path, fake))
+    assert runner.upsert_pr_comment(gate="eval", key="default", summary="AUC 0.91") == "created"
+    assert len(fake.comments_on(7)) == 1
+    assert [r.method for r in fake.requests] == ["GET", "POST", "GET"]  # looked for it instead of posting
+
+
+def test_a_comment_lost_with_a_502_is_posted_again(
+    tmp_path: Path, fake: FakeGitHub, sleeps: list[float]
+) -> None:
+    runner = Runner(env=actions_env(tmp_path, fake))
+    marker = comment_marker("eval", "default")
+    calls: list[str] = []
+
+    def not_there() -> None:
+        calls.append("checked")
+
+    fake.fail_next(1, 502)  # refused before saving: nothing landed
+    runner.api("POST", f"/repos/{REPO}/issues/7/comments", json_body={"body": marker}, landed=not_there)
+    assert calls == ["checked"]
+    assert len(fake.comments_on(7)) == 1
+
+
+def test_a_drift_issue_saved_before_a_502_is_opened_once(
+    tmp_path: Path, fake: FakeGitHub, sleeps: list[float]
+) -> None:
+    fake.fail_after_saving(1, 502)
+    runner = Runner(env=actions_env(tmp_path, fake))
+    marker = comment_marker("drift-check", "profile.json")
+    action, number = runner.open_or_update_issue(marker=marker, label="drift", title="Drift", summary="x")
+    assert action == "opened" and number is not None
+    assert len(fake.state.issues) == 1
+    assert [r.method for r in fake.requests].count("POST") == 1
+
+
+def test_a_closing_comment_saved_before_a_502_is_posted_once(
+    tmp_path: Path, fake: FakeGitHub, sleeps: list[float]
+) -> None:
+    runner = Runner(env=actions_env(tmp_path, fake))
+    marker = comment_marker("drift-check", "profile.json")
+    runner.open_or_update_issue(marker=marker, label="drift", title="Drift", summary="x")
+    fake.fail_after_saving(1, 502)
+    assert runner.close_issue_if_open(marker=marker, label="drift", comment="gone")[0] == "closed"
+    (issue,) = fake.state.issues.values()
+    assert [c["body"] for c in fake.comments_on(issue["number"])] == ["gone"]
+    assert issue["state"] == "closed"
+
+
+def test_a_post_without_a_landed_check_is_not_retried(
+    tmp_path: Path, fake: FakeGitHub, sleeps: list[float]
+) -> None:
+    fake.fail_after_saving(1, 502)
+    runner = Runner(env=actions_env(tmp_path, fake))
+    with pytest.raises(GitHubAPIError, match="not retried, since the first POST may have landed") as caught:
+        runner.api("POST", f"/repos/{REPO}/issues/7/comments", json_body={"body": "once"})
+    assert caught.value.status == 502 and caught.value.retries == 0
+    assert len(fake.comments_on(7)) == 1
+
+
+def test_a_rate_limited_post_is_retried(tmp_path: Path, fake: FakeGitHub, sleeps: list[float]) -> None:
+    fake.fail_next(1, 429, {"Retry-After": "2"})
+    runner = Runner(env=actions_env(tmp_path, fake))
+    runner.api("POST", f"/repos/{REPO}/issues/7/comments", json_body={"body": "once"})
+    assert sleeps == [2.0]
+    assert len(fake.comments_on(7)) == 1
+
+
+def test_idempotent_requests_are_retried_after_a_502_that_saved(
+    tmp_path: Path, fake: FakeGitHub, sleeps: list[float]
+) -> None:
+    comment = fake.add_comment(7, "before")
+    fake.fail_after_saving(1, 502, method="PATCH")
+    runner = Runner(env=actions_env(tmp_path, fake))
+    runner.api("PATCH", f"/repos/{REPO}/issues/comments/{comment['id']}", json_body={"body": "after"})
+    assert [c["body"] for c in fake.comments_on(7)] == ["after"]
+    assert [r.method for r in fake.requests] == ["PATCH", "PATCH"]
+
+
+def test_an_html_error_page_is_a_clear_error_with_status_and_retries(
+    tmp_path: Path, sleeps: list[float]
+) -> None:
+    from tests.support.scripted_http import ScriptedHTTP
+
+    page = "<!DOCTYPE html>\n<html><body><h1>Unicorn!</h1>\n</body></html>"
+    with ScriptedHTTP(500, page, "text/html") as server:
+        runner = Runner(env=actions_env(tmp_path, GITHUB_API_URL=server.url), max_attempts=3)
+        with pytest.raises(GitHubAPIError) as caught:
+            runner.api("GET", f"/repos/{REPO}/issues/7/comments")
+    assert caught.value.status == 500 and caught.value.retries == 2
+    assert "\n" not in str(caught.value)
+    assert "(HTTP 500, 2 retries): gave up after 3 attempts" in str(caught.value)
+    with ScriptedHTTP(200, page, "text/html") as server:
+        runner = Runner(env=actions_env(tmp_path, GITHUB_API_URL=server.url))
+        with pytest.raises(GitHubAPIError, match="not JSON: the answer is an HTML page"):
+            runner.api("GET", f"/repos/{REPO}/issues/7/comments")
+
+
+# -- the event payload ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "names"),
+    [
+        (None, "does not exist"),
+        (b"", "is empty"),
+        (b"{not json", "is not JSON"),
+        (b"\xff\xfe{}", "is not UTF-8"),
+        (b"[1, 2]", "is an array, not a JSON object"),
+        (b'{"pull_request": {"number": "7"}}', "pull_request.number"),
+        (b'{"pull_request": {"number": true}}', "pull_request.number"),
+        (b'{"pull_request": {"number": -3}}', "pull_request.number"),
+        (b'{"pull_request": "7"}', "pull_request"),
+        (b'{"issue": {"number": 1.5}}', "issue.number"),
+        (b'{"head_commit": {"message": 5}}', "head_commit.message"),
+    ],
+)
+def test_a_malformed_event_payload_is_one_clear_error(
+    tmp_path: Path, content: bytes | None, names: str
+) -> None:
+    event = tmp_path / "event.json"
+    if content is not None:
+        event.write_bytes(content)
+    env = actions_env(tmp_path, GITHUB_EVENT_PATH=str(event))
+    del env["MLGATE_PR_NUMBER"]
+    with pytest.raises(GateInputError) as caught:
+        Runner(env=env).pr_number()
+    message = caught.value.message
+    assert message.startswith(str(event)) and names in message and "\n" not in message
+
+
+def test_plan_labels_added_before_a_502_are_not_added_again(
+    tmp_path: Path, fake: FakeGitHub, sleeps: list[float]
+) -> None:
+    from mlgate.terraform.comments import LABEL_DESTROY, sync_labels
+    from mlgate.terraform.plan import encode_header, summarize_plan
+
+    destroying = {
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
+        "resource_changes": [{"address": "terraform_data.a", "change": {"actions": ["delete"]}}],
+    }
+    header = encode_header(summarize_plan(destroying), key="k")
+    fake.add_comment(7, f"{comment_marker('tf-plan', 'k')}\n{header}\n")
+    fake.fail_after_saving(1, 502)
+    runner = Runner(env=actions_env(tmp_path, fake))
+    assert sync_labels(runner, 7, "github-actions[bot]") == ([LABEL_DESTROY], [])
+    assert fake.labels_on(7) == [LABEL_DESTROY]
+    assert [r.method for r in fake.requests].count("POST") == 1

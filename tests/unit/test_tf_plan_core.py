@@ -10,6 +10,8 @@ from mlgate.terraform.checkov import parse_report
 from mlgate.terraform.comments import OUTCOME_END, OUTCOME_START, with_outcome
 from mlgate.terraform.plan import (
     SENSITIVE,
+    SENSITIVE_CHANGED,
+    SENSITIVE_ENTRY,
     UNKNOWN,
     diff_reviewed,
     encode_header,
@@ -40,6 +42,7 @@ def change(
 
 def sample_plan() -> dict[str, Any]:
     return {
+        "format_version": "1.2",
         "terraform_version": "1.11.4",
         "timestamp": "2026-11-26T23:00:00Z",
         "prior_state": {"values": {"whatever": 1}},
@@ -185,10 +188,12 @@ def test_header_round_trip_and_resource_level_diff() -> None:
 
 def big_plan(n: int) -> dict[str, Any]:
     return {
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
         "resource_changes": [
             change(f'module.m.terraform_data.r["item-{i:05d}"]', ["create"], None, {"input": f"value-{i}"})
             for i in range(n)
-        ]
+        ],
     }
 
 
@@ -251,3 +256,69 @@ def test_checkov_report_parsing_soft_fail_by_id() -> None:
     ]
     # checkov prints a bare summary (no "results") when a directory has nothing to scan
     assert parse_report({"passed": 0, "failed": 0}) == ([], 0, 0)
+
+
+# -- a change of a sensitive value only (issue 11: it used to drop out of the comment and the fingerprint) --
+
+
+def secret_change(before: str, after: str) -> dict[str, Any]:
+    plan = sample_plan()
+    plan["resource_changes"] = [
+        change(
+            "aws_db_instance.main",
+            ["update"],
+            {"id": "db-1", "name": "orders", "password": before},
+            {"id": "db-1", "name": "orders", "password": after},
+            before_sensitive={"password": True},
+            after_sensitive={"password": True},
+        )
+    ]
+    plan["output_changes"] = {
+        "dsn": {
+            "actions": ["update"],
+            "before": f"postgres://u:{before}@db",
+            "after": f"postgres://u:{after}@db",
+            "before_sensitive": True,
+            "after_sensitive": True,
+        }
+    }
+    return plan
+
+
+def test_a_changed_sensitive_value_is_shown_as_changed_and_changes_the_fingerprint() -> None:
+    reviewed = summarize_plan(secret_change("old-pa55word", "new-pa55word"))
+    (db,) = reviewed.changes
+    assert db.changed == {"password": (SENSITIVE, SENSITIVE_CHANGED)}
+    assert [(o.before, o.after) for o in reviewed.outputs] == [(SENSITIVE, SENSITIVE_CHANGED)]
+    text = render_plan_summary(reviewed, title="x") + render_plan_details(reviewed, "", budget=50_000)
+    assert "`password`: `(sensitive value)` → `(sensitive value changed)`" in text
+    assert "pa55word" not in text
+
+    # the same secret planned again: same fingerprint; another secret: another fingerprint
+    assert summarize_plan(secret_change("old-pa55word", "new-pa55word")).fingerprint == reviewed.fingerprint
+    other = summarize_plan(secret_change("old-pa55word", "other-pa55word"))
+    assert other.fingerprint != reviewed.fingerprint
+    # which secret changed is not said (a per-resource hash would be a cheap oracle): one entry for all
+    assert other.digests()["aws_db_instance.main"] == reviewed.digests()["aws_db_instance.main"]
+    assert other.digests()[SENSITIVE_ENTRY] != reviewed.digests()[SENSITIVE_ENTRY]
+    reviewed_header = read_plan_header(encode_header(reviewed, key="k"))
+    assert reviewed_header is not None
+    (line,) = diff_reviewed(reviewed_header, other)
+    assert line.startswith("~ a value the plan marks sensitive differs")
+    # neither the header nor the digests carry the secret
+    header = encode_header(other, key="k")
+    assert "pa55word" not in header and "pa55word" not in str(other.digests())
+
+
+def test_an_unchanged_sensitive_value_is_not_reported_as_changed() -> None:
+    summary = summarize_plan(secret_change("same-pa55word", "same-pa55word"))
+    assert summary.changes[0].changed == {}
+    assert summary.outputs[0].after == SENSITIVE
+
+
+def test_markers_that_do_not_fit_the_value_mask_all_of_it() -> None:
+    assert mask("s3cr3t", {"password": True}) == SENSITIVE
+    assert mask(["s3cr3t"], {"0": True}) == SENSITIVE
+    assert mask({"a": "open"}, [True]) == SENSITIVE
+    assert mask("open", {}) == "open"
+    assert mask(None, {"password": True}) is None

@@ -126,8 +126,13 @@ def test_pr_gets_a_plan_per_environment_and_merge_applies_exactly_those_plans(
             assert "**2** to add" in body and f"fraud-detection-{env}-artifacts" in body
             assert f"{env}-pa55word" not in body
         assert f"{'staging'}-pa55word" not in pr_run.log()
-        artifacts = {p.name for p in (tmp_path / "pr" / "artifacts").iterdir()}
-        assert any(name.startswith("tf-plan-terraform-envs-staging") for name in artifacts), artifacts
+        artifacts = {p.name: p for p in (tmp_path / "pr" / "artifacts").iterdir()}
+        staging = [p for name, p in artifacts.items() if name.startswith("tf-plan-terraform-envs-staging")]
+        assert staging, artifacts
+        # the plan text and the report are uploaded; the saved and JSON plans (secrets in clear) are not
+        uploaded = {p.name: p for p in staging[0].rglob("*") if p.is_file()}
+        assert {"plan.txt", "tf-plan.md"} <= set(uploaded) and not {"tfplan", "plan.json"} & set(uploaded)
+        assert not any(b"staging-pa55word" in p.read_bytes() for p in uploaded.values())
 
         # "merge": the pushed commit belongs to the PR
         fake.link_commit(git(project, "rev-parse", "HEAD"), PR)

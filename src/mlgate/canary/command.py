@@ -30,17 +30,39 @@ from mlgate.canary.controller import CanaryOutcome, Controller, MetricsSource, T
 from mlgate.gate import GateInputError, GateResult, comment_option, config_option, report_dir_option
 
 GATE = "canary"
-FAILURE_REASONS = (
-    "error-rate",
-    "latency",
-    "prediction-shift",
-    "no-data",
-    "inconclusive",
-    "outage",
-    "judge-error",
-    "target-error",
-    "cancelled",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "error-rate": (
+        "the canary's error rate is significantly above the baseline's, or significantly above the "
+        "absolute guard while the baseline is clearly below it"
+    ),
+    "latency": (
+        "significantly more of the canary's requests are above the baseline's p95 or p99 bucket bound than "
+        "the latency floor allows, or its p99 is significantly above the p99 guard"
+    ),
+    "prediction-shift": (
+        "the prediction-score distribution or the positive-prediction rate moved away from the baseline's"
+    ),
+    "no-data": (
+        "`max_inconclusive` bakes in a row had no traffic, NaN, a missing metric or counts that cannot be "
+        "right (or the metrics source stopped answering)"
+    ),
+    "inconclusive": (
+        "`max_inconclusive` bakes in a row without the evidence to rule out the configured regressions "
+        "(2x errors, the latency tolerance): too little traffic — never promoted"
+    ),
+    "outage": (
+        "both arms stayed above an absolute guard (`max_error_rate`, `max_p99_ms`) for `max_inconclusive` "
+        "bakes: a shared outage, not the canary's fault"
+    ),
+    "judge-error": (
+        "a look could not be taken or judged (the metrics source or the judge raised); traffic is back on "
+        "the baseline"
+    ),
+    "target-error": "the traffic router failed a call or showed weights mlgate did not set",
+    "cancelled": "the job was cancelled (SIGINT / SIGTERM)",
+}
 TARGETS = ("local", "sagemaker", "kserve")
 RESULTS = ("promoted", "rolled-back", "dry-run")
 

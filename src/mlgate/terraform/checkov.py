@@ -128,7 +128,10 @@ def run_checkov(
     if not json_path.is_file():
         tail = " ".join(proc.stderr.strip().splitlines()[-3:])
         return CheckovReport(str(target), error=f"checkov wrote no report (exit {proc.returncode}): {tail}")
-    findings, passed, skipped = parse_report(
-        json.loads(json_path.read_text(encoding="utf-8")), soft_fail=soft_fail
-    )
+    try:
+        findings, passed, skipped = parse_report(
+            json.loads(json_path.read_text(encoding="utf-8")), soft_fail=soft_fail
+        )
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OSError) as exc:
+        return CheckovReport(str(target), error=f"checkov's report {json_path} is unreadable: {exc}")
     return CheckovReport(str(target), findings, passed, skipped, sarif_path if sarif_path.is_file() else None)

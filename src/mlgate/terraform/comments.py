@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from mlgate.github import COMMENT_LIMIT, Runner, comment_marker
+from mlgate.github import COMMENT_LIMIT, GitHubAPIError, Runner, comment_marker
 from mlgate.terraform.plan import read_plan_header
 
 LABEL_DESTROY = "terraform:destroy"
@@ -36,7 +36,7 @@ def list_comments(runner: Runner, pr: int) -> list[dict[str, Any]]:
         )
         if not isinstance(batch, list) or not batch:
             return found
-        found.extend(dict(c) for c in batch)
+        found.extend(dict(c) for c in batch if isinstance(c, dict))
         if len(batch) < 100:
             return found
         page += 1
@@ -55,11 +55,18 @@ def pull_request_for_commit(runner: Runner, sha: str) -> int | None:
     """The PR that `sha` belongs to (merged ones first), from `GET /repos/{repo}/commits/{sha}/pulls`."""
     if not sha:
         return None
-    pulls = runner.api("GET", f"/repos/{runner.repository}/commits/{sha}/pulls")
-    if not isinstance(pulls, list) or not pulls:
+    path = f"/repos/{runner.repository}/commits/{sha}/pulls"
+    pulls = runner.api("GET", path)
+    if not isinstance(pulls, list):
+        raise GitHubAPIError("GET", path, None, f"the answer is not a list of pull requests: {pulls!s:.80}")
+    pulls = [p for p in pulls if isinstance(p, dict)]
+    if not pulls:
         return None
-    merged = [p for p in pulls if p.get("merged_at")]
-    return int((merged or pulls)[0]["number"])
+    number = [p for p in pulls if p.get("merged_at")] or pulls
+    found = number[0].get("number")
+    if not isinstance(found, int) or isinstance(found, bool) or found <= 0:
+        raise GitHubAPIError("GET", path, None, f"the pull request has no number: {str(number[0])[:80]}")
+    return found
 
 
 def sync_labels(runner: Runner, pr: int, author: str) -> tuple[list[str], list[str]]:
@@ -87,7 +94,15 @@ def sync_labels(runner: Runner, pr: int, author: str) -> tuple[list[str], list[s
     add = sorted(wanted - current)
     remove = sorted(({LABEL_DESTROY, LABEL_NO_CHANGES} & current) - wanted)
     if add:
-        runner.api("POST", f"/repos/{runner.repository}/issues/{pr}/labels", json_body={"labels": add})
+        labels_path = f"/repos/{runner.repository}/issues/{pr}/labels"
+
+        def added() -> list[Any] | None:
+            """The labels, when a first POST that failed ambiguously did add them (then none is repeated)."""
+            now = runner.api("GET", labels_path) or []
+            names = {str(label.get("name")) for label in now if isinstance(label, dict)}
+            return list(now) if set(add) <= names else None
+
+        runner.api("POST", labels_path, json_body={"labels": add}, landed=added)
     for name in remove:
         runner.api("DELETE", f"/repos/{runner.repository}/issues/{pr}/labels/{quote(name, safe='')}")
     return add, remove

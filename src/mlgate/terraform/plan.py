@@ -15,7 +15,14 @@ Pure functions over the JSON plan (`terraform show -json PLANFILE`):
 
 Sensitive values never reach the comment: every value is masked where the plan marks it sensitive, and
 the full plan text (Terraform's own rendering, already masked) is scrubbed of any sensitive string the
-JSON plan knows about.
+JSON plan knows about. A sensitive value that changes is shown as `(sensitive value changed)` on its
+attribute (Terraform's own plan shows `~ input`), and the fingerprint covers the planned sensitive values
+through one slow salted hash per plan (`sensitive_digest`, scrypt), so `tf-apply` refuses a secret
+change nobody reviewed while the fingerprint, the digests and the result never carry the value, nor a
+hash of it that is cheap to test guesses against.
+
+The plan is checked against the shape of `terraform show -json` first (`plan_format.validate_plan`):
+anything else is a `PlanFormatError`, never "No changes".
 """
 
 from __future__ import annotations
@@ -29,8 +36,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from mlgate.terraform.plan_format import validate_plan
+
 SENSITIVE = "(sensitive value)"
+SENSITIVE_CHANGED = "(sensitive value changed)"
 UNKNOWN = "(known after apply)"
+#: scrypt cost of the sensitive-value digest (one per plan): the interactive-login parameters, so the
+#: published fingerprint is no cheap oracle for guessing a secret (docs/benchmarks.md)
+SENSITIVE_DIGEST_COST = {"n": 2**14, "r": 8, "p": 1}
+#: the entry of `PlanSummary.digests()` that stands for every planned sensitive value
+SENSITIVE_ENTRY = "(sensitive values)"
+_ABSENT = object()
 #: how many characters the per-resource digests may take in the hidden header before they are left out
 DIGESTS_BUDGET = 12_000
 #: action label -> heading and emoji shown in the comment, in display order
@@ -50,15 +66,76 @@ MAX_VALUE_CHARS = 80
 
 
 # -- masking ------------------------------------------------------------------------------------------
-def mask(value: Any, sensitive: Any) -> Any:
-    """`value` with every part that `sensitive` (Terraform's marker structure) flags replaced."""
+def _any_marked(sensitive: Any) -> bool:
+    if isinstance(sensitive, dict):
+        return any(_any_marked(v) for v in sensitive.values())
+    if isinstance(sensitive, list):
+        return any(_any_marked(v) for v in sensitive)
+    return sensitive is True
+
+
+def mask(value: Any, sensitive: Any, other: Any = _ABSENT) -> Any:
+    """`value` with every part that `sensitive` (Terraform's marker structure) flags replaced.
+
+    With `other` (the value on the other side of the change), a flagged part that differs from its
+    counterpart becomes `(sensitive value changed)`. A marker structure that does not fit the value's
+    shape masks the whole value (fail closed: a value is shown only where the plan says it may be).
+    """
     if sensitive is True:
-        return SENSITIVE
+        return SENSITIVE_CHANGED if other is not _ABSENT and other != value else SENSITIVE
     if isinstance(value, dict) and isinstance(sensitive, dict):
-        return {k: mask(v, sensitive.get(k, False)) for k, v in value.items()}
+        others = other if isinstance(other, dict) else {}
+        return {k: mask(v, sensitive.get(k, False), others.get(k, _ABSENT)) for k, v in value.items()}
     if isinstance(value, list) and isinstance(sensitive, list):
-        return [mask(v, sensitive[i] if i < len(sensitive) else False) for i, v in enumerate(value)]
+        others_list = other if isinstance(other, list) else []
+        return [
+            mask(
+                v,
+                sensitive[i] if i < len(sensitive) else False,
+                others_list[i] if i < len(others_list) else _ABSENT,
+            )
+            for i, v in enumerate(value)
+        ]
+    if value is not None and _any_marked(sensitive):
+        return SENSITIVE
     return value
+
+
+def sensitive_parts(value: Any, sensitive: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every `(path, value)` that `sensitive` flags, in a stable order (what `sensitive_digest` hashes)."""
+    if sensitive is True:
+        return [(path, value)]
+    if isinstance(value, dict) and isinstance(sensitive, dict):
+        return [
+            part
+            for key in sorted(value)
+            for part in sensitive_parts(value[key], sensitive.get(key, False), f"{path}.{key}")
+        ]
+    if isinstance(value, list) and isinstance(sensitive, list):
+        return [
+            part
+            for i, item in enumerate(value)
+            for part in sensitive_parts(item, sensitive[i] if i < len(sensitive) else False, f"{path}[{i}]")
+        ]
+    if value is not None and _any_marked(sensitive):
+        return [(path, value)]
+    return []
+
+
+def sensitive_digest(parts: dict[str, list[tuple[str, Any]]]) -> str:
+    """One salted scrypt digest of every planned sensitive value, by address ('' when there is none).
+
+    It goes into the fingerprint so that a changed secret changes it. One slow hash per plan (not per
+    resource) keeps a plan with thousands of secrets fast, and keeps the published fingerprint from being
+    a cheap test of guessed secrets: every guess costs one scrypt.
+    """
+    found = {name: items for name, items in parts.items() if items}
+    if not found:
+        return ""
+    text = json.dumps(found, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+    password = hashlib.sha256(text).digest()
+    salt = b"mlgate-sensitive-v1"
+    return hashlib.scrypt(password, salt=salt, dklen=16, maxmem=64 * 2**20, **SENSITIVE_DIGEST_COST).hex()
 
 
 def mark_unknown(value: Any, unknown: Any) -> Any:
@@ -152,6 +229,8 @@ class ResourceChange:
     #: attribute -> (before, after), sensitive values masked, unknowns marked
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     normalized: dict[str, Any] = field(default_factory=dict)
+    #: the planned sensitive values, `(path, value)` (only hashed, into `PlanSummary.sensitive_digest`)
+    planned_sensitive: list[tuple[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def moved(self) -> bool:
@@ -170,9 +249,15 @@ class ResourceChange:
 
 
 def _changed_attributes(change: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    before = mask(change.get("before"), change.get("before_sensitive", False))
+    raw_before = change.get("before")
+    before = mask(raw_before, change.get("before_sensitive", False))
     after = mark_unknown(
-        mask(change.get("after"), change.get("after_sensitive", False)), change.get("after_unknown", False)
+        mask(
+            change.get("after"),
+            change.get("after_sensitive", False),
+            raw_before if raw_before is not None else _ABSENT,
+        ),
+        change.get("after_unknown", False),
     )
     if not isinstance(before, dict):
         before = {}
@@ -210,6 +295,9 @@ def normalize_change(entry: dict[str, Any]) -> ResourceChange:
         normalized["import_id"] = import_id
     if change.get("replace_paths"):
         normalized["replace_paths"] = change["replace_paths"]
+    planned = []
+    if label not in {"delete", "no-op", "read", "forget"}:
+        planned = sensitive_parts(change.get("after"), change.get("after_sensitive"))
     return ResourceChange(
         sha=_sha256(normalized),
         address=address,
@@ -219,6 +307,7 @@ def normalize_change(entry: dict[str, Any]) -> ResourceChange:
         reason=str(entry.get("action_reason", "") or ""),
         changed=changed,
         normalized=normalized,
+        planned_sensitive=planned,
     )
 
 
@@ -228,6 +317,8 @@ class OutputChange:
     action: str
     before: Any
     after: Any
+    #: the planned sensitive values, `(path, value)` (only hashed, into `PlanSummary.sensitive_digest`)
+    planned_sensitive: list[tuple[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def normalized(self) -> dict[str, Any]:
@@ -281,21 +372,40 @@ class PlanSummary:
         }
 
     @cached_property
+    def sensitive_digest(self) -> str:
+        """The scrypt digest of every planned sensitive value of the changes ('' when there is none)."""
+        parts = {r.address: r.planned_sensitive for r in self.changes}
+        parts.update({f"output.{o.name}": o.planned_sensitive for o in self.outputs})
+        return sensitive_digest(parts)
+
+    @cached_property
     def fingerprint(self) -> str:
-        """sha256 over the sorted per-change sha256 digests (each of one normalized change)."""
+        """sha256 over the sorted per-change sha256 digests (each of one normalized change), and the
+        digest of the planned sensitive values when there are any."""
         resources = sorted((r.address, r.sha) for r in self.changes)
         outputs = sorted((o.name, _sha256(o.normalized)) for o in self.outputs)
-        return "sha256:" + _sha256({"resources": resources, "outputs": outputs})
+        covered: dict[str, Any] = {"resources": resources, "outputs": outputs}
+        if self.sensitive_digest:
+            covered["sensitive"] = self.sensitive_digest
+        return "sha256:" + _sha256(covered)
 
     def digests(self) -> dict[str, str]:
-        """Per-resource (and `output.<name>`) digests: what `tf-apply` compares to name what changed."""
+        """Per-resource (and `output.<name>`) digests: what `tf-apply` compares to name what changed;
+        `(sensitive values)` stands for every planned sensitive value (which resource's is not said)."""
         found = {r.address: f"{r.action}:{r.digest}" for r in self.changes}
         found.update({f"output.{o.name}": f"{o.action}:{_sha256(o.normalized)[:16]}" for o in self.outputs})
+        if self.sensitive_digest:
+            found[SENSITIVE_ENTRY] = f"sensitive:{self.sensitive_digest[:16]}"
         return found
 
 
-def summarize_plan(plan: dict[str, Any]) -> PlanSummary:
-    """Terraform's JSON plan → `PlanSummary`."""
+def summarize_plan(plan: Any, *, validated: bool = False) -> PlanSummary:
+    """Terraform's JSON plan → `PlanSummary` (`PlanFormatError` when it is not one).
+
+    `validated=True` skips the shape check for a plan that `plan_format.parse_plan` already returned.
+    """
+    if not validated:
+        plan = validate_plan(plan)
     resources = [normalize_change(entry) for entry in plan.get("resource_changes") or []]
     drift = [normalize_change(entry) for entry in plan.get("resource_drift") or []]
     outputs = []
@@ -303,11 +413,19 @@ def summarize_plan(plan: dict[str, Any]) -> PlanSummary:
         label = action_label(list(change.get("actions", ["no-op"])))
         if label == "no-op":
             continue
-        before = mask(change.get("before"), change.get("before_sensitive", False))
-        after = mask(change.get("after"), change.get("after_sensitive", False))
+        raw_before = change.get("before")
+        before = mask(raw_before, change.get("before_sensitive", False))
+        after = mask(
+            change.get("after"),
+            change.get("after_sensitive", False),
+            raw_before if label != "create" else _ABSENT,
+        )
         if change.get("after_unknown") is True:
             after = UNKNOWN
-        outputs.append(OutputChange(name, label, before, after))
+        parts = []
+        if label != "delete":
+            parts = sensitive_parts(change.get("after"), change.get("after_sensitive", False))
+        outputs.append(OutputChange(name, label, before, after, parts))
     return PlanSummary(
         resources=resources,
         outputs=outputs,
@@ -388,6 +506,12 @@ def diff_reviewed(reviewed: ReviewedPlan, current: PlanSummary) -> list[str]:
         old, new = reviewed.digests.get(address), now.get(address)
         if old == new:
             continue
+        if address == SENSITIVE_ENTRY:
+            lines.append(
+                "~ a value the plan marks sensitive differs from the reviewed plan (the value is not shown; "
+                "compare the sensitive attributes of the resources and outputs with what was approved)"
+            )
+            continue
         if old is None:
             lines.append(f"+ `{address}`: {new.split(':')[0] if new else ''} (not in the reviewed plan)")
         elif new is None:
@@ -406,7 +530,9 @@ def diff_reviewed(reviewed: ReviewedPlan, current: PlanSummary) -> list[str]:
 # -- rendering ---------------------------------------------------------------------------------------------
 def _short(value: Any) -> str:
     text = (
-        value if isinstance(value, str) and value in {SENSITIVE, UNKNOWN} else json.dumps(value, default=str)
+        value
+        if isinstance(value, str) and value in {SENSITIVE, SENSITIVE_CHANGED, UNKNOWN}
+        else json.dumps(value, default=str)
     )
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 

@@ -7,7 +7,6 @@ diagnostics to annotate, and — when a plan was made — the JSON plan, its tex
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,8 @@ from pydantic import Field
 
 from mlgate.config import Section
 from mlgate.gate import GateInputError
-from mlgate.terraform.plan import PlanSummary, sensitive_strings, summarize_plan
+from mlgate.terraform.plan import PlanSummary, scrub, sensitive_strings, summarize_plan
+from mlgate.terraform.plan_format import PlanFormatError, parse_plan
 from mlgate.terraform.runner import Diagnostic, Outcome, Terraform
 
 #: the options every Terraform gate takes, outermost first (each falls back to its MLGATE_* env var)
@@ -61,7 +61,11 @@ DEFAULT_AUTHOR = "github-actions[bot]"
 class TerraformSection(Section):
     """`terraform:` in mlgate.yaml — defaults for `mlgate tf-plan` and `mlgate tf-apply` (flags win)."""
 
-    lock_timeout: str = Field("5m", description="How long plan and apply wait for the state lock.")
+    lock_timeout: str = Field(
+        "5m",
+        pattern=r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$",
+        description="How long plan and apply wait for the state lock (a Go duration: `5m`, `90s`, `1h30m`).",
+    )
     checkov: bool = Field(True, description="Run checkov on the configuration and on the JSON plan.")
     checkov_skip: list[str] = Field(
         default_factory=list, description="checkov check ids never run (say why in a comment next to each)."
@@ -206,17 +210,33 @@ def plan_directory(
         else:
             reason = "plan-failed"
         return _stop(run, "plan", reason, outcome)
+    return _show(tf, run, plan_path, out_dir)
+
+
+def _show(tf: Terraform, run: PlanRun, plan_path: Path, out_dir: Path) -> PlanRun:
+    """`show -json` → the validated plan, its masked text and its summary (or `invalid-plan`)."""
     run.stage = "show"
     run.plan_path = plan_path
-    plan = tf.show_json(plan_path)
+    shown = tf.show_json(plan_path)
+    if shown.returncode != 0:
+        return _stop(run, "show", "plan-failed", shown)
+    run.json_path = out_dir / "plan.json"
+    run.json_path.write_bytes(shown.raw_stdout)
+    try:
+        plan = parse_plan(shown.raw_stdout)
+    except PlanFormatError as exc:
+        # nothing of a plan we cannot read is judged, summarised or applied
+        run.stage, run.reason = "show", "invalid-plan"
+        run.error = f"`terraform show -json` did not give a Terraform JSON plan: {exc}"
+        run.annotations.append(Annotation("error", run.error, run.json_path.as_posix(), None))
+        return run
     run.plan = plan
     run.secrets = sensitive_strings(plan)
-    run.json_path = out_dir / "plan.json"
-    run.json_path.write_text(json.dumps(plan), encoding="utf-8")
-    # Terraform masks what it knows is sensitive; the comment parts are scrubbed again when rendered
-    run.plan_text = tf.show_text(plan_path)
+    # Terraform masks what it marks sensitive; the text is scrubbed of every sensitive string the JSON
+    # plan knows about before it is written, so the plan text can be uploaded and shown
+    run.plan_text = scrub(tf.show_text(plan_path), run.secrets)
     run.text_path = out_dir / "plan.txt"
     run.text_path.write_text(run.plan_text, encoding="utf-8")
-    run.summary = summarize_plan(plan)
+    run.summary = summarize_plan(plan, validated=True)
     run.stage = "done"
     return run

@@ -77,6 +77,8 @@ class Outcome:
     messages: list[dict[str, Any]] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
+    #: stdout as terraform wrote it (what `show -json` is parsed from; `stdout` replaces bad UTF-8)
+    raw_stdout: bytes = b""
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -127,17 +129,23 @@ class Terraform:
 
     def run(self, *args: str, check_json: bool = False) -> Outcome:
         env = {**self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-        proc = subprocess.run(
-            [self.binary, *args],
-            cwd=self.workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=self.timeout,
-            check=False,
-        )
-        messages, diagnostics = _parse_json_stream(proc.stdout) if check_json else ([], [])
-        return Outcome(proc.returncode, diagnostics, messages, proc.stdout, proc.stderr)
+        try:
+            proc = subprocess.run(
+                [self.binary, *args],
+                cwd=self.workdir,
+                env=env,
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return Outcome(124, stderr=f"`terraform {args[0]}` did not finish within {self.timeout:.0f} s")
+        except OSError as exc:  # no terraform binary, not executable, …
+            return Outcome(127, stderr=f"could not run `{self.binary}`: {exc.strerror or exc}")
+        stdout = proc.stdout.decode("utf-8", errors="replace")
+        stderr = proc.stderr.decode("utf-8", errors="replace")
+        messages, diagnostics = _parse_json_stream(stdout) if check_json else ([], [])
+        return Outcome(proc.returncode, diagnostics, messages, stdout, stderr, proc.stdout)
 
     # -- the steps ---------------------------------------------------------------------------------------
     def fmt_check(self) -> list[str]:
@@ -189,12 +197,9 @@ class Terraform:
             args.append("-destroy")
         return self.run(*args, check_json=True)
 
-    def show_json(self, planfile: Path) -> dict[str, Any]:
-        out = self.run("show", "-json", "-no-color", str(planfile))
-        if out.returncode != 0:
-            raise RuntimeError(f"terraform show -json failed: {out.error_text()}")
-        loaded = json.loads(out.stdout)
-        return loaded if isinstance(loaded, dict) else {}
+    def show_json(self, planfile: Path) -> Outcome:
+        """`show -json PLANFILE`: the JSON plan is the outcome's stdout (checked by `plan_format`)."""
+        return self.run("show", "-json", "-no-color", str(planfile))
 
     def show_text(self, planfile: Path) -> str:
         return self.run("show", "-no-color", str(planfile)).stdout

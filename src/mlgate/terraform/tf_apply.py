@@ -40,19 +40,38 @@ from mlgate.terraform.runner import Terraform
 from mlgate.terraform.tf_plan import REASON_TEXT, emit_annotations, split_values
 
 GATE = "tf-apply"
-FAILURE_REASONS = (
-    "no-terraform-files",
-    "no-pull-request",
-    "no-plan-comment",
-    "plan-changed",
-    "init-failed",
-    "invalid-config",
-    "missing-variable",
-    "state-locked",
-    "plan-failed",
-    "apply-failed",
-    "invalid-input",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "no-terraform-files": "`working-directory` holds no `.tf` / `.tf.json` files",
+    "no-pull-request": (
+        "no merged pull request was found for the pushed commit (a direct push): nothing is applied"
+    ),
+    "no-plan-comment": (
+        "the PR has no plan comment by `comment-author` for this directory, or its plan failed"
+    ),
+    "plan-changed": (
+        "the plan made now differs from the reviewed one (a changed sensitive value included); the "
+        "comment lists the resources"
+    ),
+    "init-failed": "`terraform init` failed",
+    "invalid-config": "a syntax or validation error, annotated on its file and line",
+    "missing-variable": "a required variable has no value",
+    "state-locked": "another run holds the state lock longer than `lock-timeout` (nothing was applied)",
+    "plan-failed": "the re-plan failed",
+    "invalid-plan": (
+        "`terraform show -json` did not give a Terraform JSON plan of format 1.x: nothing is judged or "
+        "applied"
+    ),
+    "apply-failed": (
+        "`terraform apply` failed (errors annotated; the state holds what was applied before the error)"
+    ),
+    "github-api-error": (
+        "a GitHub API call failed after its retries (5xx, unreachable, an HTML or malformed answer); the "
+        "message names the request, the status and the retry count; nothing is applied"
+    ),
+    "invalid-input": "an input is invalid, or there is no `GITHUB_TOKEN` / repository to find the PR with",
+}
 APPLY_REASON_TEXT = {
     **REASON_TEXT,
     "no-pull-request": "no merged pull request was found for this commit",
@@ -224,6 +243,7 @@ def command(  # noqa: PLR0917 - click passes every option by name
         section = load_section(config_path, "terraform", TerraformSection)
         check_workdir(workdir)
         runner = github.Runner.from_env()
+        event_pr = runner.pr_number()  # a malformed event payload is an input error before any work
         if not (runner.repository and runner.env.get("GITHUB_TOKEN")):
             raise GateInputError(
                 "needs the GitHub API to find the reviewed plan",
@@ -233,7 +253,7 @@ def command(  # noqa: PLR0917 - click passes every option by name
         key = comment_key(workdir, workspace)
         out_dir = report_dir or Path(".mlgate") / GATE / key.replace("/", "_")
         author = comment_author or section.comment_author
-        pr = pr_number or runner.pr_number() or pull_request_for_commit(runner, runner.sha)
+        pr = pr_number or event_pr or pull_request_for_commit(runner, runner.sha)
         if pr is None:
             result = _result(
                 key,
@@ -268,7 +288,13 @@ def command(  # noqa: PLR0917 - click passes every option by name
             link = f" ([run]({runner.run_url}))" if runner.run_url else ""
             sha = f" at `{runner.sha[:12]}`" if runner.sha else ""
             headline = outcome.result.summary_md.split("\n\n", 1)[-1].strip()
-            post_outcome(runner, comment, f"**Apply{sha}{link}:** {headline}")
+            try:
+                post_outcome(runner, comment, f"**Apply{sha}{link}:** {headline}")
+            except github.GitHubAPIError as exc:
+                # the outcome stands (and may already be applied): a comment not updated is a warning
+                runner.warning(
+                    f"could not record the outcome in the plan comment: {exc}", title=f"mlgate {GATE} ({key})"
+                )
         return finish(outcome.result, report_dir=out_dir)
 
     return run_gate(GATE, work)

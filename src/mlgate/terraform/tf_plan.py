@@ -41,17 +41,29 @@ from mlgate.terraform.planning import (
 from mlgate.terraform.runner import Terraform
 
 GATE = "tf-plan"
-FAILURE_REASONS = (
-    "no-terraform-files",
-    "fmt-check",
-    "init-failed",
-    "invalid-config",
-    "missing-variable",
-    "state-locked",
-    "plan-failed",
-    "checkov-failed",
-    "invalid-input",
-)
+#: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
+#: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
+FAILURE_REASONS: dict[str, str] = {
+    "no-terraform-files": "`working-directory` holds no `.tf` / `.tf.json` files",
+    "fmt-check": (
+        "files are not formatted (the plan is still posted); `fail-on-fmt: false` makes it a warning"
+    ),
+    "init-failed": "`terraform init` failed (backend, module or provider download)",
+    "invalid-config": "a syntax or validation error, annotated on its file and line",
+    "missing-variable": "a required variable has no value (pass a `var-file`)",
+    "state-locked": "another run holds the state lock longer than `lock-timeout`",
+    "plan-failed": "`terraform plan` failed for another reason",
+    "invalid-plan": (
+        "`terraform show -json` did not give a Terraform JSON plan of format 1.x (wrong shape, not JSON); "
+        'nothing is summarised — never reported as "No changes"'
+    ),
+    "checkov-failed": "checkov found problems that are neither skipped, soft-failed nor in the baseline",
+    "checkov-error": (
+        "checkov could not run (not installed, crashed, wrote no or an unreadable report): the "
+        "configuration was not checked"
+    ),
+    "invalid-input": "an input or `mlgate.yaml` is invalid; one line names the file, the field and the fix",
+}
 REASON_TEXT = {
     "fmt-check": "files are not formatted (`terraform fmt`)",
     "init-failed": "`terraform init` failed",
@@ -59,7 +71,9 @@ REASON_TEXT = {
     "missing-variable": "a required variable has no value",
     "state-locked": "the state is locked by another run",
     "plan-failed": "`terraform plan` failed",
+    "invalid-plan": "`terraform show -json` did not give a Terraform JSON plan mlgate can read",
     "checkov-failed": "checkov found problems",
+    "checkov-error": "checkov could not run, so the configuration was not checked",
 }
 
 
@@ -95,7 +109,7 @@ def _checkov_lines(reports: list[checkov_mod.CheckovReport]) -> list[str]:
     for report in reports:
         what = "plan" if report.target.endswith(".json") else "configuration"
         if report.error:
-            lines.append(f"- ❌ checkov ({what}): {report.error}")
+            lines.append(f"- ❌ checkov ({what}) could not run: {report.error}")
             continue
         hard, soft = len(report.hard_failures), len(report.findings) - len(report.hard_failures)
         icon = "✅" if not hard else "❌"
@@ -111,6 +125,9 @@ def _checkov_lines(reports: list[checkov_mod.CheckovReport]) -> list[str]:
 
 
 def _annotate_findings(run: PlanRun, report: checkov_mod.CheckovReport, base: Path) -> None:
+    if report.error:
+        what = "plan" if report.target.endswith(".json") else "configuration"
+        run.annotations.append(Annotation("error", f"checkov ({what}) could not run: {report.error}"))
     for finding in report.findings:
         file = (
             (base / finding.file).as_posix() if finding.file and not finding.file.endswith(".json") else None
@@ -182,8 +199,10 @@ def judge_plan(
     reason = run.reason
     if not reason and run.unformatted and fail_on_fmt:
         reason = "fmt-check"
-    if not reason and any(not r.ok for r in reports):
+    if not reason and any(r.hard_failures for r in reports if not r.error):
         reason = "checkov-failed"
+    if not reason and any(r.error for r in reports):
+        reason = "checkov-error"
     fmt_line = "- ✅ `terraform fmt`"
     if run.unformatted:
         files = ", ".join(f"`{f}`" for f in run.unformatted[:10])
@@ -311,6 +330,7 @@ def command(  # noqa: PLR0917 - click passes every option by name
     def work() -> int:
         section = load_section(config_path, "terraform", TerraformSection)
         runner = github.Runner.from_env()
+        pr = runner.pr_number()  # a malformed event payload is an input error before any work
         key = comment_key(workdir, workspace)
         out_dir = report_dir or Path(".mlgate") / GATE / key.replace("/", "_")
         baseline = checkov_baseline or (Path(section.checkov_baseline) if section.checkov_baseline else None)
@@ -335,10 +355,13 @@ def command(  # noqa: PLR0917 - click passes every option by name
             runner.mask(secret)
         emit_annotations(runner, gate_run.run.annotations, title=f"mlgate {GATE} ({key})")
         code = finish(gate_run.result, report_dir=out_dir, comment_key=key if comment else None)
-        pr = runner.pr_number()
         want_labels = section.labels if labels is None else labels
         if comment and want_labels and pr and runner.in_actions and runner.env.get("GITHUB_TOKEN"):
-            sync_labels(runner, pr, section.comment_author)
+            try:
+                sync_labels(runner, pr, section.comment_author)
+            except github.GitHubAPIError as exc:
+                # like the comment itself: labels that cannot be set are a warning, the verdict stands
+                runner.warning(f"could not update the plan labels: {exc}", title=f"mlgate {GATE} ({key})")
         return code
 
     return run_gate(GATE, work)
