@@ -35,6 +35,7 @@ SECTIONS: dict[str, str] = {
     "data": "mlgate.validate_data:DataSection",
     "drift": "mlgate.drift:DriftSection",
     "canary": "mlgate.canary.config:CanarySection",
+    "registry": "mlgate.record:RegistrySection",
 }
 
 #: where the schema of this release is published: the file at the release tag (`$schema` in generated
@@ -51,8 +52,9 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing a mapping that gives the same key twice (PyYAML keeps the last)."""
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader (libyaml's when available: ~8x faster), refusing a mapping that gives the same
+    key twice (PyYAML keeps the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -73,7 +75,8 @@ class _StrictLoader(yaml.SafeLoader):
                     key_node.start_mark,
                 )
             seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def _name(key: Any) -> str:

@@ -2,7 +2,8 @@
 
 Inputs
     --candidate      MLflow model URI (`runs:/…/model`, `models:/name/3`) or a local MLflow model folder
-    --baseline       model URI of the baseline (default `models:/<eval.model_name>@<eval.baseline_alias>`)
+    --baseline       model URI of the baseline (default: the champion of the registry of record — the
+                     `registry` section, mlgate.record: GTO tags + GitHub release, or the MLflow alias)
     --config         mlgate.yaml; section `eval` (metrics, rules, latency, segments, bootstrap, policy)
     --golden-data    override `eval.golden_data` (CSV or Parquet with the label column)
     --report-dir     where `eval-gate.json` and `eval-gate.md` are written
@@ -70,7 +71,12 @@ FAILURE_REASONS: dict[str, str] = {
     "segment-gap": "the gap between the best and worst segment exceeds `max_gap`",
     "no-baseline": "no champion and `no_baseline: fail`",
     "prediction-error": "a model cannot be loaded, its `predict` raises, or returns NaN or the wrong shape",
-    "registry-unreachable": "the MLflow registry did not answer after bounded retries",
+    "champion-digest-mismatch": (
+        "the downloaded champion's bytes differ from the digest recorded at its promotion: refused"
+    ),
+    "registry-unreachable": (
+        "the registry (git remote, GitHub API or MLflow) did not answer after bounded retries"
+    ),
     "invalid-input": (
         "a bad configuration, golden dataset or model reference (one line naming file, field and fix)"
     ),
@@ -977,6 +983,13 @@ def verdict(checks: Sequence[RuleCheck]) -> tuple[bool, str]:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _csv_header(path: Path) -> list[str]:
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
 def read_golden(path: Path, section: EvalSection) -> pd.DataFrame:
     import pandas as pd
 
@@ -993,6 +1006,13 @@ def read_golden(path: Path, section: EvalSection) -> pd.DataFrame:
         raise GateInputError(
             f"cannot be read ({type(exc).__name__})", file=path, fix="write CSV with a header row, or Parquet"
         ) from None
+    # pandas renames a repeated CSV header (`amount`, `amount.1`): read the header itself
+    names = _csv_header(path) if path.suffix not in {".parquet", ".pq"} else [str(c) for c in frame.columns]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise GateInputError(
+            f"column {repeated[0]!r} appears more than once", file=path, fix="give every column a unique name"
+        )
     if section.label not in frame.columns:
         raise GateInputError(
             f"label column {section.label!r} is missing",
@@ -1422,15 +1442,14 @@ def render_details(outcome: EvalOutcome) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def open_baseline(section: EvalSection, explicit: str | None) -> ModelHandle | None:
-    from mlgate.registry import alias_version, open_model
+def open_baseline(section: EvalSection, explicit: str | None, config: Path) -> ModelHandle | None:
+    """The explicit baseline, else the champion of the registry of record (mlgate.record)."""
+    from mlgate.record import open_registry
+    from mlgate.registry import open_model
 
     if explicit:
         return open_model(explicit, field_name="baseline")
-    version = alias_version(section.model_name, section.baseline_alias)
-    if version is None:
-        return None
-    return open_model(f"models:/{section.model_name}@{section.baseline_alias}", field_name="baseline")
+    return open_registry(config, model_name=section.model_name, alias=section.baseline_alias).open_champion()
 
 
 def run(config: Path, candidate: str, baseline: str | None, golden_data: str | None) -> GateResult:
@@ -1440,7 +1459,7 @@ def run(config: Path, candidate: str, baseline: str | None, golden_data: str | N
     from mlgate.registry import open_model
 
     cand = open_model(candidate, field_name="candidate")
-    base = open_baseline(section, baseline)
+    base = open_baseline(section, baseline, config)
     return evaluate(section, golden=golden, candidate=cand, baseline=base, frame=frame).result()
 
 

@@ -7,6 +7,11 @@
 - PR comments: upserted through `$GITHUB_API_URL` under a hidden marker `<!-- mlgate:<gate>:<key> -->`,
   with retry and exponential backoff on 429 and 5xx, and the 65,536-character limit handled by keeping
   the summary, cutting the detail (first and last parts) and pointing at the run summary.
+- releases: create, find by tag, delete; release assets uploaded to the release's upload URL and
+  downloaded as bytes (`Accept: application/octet-stream`, following GitHub's redirect to storage).
+- git over HTTPS with the token: `git_auth_env()` gives git an `Authorization` header for the server
+  through `GIT_CONFIG_*` variables, so a checkout with `persist-credentials: false` can still fetch and
+  push tags, and the token never appears on a command line.
 - retries only where a repeat is harmless: GET, PATCH, PUT and DELETE are retried; a POST (a new comment,
   a new issue) is retried after an ambiguous failure (5xx, a timeout after sending) only when the caller
   says how to check that the first attempt did not land (`landed=`: search for the marker comment or the
@@ -24,6 +29,7 @@ No other module reads `GITHUB_*` variables.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -37,6 +43,8 @@ from typing import Any
 
 #: GitHub rejects issue and PR comments longer than this many characters.
 COMMENT_LIMIT = 65_536
+#: GitHub rejects release bodies longer than this many characters.
+RELEASE_BODY_LIMIT = 125_000
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: methods whose repeat leaves the same state as one call (RFC 9110 §9.2.2; PATCH as mlgate uses it)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
@@ -134,6 +142,52 @@ class Runner:
     def sha(self) -> str:
         return self.env.get("GITHUB_SHA", "")
 
+    @property
+    def server_url(self) -> str:
+        return self.env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+
+    @property
+    def token(self) -> str:
+        """The API token: `GITHUB_TOKEN` (Actions, or exported locally) or `GH_TOKEN` (GitHub's CLI)."""
+        return self.env.get("GITHUB_TOKEN", "") or self.env.get("GH_TOKEN", "")
+
+    @property
+    def actor(self) -> str:
+        return self.env.get("GITHUB_ACTOR", "")
+
+    def for_repository(self, repository: str) -> Runner:
+        """The same runner aimed at another `owner/name` (e.g. the one a local clone's remote names)."""
+        return Runner(
+            env={**self.env, "GITHUB_REPOSITORY": repository},
+            backoff=self.backoff,
+            max_attempts=self.max_attempts,
+        )
+
+    def repository_of_remote(self, url: str) -> str:
+        """`owner/name` when `url` is a remote on this GitHub server (https or ssh), else ''."""
+        host = self.server_url.split("://", 1)[-1]
+        for prefix in (f"https://{host}/", f"http://{host}/", f"git@{host}:", f"ssh://git@{host}/"):
+            if url.startswith(prefix):
+                path = url[len(prefix) :].removesuffix("/").removesuffix(".git")
+                return path if path.count("/") == 1 and all(path.split("/")) else ""
+        return ""
+
+    def git_auth_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Environment for a git subprocess that authenticates to this server with the token.
+
+        The header goes through git's `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n`
+        (appended to any already set), scoped to the server's URL: never on a command line, never in a
+        config file. Without a token the environment is returned unchanged (public read)."""
+        env = dict(os.environ if base is None else base)
+        if not self.token:
+            return env
+        count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+        basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+        env["GIT_CONFIG_COUNT"] = str(count + 1)
+        env[f"GIT_CONFIG_KEY_{count}"] = f"http.{self.server_url}/.extraheader"
+        env[f"GIT_CONFIG_VALUE_{count}"] = f"AUTHORIZATION: basic {basic}"
+        return env
+
     def pr_number(self) -> int | None:
         """The pull request this run belongs to, from the event payload (or `MLGATE_PR_NUMBER`)."""
         explicit = self.env.get("MLGATE_PR_NUMBER", "").strip()
@@ -219,6 +273,9 @@ class Runner:
             return
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
         sys.stderr.write(f"{level}: {where}{message}\n")
+
+    def notice(self, message: str) -> None:
+        self.annotate("notice", message)
 
     def error(self, message: str, **where: Any) -> None:
         self.annotate("error", message, **where)
@@ -380,11 +437,69 @@ class Runner:
         self.api("PATCH", f"/repos/{self.repository}/issues/{number}", json_body=closing)
         return "closed", number
 
-    # -- branches and pull requests (template updates) ----------------------------------------------
-    @property
-    def server_url(self) -> str:
-        return self.env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    # -- releases and release assets (the model registry of record with the default answers) ----------
+    def release_by_tag(self, tag: str) -> dict[str, Any] | None:
+        """The release on `tag`, or None when there is none."""
+        from urllib.parse import quote
 
+        try:
+            found = self.api("GET", f"/repos/{self.repository}/releases/tags/{quote(tag, safe='')}")
+        except GitHubAPIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(found) if isinstance(found, dict) else None
+
+    def create_release(self, *, tag: str, name: str, summary: str, details: str = "") -> dict[str, Any]:
+        """Publish a release on the existing `tag`; the body is `summary` + `details`, cut to GitHub's
+        limit the way comments are."""
+        marker = f"<!-- mlgate:release:{tag} -->"
+        body = render_comment(
+            marker, summary, details, limit=RELEASE_BODY_LIMIT, overflow_hint=self._overflow_hint()
+        )
+        payload = {"tag_name": tag, "name": name, "body": body, "draft": False, "make_latest": "true"}
+        created = self.api(
+            "POST",
+            f"/repos/{self.repository}/releases",
+            json_body=payload,
+            landed=lambda: self.release_by_tag(tag),
+        )
+        return dict(created)
+
+    def delete_release(self, release_id: int) -> None:
+        self.api("DELETE", f"/repos/{self.repository}/releases/{release_id}")
+
+    def upload_release_asset(
+        self, release: Mapping[str, Any], *, name: str, data: bytes, content_type: str
+    ) -> dict[str, Any]:
+        """Upload `data` as asset `name` of `release` (to the release's `upload_url`)."""
+        url = str(release["upload_url"]).split("{", 1)[0]
+
+        def landed() -> dict[str, Any] | None:
+            now = self.release_by_tag(str(release["tag_name"])) or {}
+            return next((dict(a) for a in now.get("assets", []) if a.get("name") == name), None)
+
+        uploaded = self.api(
+            "POST",
+            url,
+            params={"name": name},
+            content=data,
+            headers={"Content-Type": content_type},
+            landed=landed,
+        )
+        return dict(uploaded)
+
+    def download_release_asset(self, asset: Mapping[str, Any]) -> bytes:
+        """The bytes of a release asset (GitHub answers with a redirect to its storage; followed)."""
+        data = self.api(
+            "GET",
+            f"/repos/{self.repository}/releases/assets/{asset['id']}",
+            headers={"Accept": "application/octet-stream"},
+            raw=True,
+        )
+        return bytes(data)
+
+    # -- branches and pull requests (template updates) ----------------------------------------------
     def push_branch(self, project: Path, branch: str) -> None:
         """Force-push HEAD of `project` to `branch` of this repository; the token travels in an HTTP
         header for this one command, never in a URL, a remote or the git config."""
@@ -458,6 +573,9 @@ class Runner:
         json_body: Any = None,
         params: Mapping[str, Any] | None = None,
         landed: Callable[[], Any] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        raw: bool = False,
     ) -> Any:
         """Call the GitHub REST API with retry and backoff where a repeat is harmless.
 
@@ -466,26 +584,31 @@ class Runner:
         `landed` is given: before each repeat it is called, and what it finds (the comment or issue the
         first attempt created) is returned instead of posting again. Every failure is a
         `GitHubAPIError` with the status and the number of attempts.
+
+        `path` is relative to `GITHUB_API_URL` or a full URL (a release's upload URL); `content` sends
+        bytes instead of JSON; `raw` returns the response's bytes (redirects are followed, and httpx
+        drops the token when a redirect leaves the API's host).
         """
         import httpx  # a gate that never comments never imports httpx
 
         base = self.env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
-        headers = {
+        sent = {
             "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {self.env.get('GITHUB_TOKEN', '')}",
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": "mlgate",
+            **({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+            **(headers or {}),
         }
         idempotent = method.upper() in IDEMPOTENT_METHODS
         last_error, last_status, may_have_landed = "", None, False
-        with httpx.Client(base_url=base, headers=headers, timeout=30.0) as client:
+        with httpx.Client(base_url=base, headers=sent, timeout=60.0, follow_redirects=True) as client:
             for attempt in range(self.max_attempts):
                 if may_have_landed and landed is not None:
                     found = landed()
                     if found is not None:
                         return found
                 try:
-                    response = client.request(method, path, json=json_body, params=params)
+                    response = client.request(method, path, json=json_body, params=params, content=content)
                 except httpx.TransportError as exc:
                     last_error = f"{type(exc).__name__}: {exc}"
                     # a refused or timed-out connection never sent the request
@@ -497,7 +620,7 @@ class Runner:
                             raise GitHubAPIError(
                                 method, path, response.status_code, _describe(response), attempt + 1
                             )
-                        return _json_body(response, method, path, attempt + 1)
+                        return response.content if raw else _json_body(response, method, path, attempt + 1)
                     last_error, last_status = f"HTTP {response.status_code}", response.status_code
                     # a rate-limited request was not processed
                     ambiguous = response.status_code != 429 and wait is None

@@ -2,7 +2,7 @@
 
 Inputs
     --config     mlgate.yaml (section `eval`: model_name, baseline_alias, model_card text)
-    --version    registry version to describe (default: the version behind `eval.baseline_alias`)
+    --version    registry version to describe (default: the champion of the registry of record)
     --result     the eval gate's JSON result for that version (optional; metrics with intervals, segments)
     --profile    a data profile JSON (optional; from `mlgate profile`: rows and per-column summaries)
     --output     the Markdown file to write (default docs/model_card.md)
@@ -204,50 +204,24 @@ def _profile_section(profile: dict[str, Any] | None) -> list[str]:
 def build_card(
     *, config: Path, version: str | None, result_path: Path | None, profile_path: Path | None, output: Path
 ) -> GateResult:
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
     from mlgate.eval_gate import load_eval_config
-    from mlgate.registry import alias_version, with_retries
+    from mlgate.record import open_registry
 
     section = load_eval_config(config)
     name = section.model_name
     result = _read_json(result_path, "eval-gate result")
     profile = _read_json(profile_path, "data profile")
-    chosen = version or alias_version(name, section.baseline_alias)
-    if chosen is None:
-        raise GateInputError(
-            f"model {name!r} has no `{section.baseline_alias}` alias yet",
-            field="--version",
-            fix="promote a model first (mlgate promote) or pass --version",
-        )
-    client = MlflowClient()
-    try:
-        mv = with_retries("reading the registry", lambda: client.get_model_version(name, chosen))
-        model = with_retries("reading the registry", lambda: client.get_registered_model(name))
-    except MlflowException as exc:
-        raise GateInputError(
-            f"version {chosen} of {name!r} not found ({exc.error_code})",
-            field="--version",
-            fix="pass a registered version",
-        ) from None
-    from datetime import UTC, datetime
-
-    created = (
-        datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC).isoformat(timespec="seconds")
-        if mv.creation_timestamp
-        else ""
-    )
-    aliases = [alias for alias, v in model.aliases.items() if str(v) == str(mv.version)]
+    registry = open_registry(config, model_name=name, alias=section.baseline_alias)
+    info = registry.version_info(version)
     text = render_card(
         name=name,
-        version=str(mv.version),
-        aliases=aliases,
+        version=info.version,
+        aliases=info.stages,
         version_info={
-            "tags": dict(mv.tags),
-            "run_id": mv.run_id,
-            "created": created,
-            "description": mv.description,
+            "tags": info.tags,
+            "run_id": info.run_id,
+            "created": info.created,
+            "description": info.description,
         },
         intended_use=section.model_card.intended_use,
         limitations=section.model_card.limitations,
@@ -259,9 +233,9 @@ def build_card(
     return GateResult(
         gate=GATE,
         passed=True,
-        summary_md=f"### mlgate model-card: wrote `{output}` for `{name}` v{mv.version}",
-        data={"model_name": name, "version": str(mv.version), "card": str(output)},
-        outputs={"card-path": str(output), "model-version": str(mv.version)},
+        summary_md=f"### mlgate model-card: wrote `{output}` for `{name}` v{info.version}",
+        data={"model_name": name, "version": info.version, "card": str(output), "registry": registry.kind},
+        outputs={"card-path": str(output), "model-version": info.version},
     )
 
 

@@ -1,4 +1,4 @@
-"""`mlgate promote`: move the registry's `champion` alias to exactly the model that passed the eval gate.
+"""`mlgate promote`: make exactly the model that passed the eval gate the champion of the registry of record.
 
 Inputs
     --candidate     the model the eval gate judged (local MLflow model folder or model URI)
@@ -7,7 +7,12 @@ Inputs
     --golden-data   override `eval.golden_data` (must be the file the gate read)
     --lock-file / --dvc-lock / --run-id / --pr-number / --git-sha   lineage (defaults: uv.lock, dvc.lock,
                     the run that holds the registered files, the PR from the event, the workflow's SHA)
-    --rollback      instead: point `champion` back at the `previous` version in one step
+    --rollback      instead: make the previous champion the champion again, in one step
+
+The registry of record is the `registry` section of mlgate.yaml (mlgate.record): GTO git tags and GitHub
+release assets (`backend: github`: a version tag `<model>@vN.0.0` with the lineage, a release with the
+model archive and its sha256, the eval report and the model card, then the `production` assignment) or
+MLflow aliases (`backend: mlflow`: `champion` and `previous`).
 
 Outputs
     passed, failure-reason, model-version, previous-version (and result-path / report-path)
@@ -15,11 +20,11 @@ Outputs
 Guarantees
     - Promotes only when the result passed AND its digest equals the digest recomputed now from the
       candidate's files, the golden data file and the `eval` rules (`digest-mismatch` otherwise).
-    - Registers the candidate when it is not a version of the model yet; tags the version with lineage
-      (`mlgate.git_sha`, `mlgate.pr_number`, `mlgate.dvc_data_hash`, `mlgate.run_id`, `mlgate.lock_hash`,
-      `mlgate.eval_result_digest`, `mlgate.model_digest`); the old champion gets alias `previous`.
-    - A failure at any point restores the aliases and tags it changed and deletes a version it created,
-      so the registry is as it was (`promotion-failed`); registry outages are retried, then reported
+    - Publishes the candidate as a new version unless a version with the same model digest exists;
+      records lineage (`git_sha`, `pr_number`, `dvc_data_hash`, `run_id`, `lock_hash`,
+      `eval_result_digest`, `model_digest`) with it; the old champion stays reachable for rollback.
+    - A failure at any point undoes what it changed (aliases, tags, versions, releases), so the registry
+      is as it was (`promotion-failed`); registry outages are retried, then reported
       (`registry-unreachable`).
 """
 
@@ -28,46 +33,33 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mlgate.gate import GateInputError, GateResult, config_option, path_option, report_dir_option
+from mlgate.record import Lineage
 
 GATE = "promote"
-CHAMPION_FALLBACK = "champion"
-PREVIOUS = "previous"
 
 #: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
 #: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
 FAILURE_REASONS: dict[str, str] = {
     "not-passed": "the eval-gate result did not pass",
     "digest-mismatch": "the model, golden data or rules differ from what the eval gate judged",
-    "no-previous": "rollback requested but there is no `previous` alias",
-    "promotion-failed": "a registry call failed mid-way; every change was undone",
-    "registry-unreachable": "the MLflow registry did not answer after bounded retries",
+    "no-previous": (
+        "rollback requested but there is no earlier champion (no `previous` alias, no earlier "
+        "`production` assignment)"
+    ),
+    "promotion-failed": (
+        "a registry change failed mid-way (a tag push, the release, an alias); every change was undone"
+    ),
+    "registry-unreachable": (
+        "the registry (git remote, GitHub API or MLflow) did not answer after bounded retries"
+    ),
     "invalid-input": "missing result, candidate or configuration (one line naming file, field and fix)",
 }
-
-LINEAGE_PREFIX = "mlgate."
-
-
-@dataclass
-class Lineage:
-    git_sha: str = ""
-    pr_number: str = ""
-    dvc_data_hash: str = ""
-    run_id: str = ""
-    lock_hash: str = ""
-    eval_result_digest: str = ""
-    model_digest: str = ""
-
-    def tags(self) -> dict[str, str]:
-        return {f"{LINEAGE_PREFIX}{k}": v for k, v in self.__dict__.items() if v}
 
 
 def dvc_data_hash(dvc_lock: Path) -> str:
@@ -109,74 +101,6 @@ def local_git_sha() -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# an undo log: every registry change is recorded with how to reverse it
-# ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class RegistryTransaction:
-    """Applies registry changes and remembers how to undo each; `rollback()` reverses them in order."""
-
-    name: str
-    undo: list[tuple[str, Callable[[], Any]]] = field(default_factory=list)
-
-    def _client(self) -> Any:
-        from mlflow import MlflowClient
-
-        return MlflowClient()
-
-    def set_alias(self, alias: str, version: str) -> None:
-        from mlgate.registry import alias_version, with_retries
-
-        before = alias_version(self.name, alias)
-        client = self._client()
-        with_retries("setting an alias", lambda: client.set_registered_model_alias(self.name, alias, version))
-        if before is None:
-            self.undo.append(
-                (f"delete alias {alias}", lambda: client.delete_registered_model_alias(self.name, alias))
-            )
-        else:
-            self.undo.append(
-                (
-                    f"alias {alias} -> v{before}",
-                    lambda: client.set_registered_model_alias(self.name, alias, before),
-                )
-            )
-
-    def set_tag(self, version: str, key: str, value: str) -> None:
-        from mlgate.registry import with_retries
-
-        client = self._client()
-        old = dict(client.get_model_version(self.name, version).tags).get(key)
-        with_retries(
-            "tagging the version", lambda: client.set_model_version_tag(self.name, version, key, value)
-        )
-        if old is None:
-            self.undo.append(
-                (f"delete tag {key}", lambda: client.delete_model_version_tag(self.name, version, key))
-            )
-        else:
-            self.undo.append(
-                (f"tag {key}", lambda: client.set_model_version_tag(self.name, version, key, old))
-            )
-
-    def created_version(self, version: str) -> None:
-        client = self._client()
-        self.undo.append((f"delete v{version}", lambda: client.delete_model_version(self.name, version)))
-
-    def rollback(self) -> list[str]:
-        """Undo everything, newest first; returns what could not be undone (empty when all went back)."""
-        problems = []
-        for what, action in reversed(self.undo):
-            try:
-                action()
-            except Exception as exc:  # noqa: BLE001 - keep undoing the rest, report what stuck
-                problems.append(f"{what}: {exc}")
-        self.undo.clear()
-        return problems
-
-
-# ---------------------------------------------------------------------------------------------------------
 # promote and rollback
 # ---------------------------------------------------------------------------------------------------------
 
@@ -208,80 +132,6 @@ def _read_result(path: Path) -> dict[str, Any]:
     return result
 
 
-def _register(name: str, handle: Any, candidate: str) -> tuple[str, str, bool]:
-    """(version, run_id, created) for the candidate under `name`; logs a local folder to a run first.
-
-    A version already tagged with the same model digest is reused (re-running a workflow is idempotent)."""
-    import mlflow
-
-    from mlgate.registry import is_local_model, open_model, registered_version_of, with_retries
-
-    client = mlflow.MlflowClient()
-    if handle.name == name and handle.version:
-        mv = with_retries("reading the registry", lambda: client.get_model_version(name, handle.version))
-        return str(mv.version), str(mv.run_id or ""), False
-    # the same files registered before (a re-run of the workflow): reuse that version, don't add another
-    existing = with_retries("reading the registry", lambda: client.search_model_versions(f"name='{name}'"))
-    for mv in existing:
-        if dict(mv.tags).get(f"{LINEAGE_PREFIX}model_digest") == handle.digest:
-            return str(mv.version), str(mv.run_id or ""), False
-    # a folder downloaded from the registry (training registered it) names its version: reuse it when
-    # that version's files are exactly these files
-    known = registered_version_of(handle.local_path)
-    if known is not None and known[0] == name:
-        try:
-            same = open_model(f"models:/{name}/{known[1]}").digest == handle.digest
-        except GateInputError:
-            same = False
-        if same:
-            mv = with_retries("reading the registry", lambda: client.get_model_version(name, known[1]))
-            return str(mv.version), str(mv.run_id or ""), False
-    if is_local_model(candidate):
-        with mlflow.start_run(run_name=f"promote {name}") as run:
-            mlflow.log_artifacts(str(handle.local_path), "model")
-        source = f"runs:/{run.info.run_id}/model"
-    else:
-        source = candidate
-    mv = register_once(client, source, name)
-    return str(mv.version), str(getattr(mv, "run_id", "") or ""), True
-
-
-def register_once(client: Any, source: str, name: str) -> Any:
-    """`mlflow.register_model(source, name)`, retried only when the failed attempt did not land.
-
-    A register call can fail after the registry saved the version (a lost response); retrying blindly
-    would add a second version of the same files. Before each retry the versions created since the first
-    attempt are searched for this source (or this run): one found is the version the attempt created.
-    """
-    import mlflow
-
-    from mlgate.registry import with_retries
-
-    def versions() -> list[Any]:
-        try:
-            return list(client.search_model_versions(f"name='{name}'"))
-        except mlflow.exceptions.MlflowException as exc:
-            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
-                return []
-            raise
-
-    before = {str(mv.version) for mv in with_retries("reading the registry", versions)}
-    run_id = source.split("/")[1] if source.startswith("runs:/") else ""
-    attempted = False
-
-    def attempt() -> Any:
-        nonlocal attempted
-        if attempted:
-            for mv in versions():
-                same = mv.source == source or (run_id and mv.run_id == run_id)
-                if str(mv.version) not in before and same:
-                    return mv
-        attempted = True
-        return mlflow.register_model(source, name)
-
-    return with_retries("registering the model", attempt)
-
-
 def promote(
     *,
     config: Path,
@@ -291,11 +141,12 @@ def promote(
     lineage: Lineage,
 ) -> GateResult:
     from mlgate.eval_gate import combined_digest, load_eval_config, rules_digest
-    from mlgate.registry import alias_version, file_digest, open_model
+    from mlgate.record import open_registry
+    from mlgate.registry import file_digest, open_model
 
     section = load_eval_config(config)
     result = _read_result(result_path)
-    name, alias = section.model_name, section.baseline_alias
+    name = section.model_name
     if not result.get("passed"):
         return _outcome(
             False,
@@ -332,94 +183,96 @@ def promote(
 
     lineage.eval_result_digest = now["combined"]
     lineage.model_digest = now["model"]
-    tx = RegistryTransaction(name)
-    try:
-        version, run_id, created = _register(name, handle, candidate)
-        if created:
-            tx.created_version(version)
-        old = alias_version(name, alias)
-        if old == version:
-            return _outcome(
-                True,
-                "",
-                f"v{version} already is `{alias}`; nothing to do",
-                name=name,
-                outputs={"model-version": version, "previous-version": alias_version(name, PREVIOUS) or ""},
-            )
-        lineage.run_id = lineage.run_id or run_id
-        for key, value in lineage.tags().items():
-            tx.set_tag(version, key, value)
-        if old is not None:
-            tx.set_alias(PREVIOUS, old)
-        tx.set_alias(alias, version)
-        tx.set_tag(version, f"{LINEAGE_PREFIX}promoted_at", datetime.now(UTC).isoformat(timespec="seconds"))
-    except GateInputError as exc:
-        stuck = tx.rollback()
-        exc.problem += _restored_note(stuck)
-        if exc.reason == "invalid-input":
-            exc.reason = "promotion-failed"
-        raise
-    except Exception as exc:  # noqa: BLE001 - any registry error: undo, then one clear line
-        stuck = tx.rollback()
-        raise GateInputError(
-            f"promotion failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-            + _restored_note(stuck),
-            fix="fix the cause and re-run; the registry is unchanged",
-            reason="promotion-failed",
-        ) from None
+    registry = open_registry(config, model_name=name, alias=section.baseline_alias)
+    report = result_path.with_suffix(".md")
+    report_md = report.read_text(encoding="utf-8") if report.is_file() else ""
+
+    def notes(version: str) -> str:
+        return release_notes(
+            config, name=name, version=version, lineage=lineage, result=result, report=report_md
+        )
+
+    move = registry.promote(handle, candidate, lineage, notes)
+    label = f"`{name}` v{move.version}"
+    if not move.changed:
+        return _outcome(
+            True,
+            "",
+            f"{label} already is the champion in {registry.where}; nothing to do",
+            name=name,
+            outputs={"model-version": move.version, "previous-version": move.previous or ""},
+        )
     tags = "\n".join(f"| `{k}` | `{v}` |" for k, v in lineage.tags().items())
     return _outcome(
         True,
         "",
-        f"`{name}@{alias}` → v{version}" + (f" (previous: v{old})" if old else " (first champion)"),
+        f"{label} is the champion in {registry.where}"
+        + (f" (previous: v{move.previous})" if move.previous else " (first champion)"),
         name=name,
-        details=f"| lineage tag | value |\n|---|---|\n{tags}",
-        outputs={"model-version": version, "previous-version": old or ""},
-        data={"version": version, "previous": old, "lineage": lineage.tags(), "digest": now},
+        details=f"| lineage | value |\n|---|---|\n{tags}"
+        + (f"\n\n{move.details_md}" if move.details_md else ""),
+        outputs={"model-version": move.version, "previous-version": move.previous or ""},
+        data={
+            "version": move.version,
+            "previous": move.previous,
+            "registry": registry.kind,
+            "lineage": lineage.tags(),
+            "digest": now,
+            **move.data,
+        },
     )
 
 
-def _restored_note(stuck: list[str]) -> str:
-    return f"; could NOT undo: {'; '.join(stuck)}" if stuck else "; registry restored to its previous state"
+def release_notes(
+    config: Path, *, name: str, version: str, lineage: Lineage, result: dict[str, Any], report: str
+) -> str:
+    """The eval report and the model card of `version`, for the release body."""
+    from datetime import UTC, datetime
+
+    from mlgate.eval_gate import load_eval_config
+    from mlgate.model_card import render_card
+
+    section = load_eval_config(config)
+    card = render_card(
+        name=name,
+        version=version,
+        aliases=[],
+        version_info={
+            "tags": lineage.tags(),
+            "run_id": lineage.run_id,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+        intended_use=section.model_card.intended_use,
+        limitations=section.model_card.limitations,
+        result=result,
+        profile=None,
+    )
+    parts = [f"<details><summary>Eval report</summary>\n\n{report.strip()}\n\n</details>"] if report else []
+    parts.append(f"<details><summary>Model card</summary>\n\n{card.strip()}\n\n</details>")
+    return "\n\n".join(parts)
 
 
 def rollback(*, config: Path) -> GateResult:
     from mlgate.eval_gate import load_eval_config
-    from mlgate.registry import alias_version
+    from mlgate.record import open_registry
 
     section = load_eval_config(config)
-    name, alias = section.model_name, section.baseline_alias
-    previous = alias_version(name, PREVIOUS)
-    current = alias_version(name, alias)
-    if previous is None:
-        raise GateInputError(
-            f"model {name!r} has no `{PREVIOUS}` alias",
-            field="--rollback",
-            fix="promote at least twice before rolling back, or set the alias by hand",
-            reason="no-previous",
-        )
-    tx = RegistryTransaction(name)
-    try:
-        tx.set_alias(alias, previous)
-        if current is not None:
-            tx.set_alias(PREVIOUS, current)
-            tx.set_tag(
-                current, f"{LINEAGE_PREFIX}rolled_back_at", datetime.now(UTC).isoformat(timespec="seconds")
-            )
-    except Exception as exc:  # noqa: BLE001 - undo, then one clear line
-        stuck = tx.rollback()
-        raise GateInputError(
-            f"rollback failed ({type(exc).__name__})" + _restored_note(stuck),
-            fix="re-run when the registry is reachable",
-            reason="promotion-failed",
-        ) from None
+    name = section.model_name
+    registry = open_registry(config, model_name=name, alias=section.baseline_alias)
+    move = registry.rollback()
     return _outcome(
         True,
         "",
-        f"rolled back: `{name}@{alias}` → v{previous} (was v{current})",
+        f"rolled back: `{name}` v{move.version} is the champion again in {registry.where} "
+        f"(was v{move.previous})",
         name=name,
-        outputs={"model-version": previous, "previous-version": current or ""},
-        data={"version": previous, "previous": current, "rollback": True},
+        outputs={"model-version": move.version, "previous-version": move.previous or ""},
+        data={
+            "version": move.version,
+            "previous": move.previous,
+            "rollback": True,
+            "registry": registry.kind,
+        },
     )
 
 
@@ -476,7 +329,7 @@ def _outcome(
     "do_rollback",
     is_flag=True,
     envvar="MLGATE_ROLLBACK",
-    help="Point champion back at the previous version.",
+    help="Make the previous champion the champion again.",
 )
 @report_dir_option()
 def command(
@@ -493,7 +346,7 @@ def command(
     do_rollback: bool,
     report_dir: Path,
 ) -> int:
-    """Move `champion` to the candidate that passed the eval gate (or roll back to `previous`)."""
+    """Make the candidate that passed the eval gate the champion (or roll back to the previous one)."""
     from mlgate import github
     from mlgate.gate import finish, run_gate
     from mlgate.registry import file_digest

@@ -269,9 +269,23 @@ def run_generated(
     work: Path,
     job: str | None = None,
     secrets: dict[str, str] | None = None,
+    git_remote: tuple[str, Path] | None = None,
 ) -> ActRun:
     """Run a generated project's `workflow` against the recording GitHub API at `fake_url`, its `uv`
-    steps installing mlgate from the wheel in `wheel_dir` (standing in for PyPI)."""
+    steps installing mlgate from the wheel in `wheel_dir` (standing in for PyPI).
+
+    `git_remote=(url, bare_dir)`: git in the jobs reaches `url` (the GitHub remote, e.g.
+    `https://github.com/acme/repo`) at the bare repository `bare_dir` instead, through git's
+    `url.<base>.insteadOf` given as `GIT_CONFIG_*` variables — tags pushed and fetched by the workflows
+    land there."""
+    env = {"GITHUB_API_URL": fake_url, "UV_FIND_LINKS": str(wheel_dir)}
+    if git_remote is not None:
+        url, bare = git_remote
+        env |= {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"url.{bare}.insteadOf",
+            "GIT_CONFIG_VALUE_0": url,
+        }
     return run_workflow(
         project,
         event_name,
@@ -280,6 +294,6 @@ def run_generated(
         work=work,
         workflow=workflow,
         job=job,
-        env={"GITHUB_API_URL": fake_url, "UV_FIND_LINKS": str(wheel_dir)},
+        env=env,
         secrets={"GITHUB_TOKEN": "test-token", **(secrets or {})},
     )

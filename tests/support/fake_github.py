@@ -5,15 +5,24 @@ issues, issue/PR comments and labels in memory, records every request, and can b
 next N requests with a status (for retry tests), or to fail requests of one method with a status *after*
 doing them (`fail_after_saving`: GitHub saved the comment, the proxy answered 502). It binds 127.0.0.1
 on a free port, serves at most `max_requests` requests, and stops when the context exits.
+
+Releases and release assets, as GitHub serves them: `POST /repos/o/r/releases` (the tag must already
+exist in the repository — `FakeGitHub(git_dir=bare)` checks the bare repository standing in for the
+GitHub remote that tags are pushed to), `GET .../releases/tags/{tag}`, `DELETE .../releases/{id}`,
+uploads to the release's `upload_url` (`/uploads/repos/o/r/releases/{id}/assets?name=`, raw bytes), and
+`GET .../releases/assets/{id}` answering a 302 to the asset's bytes when asked for
+`Accept: application/octet-stream` (its JSON otherwise). `tamper_asset()` swaps an asset's bytes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -32,6 +41,8 @@ class State:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment (with issue number)
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> issue
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)  # sha -> PR numbers
+    releases: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> release (with its assets)
+    asset_bytes: dict[int, bytes] = field(default_factory=dict)  # asset id -> content
     rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> repository ruleset
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> environment (GET shape)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # login or org/slug -> user or team
@@ -44,8 +55,11 @@ class State:
 
 
 class FakeGitHub:
-    def __init__(self, *, login: str = "github-actions[bot]", max_requests: int = 5000) -> None:
+    def __init__(
+        self, *, login: str = "github-actions[bot]", max_requests: int = 5000, git_dir: Path | None = None
+    ) -> None:
         self.login = login
+        self.git_dir = git_dir
         self.max_requests = max_requests
         self.requests: list[Recorded] = []
         self.state = State()
@@ -107,6 +121,30 @@ class FakeGitHub:
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method != "GET"]
 
+    def releases(self) -> dict[str, dict[str, Any]]:
+        """tag -> release (with `assets`)."""
+        with self._lock:
+            return {r["tag_name"]: json.loads(json.dumps(r)) for r in self.state.releases.values()}
+
+    def asset_content(self, tag: str, name: str) -> bytes:
+        with self._lock:
+            for release in self.state.releases.values():
+                for asset in release["assets"]:
+                    if release["tag_name"] == tag and asset["name"] == name:
+                        return self.state.asset_bytes[asset["id"]]
+        raise KeyError(f"{tag}: {name}")
+
+    def tamper_asset(self, tag: str, name: str, content: bytes) -> None:
+        """Replace an asset's bytes (what a compromised or corrupted upload looks like)."""
+        with self._lock:
+            for release in self.state.releases.values():
+                for asset in release["assets"]:
+                    if release["tag_name"] == tag and asset["name"] == name:
+                        self.state.asset_bytes[asset["id"]] = content
+                        asset["size"] = len(content)
+                        return
+        raise KeyError(f"{tag}: {name}")
+
     # -- internals ------------------------------------------------------------------------------------
     def _new_comment(self, issue: int, body: str, login: str) -> dict[str, Any]:
         self.state.next_id += 1
@@ -114,8 +152,110 @@ class FakeGitHub:
         self.state.comments[comment["id"]] = comment
         return comment
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+    def _tag_exists(self, tag: str) -> bool:
+        if self.git_dir is None:
+            return True
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}"],
+            cwd=self.git_dir,
+            capture_output=True,
+            check=False,
+        )
+        return proc.returncode == 0
+
+    def _release_json(self, release: dict[str, Any]) -> dict[str, Any]:
+        return json.loads(json.dumps(release))
+
+    def _route_release(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any] | None:
         st = self.state
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/releases", path):
+            if method == "POST":
+                tag = body.get("tag_name", "")
+                if any(r["tag_name"] == tag for r in st.releases.values()):
+                    return 422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}
+                if not self._tag_exists(tag):
+                    return 422, {"message": f"tag {tag} does not exist in the repository"}
+                st.next_id += 1
+                release = {
+                    "id": st.next_id,
+                    "tag_name": tag,
+                    "name": body.get("name", tag),
+                    "body": body.get("body", ""),
+                    "draft": bool(body.get("draft")),
+                    "html_url": f"https://github.com/{m.group(1)}/releases/tag/{tag}",
+                    "upload_url": f"{self.url}/uploads/repos/{m.group(1)}/releases/{st.next_id}/assets"
+                    "{?name,label}",
+                    "assets": [],
+                }
+                st.releases[release["id"]] = release
+                return 201, self._release_json(release)
+            return 200, [self._release_json(r) for r in st.releases.values()]
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/releases/tags/(.+)", path):
+            tag = unquote(m.group(1))
+            found = [r for r in st.releases.values() if r["tag_name"] == tag]
+            return (200, self._release_json(found[0])) if found else (404, {"message": "Not Found"})
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/releases/(\d+)", path):
+            release = st.releases.get(int(m.group(1)))
+            if release is None:
+                return 404, {"message": "Not Found"}
+            if method == "DELETE":
+                for asset in release["assets"]:
+                    st.asset_bytes.pop(asset["id"], None)
+                del st.releases[release["id"]]
+                return 204, None
+            return 200, self._release_json(release)
+        if m := re.fullmatch(r"/uploads/repos/[^/]+/[^/]+/releases/(\d+)/assets", path):
+            release = st.releases.get(int(m.group(1)))
+            name = query.get("name", [""])[0]
+            if release is None or method != "POST":
+                return 404, {"message": "Not Found"}
+            if not name or any(a["name"] == name for a in release["assets"]):
+                return 422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}
+            st.next_id += 1
+            asset = {
+                "id": st.next_id,
+                "name": name,
+                "size": len(body or b""),
+                "content_type": headers.get("Content-Type", ""),
+                "state": "uploaded",
+            }
+            release["assets"].append(asset)
+            st.asset_bytes[asset["id"]] = bytes(body or b"")
+            return 201, dict(asset)
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/releases/assets/(\d+)", path):
+            asset_id = int(m.group(1))
+            owner = next(
+                (r for r in st.releases.values() if any(a["id"] == asset_id for a in r["assets"])), None
+            )
+            if owner is None:
+                return 404, {"message": "Not Found"}
+            if method == "DELETE":
+                owner["assets"] = [a for a in owner["assets"] if a["id"] != asset_id]
+                st.asset_bytes.pop(asset_id, None)
+                return 204, None
+            if headers.get("Accept") == "application/octet-stream":  # GitHub redirects to its storage
+                return 302, {"__redirect__": f"{self.url}/storage/assets/{asset_id}"}
+            return 200, next(dict(a) for a in owner["assets"] if a["id"] == asset_id)
+        if m := re.fullmatch(r"/storage/assets/(\d+)", path):
+            content = st.asset_bytes.get(int(m.group(1)))
+            return (200, content) if content is not None else (404, {"message": "Not Found"})
+        return None
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: Any,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        st = self.state
+        if "/releases" in path or path.startswith("/storage/"):
+            routed = self._route_release(method, path, query, body, headers or {})
+            if routed is not None:
+                return routed
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", path):
             issue = int(m.group(1))
             if method == "GET":
@@ -285,7 +425,8 @@ class FakeGitHub:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else None
+                is_json = raw and not parts.path.startswith("/uploads/")
+                body: Any = json.loads(raw) if is_json else (raw or None)
                 with fake._lock:
                     if len(fake.requests) >= fake.max_requests:
                         status, payload, extra = 503, {"message": "FakeGitHub request budget spent"}, {}
@@ -300,15 +441,21 @@ class FakeGitHub:
                             payload = {"message": "scripted failure"}
                         else:
                             status, payload = fake._route(
-                                self.command, parts.path, parse_qs(parts.query), body
+                                self.command, parts.path, parse_qs(parts.query), body, dict(self.headers)
                             )
                             extra = {}
                             after = fake.state.failures_after
                             if after and after[0][0] == self.command:
                                 status, payload = after.pop(0)[1], {"message": "saved, then failed"}
-                data = b"" if payload is None else json.dumps(payload).encode()
+                content_type = "application/json"
+                if isinstance(payload, dict) and "__redirect__" in payload:
+                    extra, payload = {"Location": payload["__redirect__"]}, None
+                if isinstance(payload, bytes):
+                    data, content_type = payload, "application/octet-stream"
+                else:
+                    data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in extra.items():
                     self.send_header(key, value)

@@ -75,6 +75,8 @@ def test_tracking_server_uri_comes_from_a_secret_only_when_chosen(tmp_path: Path
         assert test_env["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
     else:
         assert "MLFLOW_TRACKING_URI" not in test_env  # embedded sqlite: nothing to configure
+    registry = yaml.safe_load((project / "mlgate.yaml").read_text(encoding="utf-8"))["registry"]
+    assert registry["backend"] == ("mlflow" if tracking == "server" else "github")
 
 
 def test_ci_workflow_is_least_privilege_and_cancels_superseded_runs(default_project: Path) -> None:
@@ -138,7 +140,12 @@ def test_model_gate_jobs_pass_the_candidate_as_an_artifact(default_project: Path
     assert eval_step["with"]["candidate"] == "candidate/model"
 
 
-def test_cd_promotes_behind_an_environment_and_only_the_card_job_writes(default_project: Path) -> None:
+def test_cd_promotes_behind_an_environment_and_only_the_registry_and_card_jobs_write(
+    default_project: Path,
+) -> None:
+    """Default answers: the registry of record is the repository (GTO tags + releases), so promotion and
+    rollback write tags (behind the environment); training and the gate only read; the card job writes
+    a branch and a pull request. The eval gate reads the champion with `contents: read`."""
     cd = yaml.safe_load((default_project / ".github/workflows/cd.yml").read_text(encoding="utf-8"))
     assert cd["permissions"] == {}
     assert cd["concurrency"]["cancel-in-progress"] is False  # never cancel a promotion half-way
@@ -146,10 +153,19 @@ def test_cd_promotes_behind_an_environment_and_only_the_card_job_writes(default_
     jobs = cd["jobs"]
     assert jobs["promote"]["environment"] == jobs["rollback"]["environment"] == "model-production"
     writers = {name for name, job in jobs.items() if job["permissions"].get("contents") != "read"}
-    assert writers == {"model-card"}  # the only job that may write to the repository
-    for name in ("gate", "promote", "rollback"):
-        assert jobs[name]["permissions"] == {"contents": "read"}, name
+    assert writers == {"promote", "rollback", "model-card"}
+    assert jobs["gate"]["permissions"] == {"contents": "read"}
+    for name in ("promote", "rollback"):
+        assert jobs[name]["permissions"] == {"contents": "write"}, name
+        checkout = next(s for s in jobs[name]["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"]["persist-credentials"] is False  # the token reaches git explicitly
     assert jobs["model-card"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+    config = yaml.safe_load((default_project / "mlgate.yaml").read_text(encoding="utf-8"))
+    assert config["registry"]["backend"] == "github"
+    ci = yaml.safe_load((default_project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    steps = ci["jobs"]["eval-gate"]["steps"]
+    eval_step = next(s for s in steps if "/actions/eval-gate@" in s.get("uses", ""))
+    assert "tracking-uri" not in eval_step["with"]  # no per-job registry for the gate
     assert "MLFLOW_TRACKING_URI" not in str(jobs["model-card"])  # the writer never sees the registry
     promote = next(s for s in jobs["promote"]["steps"] if "/actions/promote-model@" in s.get("uses", ""))
     assert promote["with"]["result"] == "candidate/reports/eval-gate.json"

@@ -190,42 +190,41 @@ def test_evidence_accumulates_across_steps() -> None:
 
 
 class Outage(Metrics):
-    """Both arms answer 30 % of requests with 5xx during the first `bad_looks` looks."""
+    """Both arms answer 30 % of requests with 5xx during the first `bad_looks` looks. Each look adds a
+    minute of traffic at the current weights; a window holds what was added within `seconds` of now."""
 
     def __init__(self, target: MemoryTarget, bad_looks: int) -> None:
         super().__init__(target)
         self.bad_looks = bad_looks
-        self.cumulative: StepWindow | None = None
+        self.log: list[tuple[float, StepWindow]] = []
 
     def window(self, seconds: float) -> StepWindow:
+        import time
+
         rate = 0.3 if self.calls < self.bad_looks else 0.0
         self.base_errors = self.canary_errors = rate
-        fresh = super().window(seconds)
-        if seconds < 1e-3 or self.cumulative is None or self.target.weight != self._weight:
-            self.cumulative, self._weight = fresh, self.target.weight
-            return fresh
-        c = self.cumulative
-        self.cumulative = StepWindow(
-            ArmWindow(
-                requests=(c.baseline.requests or 0) + (fresh.baseline.requests or 0),
-                errors=(c.baseline.errors or 0) + (fresh.baseline.errors or 0),
-            ),
-            ArmWindow(
-                requests=(c.canary.requests or 0) + (fresh.canary.requests or 0),
-                errors=(c.canary.errors or 0) + (fresh.canary.errors or 0),
-            ),
-        )
-        return self.cumulative
+        now = time.monotonic()
+        self.log.append((now, super().window(seconds)))
+        inside = [w for t, w in self.log if t > now - seconds]
 
-    _weight: float = -1.0
+        def total(arm: str, what: str) -> float:
+            return sum(getattr(getattr(w, arm), what) or 0 for w in inside)
+
+        return StepWindow(
+            ArmWindow(requests=total("baseline", "requests"), errors=total("baseline", "errors")),
+            ArmWindow(requests=total("canary", "requests"), errors=total("canary", "errors")),
+        )
 
 
 def test_shared_outage_holds_the_step_and_never_blames_the_canary() -> None:
     target = MemoryTarget()
     p = plan(analysis={"signals": ["error-rate"], "error_rate_min_delta": 0.01})
     outcome = run(p, target, Outage(target, bad_looks=1))
-    verdicts = [e.verdict for e in outcome.timeline if e.action == "analyse"]
-    assert verdicts[0] == "outage" and "shared outage" in outcome.timeline[2].why
+    looks = [e for e in outcome.timeline if e.action == "analyse"]
+    assert looks[0].verdict == "outage" and "shared outage" in looks[0].why
+    # held, not blamed: the next look judges the step's whole window (the outage's errors hit both arms)
+    after = next(c for c in looks[1].judgement["checks"] if c["signal"] == "error-rate guard")
+    assert after["status"] == "pass", after
     assert outcome.result == "promoted", outcome.timeline[-1].why
 
 

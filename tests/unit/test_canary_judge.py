@@ -254,3 +254,15 @@ def test_steps_and_bake_are_validated() -> None:
     with pytest.raises(ValidationError, match="bake time must be positive"):
         CanarySection(bake_seconds=0)
     assert CanarySection().analysed_steps == [5, 25, 50]
+
+
+def test_during_a_shared_outage_the_errors_are_not_counted_against_the_canary() -> None:
+    """Both arms breach the guard and the canary happens to have more of the outage's errors: the look is
+    an outage (the rollout holds), not an error-rate failure; without the outage the same excess fails."""
+    settings = AnalysisSettings(signals=["error-rate"])
+    during = StepWindow(
+        ArmWindow(requests=10_000.0, errors=1_000.0), ArmWindow(requests=1_000.0, errors=160.0)
+    )
+    assert judge(during, settings=settings).verdict == "outage"
+    calm = StepWindow(ArmWindow(requests=10_000.0, errors=100.0), ArmWindow(requests=1_000.0, errors=30.0))
+    assert judge(calm, settings=settings).reason == "error-rate"

@@ -35,3 +35,34 @@ def test_histogram_quantile_matches_promql(
 )
 def test_histogram_quantile_is_missing_where_promql_gives_nan(buckets: list[tuple[float, float]]) -> None:
     assert histogram_quantile(0.95, buckets) is None
+
+
+def test_requests_errors_latency_and_scores_of_an_arm_are_filtered_alike() -> None:
+    from mlgate.canary.config import PrometheusSettings
+    from mlgate.canary.prometheus import PrometheusMetrics
+
+    source = PrometheusMetrics(PrometheusSettings())
+    queries = source.queries('job="canary"', "1m")
+    for name in ("requests", "errors", "latency", "scores"):
+        assert 'job="canary",endpoint="/predict"' in queries[name], (name, queries[name])
+    own = PrometheusMetrics(PrometheusSettings(score_matchers='handler="/score"'))
+    assert own.matchers('job="canary"') == (
+        'job="canary",endpoint="/predict"',
+        'job="canary",handler="/score"',
+    )
+
+
+@pytest.mark.parametrize(
+    ("threshold", "decision", "expected"),
+    [(None, 0.2, 30.0), (0.5, 0.2, 10.0), (None, None, 10.0), (None, 0.25, None)],
+    ids=["eval-decision-threshold", "explicit-threshold-wins", "default-0.5", "threshold-not-a-bound"],
+)
+def test_positives_are_successful_predictions_above_the_decision_threshold(
+    threshold: float | None, decision: float | None, expected: float | None
+) -> None:
+    from mlgate.canary.config import PrometheusSettings
+    from mlgate.canary.prometheus import PrometheusMetrics
+
+    source = PrometheusMetrics(PrometheusSettings(positive_threshold=threshold), decision_threshold=decision)
+    buckets = [(0.1, 50.0), (0.2, 70.0), (0.5, 90.0), (1.0, 100.0), (INF, 100.0)]
+    assert source._positives(buckets) == expected

@@ -210,7 +210,7 @@ def test_rollback_without_previous_is_a_clear_error(
 
 def test_transaction_undo_restores_aliases_tags_and_deletes_created_versions(world: World) -> None:
     """The undo path every failure takes, on real registry changes."""
-    from mlgate.promote import RegistryTransaction
+    from mlgate.mlflow_registry import RegistryTransaction
 
     name = "fraud-undo"
     world.registry.register(world.models["v1"], name, alias="champion")
@@ -395,3 +395,27 @@ def test_unreachable_registry_is_reported_and_changes_nothing(
     outputs = (world.root / "local" / "outputs.env").read_text().splitlines()
     assert outputs[-1] == 'failure-reason="registry-unreachable"'
     assert world.registry.state(NAME) == before
+
+
+def test_a_champion_whose_files_differ_from_its_promoted_digest_is_refused(world: World) -> None:
+    """The MLflow registry of record: the champion's downloaded files are checked against the
+    `mlgate.model_digest` recorded at promotion: files that match pass; files that do not (here the
+    record names another model's files) are refused."""
+    from mlflow import MlflowClient
+
+    from mlgate.gate import GateInputError
+    from mlgate.mlflow_registry import MlflowAliasRegistry
+    from mlgate.registry import model_files_digest
+
+    name = "fraud-tampered"
+    version = world.registry.register(world.models["v1"], name, alias="champion")
+    client = MlflowClient()
+    client.set_model_version_tag(name, version, "mlgate.model_digest", model_files_digest(world.models["v1"]))
+    registry = MlflowAliasRegistry(name=name, alias="champion")
+    assert registry.open_champion() is not None  # intact: accepted
+
+    client.set_model_version_tag(name, version, "mlgate.model_digest", model_files_digest(world.models["v2"]))
+    with pytest.raises(GateInputError) as caught:
+        registry.open_champion()
+    assert caught.value.reason == "champion-digest-mismatch"
+    assert "do not match the digest recorded at promotion" in caught.value.problem

@@ -1,7 +1,9 @@
 """`mlgate canary`: progressive traffic, analysis against the baseline, automatic rollback.
 
 - `config`     the `canary` section of mlgate.yaml
-- `judge`      `judge_canary_step`: one window, canary vs baseline → pass / fail / inconclusive
+- `judge`      `judge_canary`: the evidence since the rollout started, canary vs baseline → pass / fail /
+               inconclusive / outage
+- `stats`      the exact tests (stratified Fisher, binomial, PSI / binned KS)
 - `controller` the step plan against a `Target` (set / read weights) and a `MetricsSource`
 - `prometheus` metrics through Prometheus' HTTP API (PromQL)
 - `targets`    local (nginx), sagemaker, kserve

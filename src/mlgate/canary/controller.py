@@ -18,7 +18,8 @@ judged (`judge-error`), cancellation (the `cancel` event: SIGTERM/SIGINT in the 
 look's reason) roll back to the baseline, and the weights are read back until they show 0 % on the canary
 (bounded retries). A metrics source that stops answering makes a look inconclusive, so it leads to
 rollback too. A shared outage (both arms above an absolute guard) holds the step without blaming the
-canary.
+canary; when it is over, the step goes on with its evidence (the outage hit both arms alike, so the
+stratified tests stay valid).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ Signals, and how each fails (any failing signal rolls back):
 - absolute guards, on the counts since the previous look: the canary's 5xx rate significantly above
   `max_error_rate` (exact binomial) while the baseline's is clearly below it fails the canary; the
   baseline at or above the guard too is a shared **outage**: the look is an outage, not the canary's
-  fault, and the rollout holds. The same for p99 with `max_p99_ms` (the share above it against 1 %).
+  fault (an error-rate failure at the same look is not counted against it), and the rollout holds. The
+  same for p99 with `max_p99_ms` (the share above it against 1 %).
 
 Every statistical test runs at `alpha_test` = `alpha` / (most looks x tests per look) — Bonferroni over a
 bounded number of looks — so a healthy canary is rolled back by the judge with probability ≤ `alpha` over
@@ -514,12 +515,14 @@ def judge_canary(  # noqa: PLR0911, PLR0912 - one verdict per way out, in order 
     except BadDataError as exc:
         checks.append(Check("guards", "inconclusive", note=str(exc)))
         missing.append(f"guards: {exc}")
+    outage = [c for c in checks if c.status == "outage"]
     failed = [c for c in checks if c.status == "fail"]
+    if outage:  # errors while both arms breach the guard are the outage's, not evidence against the canary
+        failed = [c for c in failed if not c.signal.startswith("error-rate")]
     if failed:
         first = failed[0].signal.split()[0]
         why = "; ".join(f"{c.signal}: {c.note}" for c in failed)
         return verdict("fail", SIGNAL_REASON[first], why, checks)
-    outage = [c for c in checks if c.status == "outage"]
     if outage:
         return verdict("outage", "outage", "; ".join(f"{c.signal}: {c.note}" for c in outage), checks)
     pending = [c for c in checks if c.status == "inconclusive"]

@@ -1,0 +1,149 @@
+"""The registry of record: where the champion lives, behind one interface for every model command.
+
+`mlgate eval-gate` reads the champion, `mlgate promote` publishes a gated version and assigns it the
+production stage (or rolls back to the previous version), `mlgate model-card` describes a version —
+against either backend, chosen by the `registry` section of mlgate.yaml:
+
+    registry:
+      backend: github     # GTO git tags + GitHub release assets, in the repository itself (GitOps)
+      # backend: mlflow   # MLflow registry aliases (a tracking server shared by every job)
+      stage: production   # the GTO stage of the champion (github backend)
+
+- `github` (mlgate.gitops): versions and stage assignments are git tags in GTO's convention, the model
+  bytes and their sha256 are assets of the GitHub release on the version tag. Outside GitHub Actions,
+  when the clone has no GitHub remote or no token (`GITHUB_TOKEN` / `GH_TOKEN`), the commands fall back
+  to the local MLflow registry (`MLFLOW_TRACKING_URI`) and say so; in Actions they never fall back.
+- `mlflow` (mlgate.mlflow_registry): the `eval.baseline_alias` alias (`champion`) and `previous`.
+
+Every command prints which registry it used (`RegistryOfRecord.where`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from pydantic import Field
+
+from mlgate.config import Section, load_section
+
+if TYPE_CHECKING:
+    from mlgate.github import Runner
+    from mlgate.registry import ModelHandle
+
+LINEAGE_PREFIX = "mlgate."
+
+
+class RegistrySection(Section):
+    """Where the champion lives (the registry of record of `eval-gate`, `promote` and `model-card`)."""
+
+    backend: Literal["github", "mlflow"] = Field(
+        default="mlflow",
+        description=(
+            "`github`: versions and the production stage as GTO git tags, model bytes as GitHub release "
+            "assets (no server needed); `mlflow`: MLflow registry aliases on a tracking server."
+        ),
+    )
+    stage: str = Field(
+        default="production",
+        pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$",
+        description="GTO stage that marks the champion (github backend).",
+    )
+    remote: str = Field(default="origin", description="Git remote holding the tags (github backend).")
+
+
+@dataclass
+class Lineage:
+    git_sha: str = ""
+    pr_number: str = ""
+    dvc_data_hash: str = ""
+    run_id: str = ""
+    lock_hash: str = ""
+    eval_result_digest: str = ""
+    model_digest: str = ""
+
+    def tags(self) -> dict[str, str]:
+        return {f"{LINEAGE_PREFIX}{k}": v for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class Move:
+    """What a promotion or rollback did: the champion now, the one before it, and where to see it."""
+
+    version: str
+    previous: str | None
+    changed: bool
+    details_md: str = ""
+    data: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class VersionInfo:
+    """One registered version as the model card describes it."""
+
+    name: str
+    version: str
+    stages: list[str]
+    tags: dict[str, str]
+    run_id: str = ""
+    created: str = ""
+    description: str = ""
+
+
+#: version -> Markdown for the release notes (the eval report and the model card of that version)
+NotesFor = Callable[[str], str]
+
+
+class RegistryOfRecord(Protocol):
+    kind: str
+
+    @property
+    def where(self) -> str: ...
+
+    def champion_version(self) -> str | None: ...
+
+    def open_champion(self) -> ModelHandle | None: ...
+
+    def promote(self, handle: ModelHandle, candidate: str, lineage: Lineage, notes: NotesFor) -> Move: ...
+
+    def rollback(self) -> Move: ...
+
+    def version_info(self, version: str | None) -> VersionInfo: ...
+
+
+def load_registry_section(config: Path) -> RegistrySection:
+    return load_section(config, "registry", RegistrySection)
+
+
+def open_registry(
+    config: Path, *, model_name: str, alias: str, runner: Runner | None = None, announce: bool = True
+) -> RegistryOfRecord:
+    """The registry of record configured in `config` (see the module docstring for the fallback)."""
+    from mlgate import github
+
+    section = load_registry_section(config)
+    runner = runner or github.Runner.from_env()
+    chosen: RegistryOfRecord
+    note = ""
+    if section.backend == "github":
+        from mlgate.gitops import GitTagRegistry, local_fallback_reason
+
+        reason = None if runner.in_actions else local_fallback_reason(runner, Path.cwd(), section.remote)
+        if reason is None:
+            chosen = GitTagRegistry.open(
+                name=model_name, stage=section.stage, remote=section.remote, runner=runner
+            )
+        else:
+            from mlgate.mlflow_registry import MlflowAliasRegistry
+
+            chosen = MlflowAliasRegistry(name=model_name, alias=alias)
+            note = f" ({reason}: using the local MLflow registry instead)"
+    else:
+        from mlgate.mlflow_registry import MlflowAliasRegistry
+
+        chosen = MlflowAliasRegistry(name=model_name, alias=alias)
+    if announce:
+        runner.notice(f"champion registry: {chosen.where}{note}")
+    return chosen
