@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # outside the checkout: generated projects must not sit inside this git repository
 PYTEST_TMP ?= $(or $(TMPDIR),/tmp)/mlgate-pytest
 
-.PHONY: help setup demo test test-quick lint docs bench release clean
+.PHONY: help setup demo test test-quick lint lint-env docs bench release clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -53,14 +53,21 @@ test-quick: setup ## unit tests and the default project only: no act runs, no sl
 	mkdir -p $(PYTEST_TMP)
 	MLGATE_QUICK=1 $(UV) run pytest -m "not slow" --basetemp=$(PYTEST_TMP)/quick $(PYTEST_ARGS)
 
-lint: setup ## ruff, mypy --strict, zizmor, actionlint, generated docs up to date
-	$(UV) run ruff check src tests tools benchmarks hooks
-	$(UV) run ruff format --check src tests tools benchmarks
-	$(UV) run mypy src
-	$(UV) run zizmor --offline --no-progress actions .github/workflows
-	$(UV) run actionlint .github/workflows/*.yml
-	$(UV) run python tools/docgen.py --check
-	$(UV) run python tools/options_table.py --check
+# only the `lint` group and mlgate's core (no extras, no pyspark/GX/MLflow); --inexact keeps whatever
+# `make setup` installed, so `make lint` then `make test` reinstalls nothing
+LINT_RUN := $(UV) run --no-sync
+
+lint-env: $(if $(findstring /.uv/,$(UV)),$(CURDIR)/.uv/bin/uv)
+	$(UV) sync --locked --inexact --no-default-groups --group lint
+
+lint: lint-env ## ruff, mypy --strict, zizmor, actionlint, generated docs up to date
+	$(LINT_RUN) ruff check src tests tools benchmarks hooks
+	$(LINT_RUN) ruff format --check src tests tools benchmarks
+	$(LINT_RUN) mypy src
+	$(LINT_RUN) zizmor --offline --no-progress actions .github/workflows
+	$(LINT_RUN) actionlint .github/workflows/*.yml
+	$(LINT_RUN) python tools/docgen.py --check
+	$(LINT_RUN) python tools/options_table.py --check
 
 docs: setup ## build the documentation site into build/site (strict)
 	$(UV) run mkdocs build --strict --site-dir $(BUILD)/site

@@ -218,7 +218,7 @@ def open_model(ref: str, *, field_name: str = "candidate") -> ModelHandle:
         raise GateInputError(
             f"has a corrupt MLmodel file ({exc})", file=ref, field=field_name, fix="re-save the model"
         ) from None
-    schema = meta.get_input_schema()  # type: ignore[no-untyped-call]
+    schema = meta.get_input_schema()  # type: ignore[no-untyped-call, unused-ignore]  # mlflow typed only when installed
     input_names = list(schema.input_names()) if schema is not None and schema.has_input_names() else None
     return ModelHandle(
         ref=ref,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,14 @@ import pytest
 from tests.support.act import OPTIONS, pull_request_event, run_workflow
 from tests.support.fake_github import FakeGitHub
 from tests.support.gx_project import build_gx_project, good_frame
-from tests.support.project import project_env, uv_bin
+from tests.support.project import ROOT, project_env, uv_bin
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-data-actions")]
 
 REPO = "acme/payments"
 PIN = OPTIONS["_action_pins"]["actions/checkout"]
 UV_PIN = OPTIONS["_action_pins"]["astral-sh/setup-uv"]
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 MLGATE = f"{OPTIONS['mlgate_repo']}/actions/{{name}}@v0.1.0"
 
 CI = f"""\
@@ -83,7 +85,7 @@ requires-python = ">=3.11"
 dependencies = []
 
 [dependency-groups]
-dev = ["great-expectations>=1.5,<2", "pandas>=2.2", "pyarrow>=15", "numpy>=1.26", "scipy>=1.13"]
+dev = ["mlgate[data]=={version}"]  # the data gates run the action's code on these locked libraries
 
 [tool.uv]
 package = false
@@ -111,7 +113,7 @@ def drifted(frame):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def repo(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
     from mlgate.profile import ProfileSettings, build_profile
 
     root = tmp_path_factory.mktemp("payments")
@@ -119,7 +121,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / ".github" / "workflows").mkdir(parents=True)
     (root / ".github" / "workflows" / "ci.yml").write_text(CI)
     (root / ".github" / "workflows" / "monitor.yml").write_text(MONITOR)
-    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "pyproject.toml").write_text(PYPROJECT.format(version=VERSION))
     (root / ".python-version").write_text("3.11\n")
     (root / ".gitignore").write_text(".venv/\n.mlgate/\n")
     (root / "mlgate.yaml").write_text(CONFIG)
@@ -130,7 +132,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         root / "data" / "transactions.csv", ProfileSettings(exclude=("transaction_id", "email"))
     )
     (root / "data" / "profile.json").write_text(json.dumps(profile))
-    subprocess.run([uv_bin(), "lock", "--quiet"], cwd=root, env=project_env(), check=True)
+    subprocess.run([uv_bin(), "lock", "--quiet"], cwd=root, env=project_env(wheel_dir), check=True)
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Initial commit")
@@ -138,7 +140,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run_ci(repo: Path, fake: FakeGitHub, mlgate_src: Path, work: Path):  # type: ignore[no-untyped-def]
+def run_ci(repo: Path, fake: FakeGitHub, mlgate_src: Path, work: Path, wheel_dir: Path):  # type: ignore[no-untyped-def]
     return run_workflow(
         repo,
         "pull_request",
@@ -146,16 +148,18 @@ def run_ci(repo: Path, fake: FakeGitHub, mlgate_src: Path, work: Path):  # type:
         mlgate_src=mlgate_src,
         work=work,
         workflow="ci.yml",
-        env={"GITHUB_API_URL": fake.url},
+        env={"GITHUB_API_URL": fake.url, "UV_FIND_LINKS": str(wheel_dir)},
         secrets={"GITHUB_TOKEN": "t0ken"},
     )
 
 
-def test_validate_data_pr_clean_broken_drifted(repo: Path, tmp_path: Path, mlgate_src: Path) -> None:
+def test_validate_data_pr_clean_broken_drifted(
+    repo: Path, tmp_path: Path, mlgate_src: Path, wheel_dir: Path
+) -> None:
     import pandas as pd
 
     with FakeGitHub() as fake:
-        clean = run_ci(repo, fake, mlgate_src, tmp_path / "clean")
+        clean = run_ci(repo, fake, mlgate_src, tmp_path / "clean", wheel_dir)
         assert clean.job_result("validate-data") == "success", clean.explain()
         assert clean.outputs("validate-data").get("passed") == "true", clean.explain()
         bodies = [c["body"] for c in fake.comments_on(7)]
@@ -170,7 +174,7 @@ def test_validate_data_pr_clean_broken_drifted(repo: Path, tmp_path: Path, mlgat
         broken.to_csv(data, index=False)
         git(repo, "commit", "-qam", "Break the contract")
         try:
-            failed = run_ci(repo, fake, mlgate_src, tmp_path / "broken")
+            failed = run_ci(repo, fake, mlgate_src, tmp_path / "broken", wheel_dir)
         finally:
             git(repo, "reset", "-q", "--hard", "HEAD~1")
         assert failed.job_result("validate-data") == "failure", failed.explain()
@@ -184,7 +188,7 @@ def test_validate_data_pr_clean_broken_drifted(repo: Path, tmp_path: Path, mlgat
         drifted(frame).to_csv(data, index=False)
         git(repo, "commit", "-qam", "Drifted data")
         try:
-            moved = run_ci(repo, fake, mlgate_src, tmp_path / "drifted")
+            moved = run_ci(repo, fake, mlgate_src, tmp_path / "drifted", wheel_dir)
         finally:
             git(repo, "reset", "-q", "--hard", "HEAD~1")
         assert moved.job_result("validate-data") == "failure", moved.explain()
@@ -195,7 +199,9 @@ def test_validate_data_pr_clean_broken_drifted(repo: Path, tmp_path: Path, mlgat
         assert len(drift_comment) == 1 and "dataset drift" in drift_comment[0]["body"]
 
 
-def test_monitor_opens_then_closes_the_drift_issue(repo: Path, tmp_path: Path, mlgate_src: Path) -> None:
+def test_monitor_opens_then_closes_the_drift_issue(
+    repo: Path, tmp_path: Path, mlgate_src: Path, wheel_dir: Path
+) -> None:
     import pandas as pd
 
     sample = repo / "data" / "sample.csv"
@@ -210,7 +216,7 @@ def test_monitor_opens_then_closes_the_drift_issue(repo: Path, tmp_path: Path, m
                 mlgate_src=mlgate_src,
                 work=tmp_path / "drift",
                 workflow="monitor.yml",
-                env={"GITHUB_API_URL": fake.url},
+                env={"GITHUB_API_URL": fake.url, "UV_FIND_LINKS": str(wheel_dir)},
                 secrets={"GITHUB_TOKEN": "t0ken"},
             )
         finally:
@@ -227,7 +233,7 @@ def test_monitor_opens_then_closes_the_drift_issue(repo: Path, tmp_path: Path, m
             mlgate_src=mlgate_src,
             work=tmp_path / "calm",
             workflow="monitor.yml",
-            env={"GITHUB_API_URL": fake.url},
+            env={"GITHUB_API_URL": fake.url, "UV_FIND_LINKS": str(wheel_dir)},
             secrets={"GITHUB_TOKEN": "t0ken"},
         )
         assert calm.outputs("drift").get("issue-action") == "closed", calm.explain()

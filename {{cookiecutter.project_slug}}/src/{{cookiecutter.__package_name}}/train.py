@@ -222,9 +222,21 @@ def train_and_register(params: TrainParams, data_dir: Path, threshold: float) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train, log and register the model.")
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
+    parser.add_argument(
+        "--export",
+        type=Path,
+        metavar="DIR",
+        help="also download the registered version as an MLflow model folder into DIR (what CI hands "
+        "to the eval gate), in this process: MLflow is imported once",
+    )
     args = parser.parse_args(argv)
     params = load_params(args.params)
     trained = train_and_register(params.train, params.data.dir, params.evaluate.threshold)
+    if args.export is not None:
+        import mlflow
+
+        args.export.mkdir(parents=True, exist_ok=True)
+        mlflow.artifacts.download_artifacts(artifact_uri=trained.model_uri, dst_path=str(args.export))
     print(  # noqa: T201 - a pipeline stage reports what it produced
         f"registered {trained.model_uri} (run {trained.run_id}) in {trained.tracking_uri}\n"
         f"test PR AUC {trained.metrics.get('pr_auc', float('nan')):.3f}; "
