@@ -50,6 +50,7 @@ import click
 from pydantic import Field, field_validator, model_validator
 
 from mlgate.config import Section, load_section
+from mlgate.eval_golden import GoldenParts, GoldenSets, split_golden
 from mlgate.gate import GateInputError, GateResult, comment_option, config_option, report_dir_option
 
 if TYPE_CHECKING:
@@ -415,6 +416,11 @@ class EvalSection(Section):
     task: Task = "classification"
     exclude_columns: list[str] = Field(
         default_factory=list, description="Columns not passed to the model (ids, timestamps)."
+    )
+    golden_sets: GoldenSets | None = Field(
+        default=None,
+        description="Must-pass scenarios (absolute rules) vs the representative sample (comparisons); "
+        "unset: every rule on every row.",
     )
     model_name: str = Field(default="model", description="Registered model name in the MLflow registry.")
     baseline_alias: str = "champion"
@@ -786,21 +792,27 @@ def judge_metric(
     *,
     delta: Interval | None = None,
     confidence: float = 0.95,
+    must_pass: float | None = None,
 ) -> list[RuleCheck]:
-    """Every rule configured for one metric, each as a RuleCheck (failures are all kept)."""
+    """Every rule configured for one metric, each as a RuleCheck (failures are all kept).
+
+    `candidate`/`baseline` are the values the change rules compare (on the golden sample when the golden
+    dataset has parts); `must_pass`, when given, is the candidate's value on the must-pass scenarios,
+    which the absolute threshold is judged on."""
     checks: list[RuleCheck] = []
     sign = 1.0 if greater_is_better else -1.0
     better = "≥" if greater_is_better else "≤"
     if rule.threshold is not None:
         t = rule.threshold
-        ok = (candidate >= t) if greater_is_better else (candidate <= t)
+        value, who = (candidate, "candidate") if must_pass is None else (must_pass, "must-pass scenarios")
+        ok = (value >= t) if greater_is_better else (value <= t)
         checks.append(
             RuleCheck(
                 name,
                 f"{better} {t:g}",
                 bool(ok),
                 "" if ok else "metric-threshold",
-                f"candidate {_fmt(candidate)} {'meets' if ok else 'misses'} {better} {t:g}",
+                f"{who} {_fmt(value)} {'meets' if ok else 'misses'} {better} {t:g}",
             )
         )
     changes = [("min_improvement", rule.min_improvement), ("max_regression", rule.max_regression)]
@@ -995,13 +1007,17 @@ def read_golden(path: Path, section: EvalSection) -> pd.DataFrame:
                 field="eval.segments",
                 fix="add the column or remove the segment rule",
             )
+    split_golden(frame, section.golden_sets, path)  # fail fast on a bad golden-set column
     return frame
 
 
 def features_for(
     frame: pd.DataFrame, section: EvalSection, handle: ModelHandle, golden: Path
 ) -> pd.DataFrame:
-    drop = [c for c in (section.label, *section.exclude_columns) if c in frame.columns]
+    not_features = (section.label, *section.exclude_columns)
+    if section.golden_sets is not None:
+        not_features = (*not_features, section.golden_sets.column)
+    drop = [c for c in not_features if c in frame.columns]
     features = frame.drop(columns=drop)
     if handle.input_names is not None:
         missing = [c for c in handle.input_names if c not in features.columns]
@@ -1133,10 +1149,13 @@ def segment_report(
 class MetricRow:
     name: str
     greater_is_better: bool
+    #: candidate and baseline on the comparison rows (the golden sample, or every row)
     candidate: float
     baseline: float | None
     candidate_interval: Interval
     delta_interval: Interval | None
+    #: the candidate on the must-pass scenarios (None when the golden dataset has no parts)
+    must_pass: float | None = None
 
 
 @dataclass
@@ -1147,6 +1166,7 @@ class EvalOutcome:
     candidate_label: str
     baseline_label: str | None
     rows: int
+    parts: GoldenParts
     metrics: list[MetricRow]
     checks: list[RuleCheck]
     latency: dict[str, dict[str, dict[str, float]]]
@@ -1172,6 +1192,11 @@ class EvalOutcome:
                 "baseline": self.baseline_label,
                 "no_baseline_policy": self.section.no_baseline if self.baseline_label is None else None,
                 "rows": self.rows,
+                "golden_sets": (
+                    {"must_pass": self.parts.must_pass_rows, "sample": self.parts.sample_rows}
+                    if self.parts.configured
+                    else None
+                ),
                 "metrics": [asdict(m) for m in self.metrics],
                 "checks": [asdict(c) for c in self.checks],
                 "latency_ms": self.latency,
@@ -1207,7 +1232,11 @@ def evaluate(
     features = {k: features_for(frame, section, h, golden) for k, h in models.items()}
     predictors = {k: load_predictor(h, want_scores=want_scores) for k, h in models.items()}
     scores = {k: predict_checked(predictors[k], features[k], models[k].label) for k in models}
-    s_cand, s_base = scores["candidate"], scores.get("baseline")
+    parts = split_golden(frame, section.golden_sets, golden)
+    # comparisons and intervals on the sample; absolute rules on the must-pass scenarios
+    cmp, must = parts.sample, parts.must_pass
+    s_cand, s_base = scores["candidate"][cmp], (scores["baseline"][cmp] if "baseline" in scores else None)
+    y_all, y = y, y[cmp]
 
     built = {
         name: build_metric(name, rule, decision_threshold=section.decision_threshold)
@@ -1234,10 +1263,17 @@ def evaluate(
         with np.errstate(all="ignore"):
             cand_value = metric.value(y, s_cand)
             base_value = metric.value(y, s_base) if s_base is not None else None
+            must_value = metric.value(y_all[must], scores["candidate"][must]) if parts.configured else None
         outcome = intervals[name]
         rows.append(
             MetricRow(
-                name, metric.greater_is_better, cand_value, base_value, outcome.candidate, outcome.delta
+                name,
+                metric.greater_is_better,
+                cand_value,
+                base_value,
+                outcome.candidate,
+                outcome.delta,
+                must_value,
             )
         )
         checks.extend(
@@ -1249,9 +1285,11 @@ def evaluate(
                 base_value,
                 delta=outcome.delta,
                 confidence=boot.confidence,
+                must_pass=must_value,
             )
         )
-        if math.isnan(cand_value) and not any(c.subject == name and c.passed is False for c in checks):
+        undefined = math.isnan(cand_value) or (must_value is not None and math.isnan(must_value))
+        if undefined and not any(c.subject == name and c.passed is False for c in checks):
             checks.append(RuleCheck(name, "is defined", False, "metric-threshold", "candidate metric is NaN"))
 
     latency: dict[str, dict[str, dict[str, float]]] = {}
@@ -1264,7 +1302,12 @@ def evaluate(
         metric = built.get(seg.metric) or build_metric(
             seg.metric, MetricRule(), decision_threshold=section.decision_threshold
         )
-        report = segment_report(seg, metric, frame[seg.column].to_numpy(), y, s_cand, s_base=s_base)
+        # a segment gap is an absolute rule: judged on the must-pass scenarios
+        s_base_must = scores["baseline"][must] if "baseline" in scores else None
+        column = frame[seg.column].to_numpy()[must]
+        report = segment_report(
+            seg, metric, column, y_all[must], scores["candidate"][must], s_base=s_base_must
+        )
         segments.append(report)
         checks.extend(judge_segment(seg, report))
 
@@ -1280,6 +1323,7 @@ def evaluate(
         candidate_label=candidate.label,
         baseline_label=baseline.label if baseline is not None else None,
         rows=len(frame),
+        parts=parts,
         metrics=rows,
         checks=checks,
         latency=latency,
@@ -1309,7 +1353,13 @@ def render_summary(outcome: EvalOutcome, passed: bool) -> str:
     lines = [
         f"### mlgate eval-gate: {head}",
         "",
-        f"Candidate **{outcome.candidate_label}** vs baseline **{base}** on {outcome.rows} golden rows.",
+        f"Candidate **{outcome.candidate_label}** vs baseline **{base}** on {outcome.rows} golden rows"
+        + (
+            f" ({outcome.parts.must_pass_rows} must-pass scenarios for the absolute rules, "
+            f"{outcome.parts.sample_rows} sample rows for the comparisons)."
+            if outcome.parts.configured
+            else "."
+        ),
     ]
     if outcome.baseline_label is None:
         policy = outcome.section.no_baseline
@@ -1327,11 +1377,15 @@ def render_summary(outcome: EvalOutcome, passed: bool) -> str:
 
 def render_details(outcome: EvalOutcome) -> str:
     conf = f"{outcome.section.bootstrap.confidence:.0%}"
+    parts = outcome.parts.configured
+    where = " on the golden sample" if parts else ""
     out = [
-        f"#### Metrics ({conf} paired bootstrap intervals, {outcome.section.bootstrap.resamples} resamples)",
+        f"#### Metrics{where} ({conf} paired bootstrap intervals, {outcome.section.bootstrap.resamples} "
+        "resamples)",
         "",
-        f"| metric | candidate | {conf} CI | baseline | Δ | Δ {conf} CI | rules |",
-        "|---|---:|---|---:|---:|---|---|",
+        ("| metric | must-pass | " if parts else "| metric | ")
+        + f"candidate | {conf} CI | baseline | Δ | Δ {conf} CI | rules |",
+        ("|---|---:|---:|---|---:|---:|---|---|" if parts else "|---|---:|---|---:|---:|---|---|"),
     ]
     for m in outcome.metrics:
         rules = [c for c in outcome.checks if c.subject == m.name]
@@ -1343,8 +1397,9 @@ def render_details(outcome: EvalOutcome) -> str:
         )
         delta = _fmt(m.candidate - m.baseline) if m.baseline is not None else "—"
         arrow = "↑" if m.greater_is_better else "↓"
+        must = f"{_fmt(m.must_pass)} | " if parts else ""
         out.append(
-            f"| {m.name} {arrow} | {_fmt(m.candidate)} | {_interval(m.candidate_interval)} | "
+            f"| {m.name} {arrow} | {must}{_fmt(m.candidate)} | {_interval(m.candidate_interval)} | "
             f"{_fmt(m.baseline)} | {delta} | {_interval(m.delta_interval, signed=True)} | {marks} |"
         )
     if outcome.latency:
