@@ -76,6 +76,7 @@ FAILURE_REASONS = (
     "all-null-column",
     "invalid-profile",
     "unknown-profile-version",
+    "baseline-change-unapproved",
 )
 
 
@@ -110,6 +111,11 @@ class DriftSection(Section):
     exclude: list[str] = Field(default_factory=list, description="Columns left out of profile and drift.")
     chunk_rows: int = Field(DEFAULT_CHUNK_ROWS, ge=1000, description="Rows read per chunk.")
     issue_label: str = Field("data-drift", description="Label of the issue drift-check opens per episode.")
+    baseline_approval_label: str = Field(
+        "approve-baseline-change",
+        min_length=1,
+        description="Pull-request label approving a change of the reference profile (--proposed-profile).",
+    )
 
     def profile_settings(self, chunk_rows: int | None = None) -> ProfileSettings:
         return ProfileSettings(
@@ -752,6 +758,11 @@ def drift_gate(
 )
 @path_option("--profile", "profile_path", help="Reference profile [default: drift.profile in mlgate.yaml].")
 @path_option("--reference", help="The reference data itself (optional): makes KS exact.")
+@path_option(
+    "--proposed-profile",
+    help="The pull request's own profile when --profile is the base branch's: a difference is a baseline "
+    "change, which fails unless the pull request has the `drift.baseline_approval_label` label.",
+)
 @config_option("drift")
 @report_dir_option(help="Where the JSON result and report go.")
 @comment_option(False, help="Upsert the report as a PR comment.")
@@ -760,6 +771,7 @@ def command(
     data: Path | None,
     profile_path: Path | None,
     reference: Path | None,
+    proposed_profile: Path | None,
     config_path: Path,
     report_dir: Path,
     comment: bool,
@@ -768,11 +780,21 @@ def command(
 
     def work() -> int:
         from mlgate.config import load_section
+        from mlgate.drift_baseline import baseline_change, with_baseline_change
+        from mlgate.github import Runner
         from mlgate.validate_data import DataSection
 
         settings = load_section(config_path, "drift", DriftSection)
         path = data or Path(load_section(config_path, "data", DataSection).dataset)
-        result = drift_gate(path, profile_path or Path(settings.profile), settings, reference=reference)
+        profile = profile_path or Path(settings.profile)
+        change = None
+        if proposed_profile is not None:
+            labels = Runner.from_env().pr_labels()
+            change = baseline_change(profile, proposed_profile, labels, settings.baseline_approval_label)
+            profile = change.judged_against
+        result = drift_gate(path, profile, settings, reference=reference)
+        if change is not None:
+            result = with_baseline_change(result, change)
         return finish(result, report_dir=report_dir, comment_key=str(path) if comment else None)
 
     return run_gate("drift", work)

@@ -15,8 +15,9 @@ What it does
     1. Scores candidate and baseline on the golden dataset; computes each configured metric.
     2. A paired bootstrap (same resampled rows for both models; seeded; resamples configurable) gives a
        confidence interval of every metric delta (candidate - baseline) and of every candidate value.
-    3. Latency p50/p95/p99 for single-row and batch prediction, after warm-up, with candidate and baseline
-       calls interleaved (alternating order) in one process so machine noise hits both alike.
+    3. Latency p50/p95/p99 for single-row and batch prediction (`mlgate.eval_latency`: after warm-up,
+       candidate and baseline interleaved in one process, CPU time per call, rounds, a confirmation
+       measurement before a latency rule fails).
     4. Per-segment metrics for configured columns and the largest gap between segments.
     5. Every rule is evaluated and every failure reported (not just the first).
 
@@ -40,7 +41,6 @@ import importlib
 import json
 import math
 import re
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,6 +51,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mlgate.config import Section, load_section
 from mlgate.eval_golden import GoldenParts, GoldenSets, split_golden
+from mlgate.eval_latency import LatencyRules, latency_gate
 from mlgate.gate import GateInputError, GateResult, comment_option, config_option, report_dir_option
 
 if TYPE_CHECKING:
@@ -359,28 +360,6 @@ class MetricRule(Section):
     require_ci_lower_bound: bool = Field(
         default=False,
         description="Judge change rules on the bootstrap interval's lower bound of the improvement.",
-    )
-
-
-class LatencyRules(Section):
-    """Latency measured after warm-up, candidate and baseline interleaved; budgets apply to p95 (ms)."""
-
-    enabled: bool = True
-    single_row_p95_ms: float | None = Field(
-        default=None, gt=0, description="Budget for one-row predict calls."
-    )
-    batch_p95_ms: float | None = Field(default=None, gt=0, description="Budget for one batch predict call.")
-    max_relative_increase: float | None = Field(
-        default=None,
-        ge=0,
-        description="p95 may exceed the baseline's by at most this fraction (single and batch).",
-    )
-    warmup: int = Field(default=10, ge=0, description="Untimed calls per model before measuring.")
-    single_row_calls: int = Field(default=200, ge=10)
-    batch_calls: int = Field(default=20, ge=3)
-    batch_size: int = Field(default=256, ge=2)
-    max_seconds: float = Field(
-        default=120, gt=0, description="Time budget for the timed calls (half single-row, half batch)."
     )
 
 
@@ -874,44 +853,6 @@ def _change_ok(
     return relative >= r if kind == "min_improvement" else relative >= -r
 
 
-def judge_latency(
-    rules: LatencyRules, cand: dict[str, dict[str, float]], base: dict[str, dict[str, float]] | None
-) -> list[RuleCheck]:
-    checks: list[RuleCheck] = []
-    for mode, budget in (("single_row", rules.single_row_p95_ms), ("batch", rules.batch_p95_ms)):
-        p95 = cand[mode]["p95"]
-        if budget is not None:
-            ok = p95 <= budget
-            checks.append(
-                RuleCheck(
-                    f"latency {mode.replace('_', '-')}",
-                    f"p95 ≤ {budget:g} ms",
-                    ok,
-                    "" if ok else "latency-budget",
-                    f"candidate p95 {p95:.2f} ms",
-                )
-            )
-        if rules.max_relative_increase is not None:
-            text = f"p95 ≤ baseline + {rules.max_relative_increase:.0%}"
-            if base is None:
-                checks.append(
-                    RuleCheck(f"latency {mode.replace('_', '-')}", text, None, "", "skipped: no baseline")
-                )
-                continue
-            limit = base[mode]["p95"] * (1 + rules.max_relative_increase)
-            ok = p95 <= limit
-            checks.append(
-                RuleCheck(
-                    f"latency {mode.replace('_', '-')}",
-                    text,
-                    ok,
-                    "" if ok else "latency-budget",
-                    f"candidate p95 {p95:.2f} ms vs limit {limit:.2f} ms",
-                )
-            )
-    return checks
-
-
 @dataclass
 class SegmentReport:
     column: str
@@ -1068,42 +1009,6 @@ def predict_checked(predict: Callable[[Any], Any], features: pd.DataFrame, label
             reason="prediction-error",
         )
     return scores
-
-
-def _percentiles(samples: Sequence[float]) -> dict[str, float]:
-    import numpy as np
-
-    arr = np.asarray(samples) * 1000.0
-    p50, p95, p99 = np.percentile(arr, [50, 95, 99])
-    return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "calls": float(arr.size)}
-
-
-def measure_latency(
-    predictors: dict[str, Callable[[Any], Any]], features: pd.DataFrame, rules: LatencyRules
-) -> dict[str, dict[str, dict[str, float]]]:
-    """p50/p95/p99 in ms per model for single-row and batch calls; calls interleaved, order alternating."""
-    names = list(predictors)
-    n = len(features)
-    rows = [features.iloc[[i % n]] for i in range(min(n, 64))]
-    batch = features.iloc[[i % n for i in range(rules.batch_size)]]
-    for _ in range(rules.warmup):
-        for name in names:
-            predictors[name](rows[0])
-            predictors[name](batch)
-    timings: dict[str, dict[str, list[float]]] = {name: {"single_row": [], "batch": []} for name in names}
-    for mode, calls in (("single_row", rules.single_row_calls), ("batch", rules.batch_calls)):
-        deadline = time.perf_counter() + rules.max_seconds / 2
-        for i in range(calls):
-            # a very slow model must not hold the job for hours: stop at the time budget (≥ 5 calls each)
-            if i >= 5 and time.perf_counter() > deadline:
-                break
-            order = names if i % 2 == 0 else names[::-1]
-            data = rows[i % len(rows)] if mode == "single_row" else batch
-            for name in order:
-                start = time.perf_counter()
-                predictors[name](data)
-                timings[name][mode].append(time.perf_counter() - start)
-    return {name: {mode: _percentiles(t) for mode, t in modes.items()} for name, modes in timings.items()}
 
 
 def segment_report(
@@ -1294,8 +1199,8 @@ def evaluate(
 
     latency: dict[str, dict[str, dict[str, float]]] = {}
     if section.latency.enabled:
-        latency = measure_latency(predictors, features["candidate"], section.latency)
-        checks.extend(judge_latency(section.latency, latency["candidate"], latency.get("baseline")))
+        latency, latency_checks = latency_gate(predictors, features["candidate"], section.latency)
+        checks.extend(RuleCheck(**asdict(c)) for c in latency_checks)
 
     segments: list[SegmentReport] = []
     for seg in section.segments:
@@ -1403,18 +1308,21 @@ def render_details(outcome: EvalOutcome) -> str:
             f"{_fmt(m.baseline)} | {delta} | {_interval(m.delta_interval, signed=True)} | {marks} |"
         )
     if outcome.latency:
+        lat_rules = outcome.section.latency
         out += [
             "",
-            "#### Latency (ms, after warm-up, calls interleaved)",
+            f"#### Latency ({'CPU ' if lat_rules.clock == 'cpu' else ''}ms per call, after warm-up, "
+            f"calls interleaved; p95 = median of {lat_rules.rounds} rounds' p95)",
             "",
-            "| model | mode | p50 | p95 | p99 | calls |",
-            "|---|---|---:|---:|---:|---:|",
+            "| model | mode | p50 | p95 | p99 | calls | vs baseline |",
+            "|---|---|---:|---:|---:|---:|---:|",
         ]
         for model, modes in outcome.latency.items():
             for mode, p in modes.items():
+                ratio = f"{p['ratio']:.2f}x" if "ratio" in p else "—"
                 out.append(
                     f"| {model} | {mode.replace('_', '-')} | {p['p50']:.2f} | {p['p95']:.2f} | "
-                    f"{p['p99']:.2f} | {int(p['calls'])} |"
+                    f"{p['p99']:.2f} | {int(p['calls'])} | {ratio} |"
                 )
         lat = [c for c in outcome.checks if c.subject.startswith("latency")]
         out += [

@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.act import ActRun, pull_request_event, run_generated
 from tests.support.fake_github import FakeGitHub
+from tests.support.latency import measured_single_row_budget_ms, set_single_row_budget
 from tests.support.project import as_github_repository, git, render_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-model-gates")]
@@ -91,6 +92,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path, mlgate_src: 
     generated = render_project(
         tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True, mlflow_tracking="server"
     )
+    # the eval gate's latency budget from a measurement on this machine, not the template's fixed 50 ms
+    set_single_row_budget(generated, measured_single_row_budget_ms(generated))
     project = as_github_repository(generated, REPO)
     registry = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'mlflow.db'}"
     return GeneratedRepo(project, wheel_dir, mlgate_src, registry)
