@@ -44,8 +44,9 @@ def test_golden_dataset_is_fixed_and_covers_every_scenario() -> None:
     assert len(golden) == data.GOLDEN_ROWS + data.GOLDEN_SAMPLE_ROWS
     pd.testing.assert_frame_equal(golden, data.golden_dataset())
     parts = golden.groupby(data.GOLDEN_SET_COLUMN)
-    assert parts.size().to_dict() == {data.MUST_PASS: data.GOLDEN_ROWS, data.SAMPLE: data.GOLDEN_SAMPLE_ROWS}
-    must_pass = parts.get_group(data.MUST_PASS)
+    sizes = {data.KEY_SCENARIOS: data.GOLDEN_ROWS, data.REPRESENTATIVE_SAMPLE: data.GOLDEN_SAMPLE_ROWS}
+    assert parts.size().to_dict() == sizes
+    must_pass = parts.get_group(data.KEY_SCENARIOS)
     assert set(must_pass["scenario"]) == set(data.SCENARIOS)
     assert set(must_pass["is_fraud"]) == {0, 1}
 

@@ -49,8 +49,8 @@ GOLDEN_ROWS = 500  # must-pass scenario rows
 GOLDEN_SAMPLE_ROWS = 8_000  # representative sample rows (about 120 frauds at the default 2 %)
 GOLDEN_SEED = 20_240_501
 GOLDEN_SET_COLUMN = "golden_set"
-MUST_PASS = "must-pass"
-SAMPLE = "sample"
+KEY_SCENARIOS = "must-pass"
+REPRESENTATIVE_SAMPLE = "sample"
 MAX_AMOUNT = 50_000.0
 MAX_CARD_AGE_DAYS = 3_650
 
@@ -322,7 +322,7 @@ def golden_scenarios() -> pd.DataFrame:
                     "device": spec.device.value,
                     "is_fraud": spec.is_fraud,
                     "scenario": name,
-                    GOLDEN_SET_COLUMN: MUST_PASS,
+                    GOLDEN_SET_COLUMN: KEY_SCENARIOS,
                 }
             )
     return pd.DataFrame(rows)
@@ -333,8 +333,8 @@ def golden_sample() -> pd.DataFrame:
     fraud rate): the hard, representative part of the golden dataset that tells models apart."""
     sample = generate_transactions(GOLDEN_SAMPLE_ROWS, seed=GOLDEN_SEED + 1, fraud_rate=0.02)
     sample["transaction_id"] = [f"golden-sample-{i:05d}" for i in range(len(sample))]
-    sample["scenario"] = SAMPLE
-    sample[GOLDEN_SET_COLUMN] = SAMPLE
+    sample["scenario"] = REPRESENTATIVE_SAMPLE
+    sample[GOLDEN_SET_COLUMN] = REPRESENTATIVE_SAMPLE
     return sample
 
 

@@ -110,7 +110,7 @@ def evaluate(
     model: Any, test: pd.DataFrame, golden: pd.DataFrame, *, threshold: float, segment_by: Sequence[str]
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """metrics.json content and the two curves for a fitted model."""
-    from .data import GOLDEN_SET_COLUMN, MUST_PASS, SAMPLE
+    from .data import GOLDEN_SET_COLUMN, KEY_SCENARIOS, REPRESENTATIVE_SAMPLE
     from .features import split_xy
 
     features, labels = split_xy(test)
@@ -123,7 +123,7 @@ def evaluate(
     golden_scores = model.predict_proba(golden_features)[:, 1]
     # the two parts of the golden dataset (data.GOLDEN_SET_COLUMN): must-pass scenarios and the sample
     part = golden[GOLDEN_SET_COLUMN].to_numpy() if GOLDEN_SET_COLUMN in golden else None
-    for key, name in (("golden", MUST_PASS), ("golden_sample", SAMPLE)):
+    for key, name in (("golden", KEY_SCENARIOS), ("golden_sample", REPRESENTATIVE_SAMPLE)):
         rows = (part == name) if part is not None else (golden_labels.to_numpy() >= 0)
         if not rows.any():
             continue
