@@ -66,7 +66,8 @@ def timed(fn):  # type: ignore[no-untyped-def]
 def run_mlgate(ref: Path, cur: Path, work: Path) -> tuple[dict[str, tuple[bool, bool]], float, float]:
     import json
 
-    from mlgate.drift import DriftSection, drift_gate
+    from mlgate.drift import drift_gate
+    from mlgate.drift_config import DriftSection
     from mlgate.profile import ProfileSettings, build_profile
 
     profile, t_profile = timed(lambda: build_profile(ref, ProfileSettings()))

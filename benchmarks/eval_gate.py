@@ -2,6 +2,7 @@
 
     uv run python benchmarks/eval_gate.py            # full sizes (several minutes on 2 cores)
     uv run python benchmarks/eval_gate.py --quick    # small sizes (about a minute)
+    uv run python benchmarks/eval_gate.py --latency-only [--quick]   # only 4., the latency rule under load
 
 Prints three groups of figures, each with its baseline measured in the same run:
 
@@ -20,6 +21,13 @@ Prints three groups of figures, each with its baseline measured in the same run:
 3. Statistical check: pairs of models that differ only by training seed, judged by a "PR AUC must
    improve by >= 3 % relative" rule with and without `require_ci_lower_bound`: how often does noise
    pass? And a truly better model (one informative feature more): how often does it pass?
+4. Latency rule under CPU contention: the bench starts competing CPU work itself (one busy process
+   per core) and runs the gate's latency procedure (`mlgate.eval_latency.latency_gate`) with the
+   template's `latency` settings on the template's own default model (rendered and trained here):
+   how often a healthy candidate (the champion's twin) is blocked — goal at most 1 % — and how often a
+   candidate that really does twice the work per call is blocked — goal at least 95 %. Both in one run,
+   next to the previous procedure (wall clock, one round, no confirmation) under the same load; the
+   four cases run at once (each one more competing process for the others).
 """
 
 from __future__ import annotations
@@ -323,20 +331,151 @@ def statistical_check(trials: int, golden_rows: int, resamples: int) -> None:
     )
 
 
+# -- 4. latency rule under contention ---------------------------------------------------------------------
+
+
+def _burn(stop: Any) -> None:  # pragma: no cover - runs in the competing processes
+    """Competing CPU work: Python arithmetic and numpy products (CPU time and cache pressure)."""
+    a = np.random.default_rng(os.getpid()).random((300, 300))
+    while not stop.is_set():
+        x = 0
+        for i in range(20_000):
+            x += i * i
+        a = (a @ a) / 300.0
+
+
+def template_default_model() -> tuple[Any, Any, Any]:
+    """(fitted pipeline, golden features, the template's `latency` rules): the generated project's own
+    default model, trained on its default data, and the golden rows the gate times it on."""
+    import importlib
+
+    import yaml
+    from cookiecutter.main import cookiecutter
+
+    from mlgate.eval_latency import LatencyRules
+
+    out = Path(tempfile.mkdtemp(prefix="mlgate-bench-"))
+    os.environ["MLGATE_SKIP_INIT"] = "1"
+    project = Path(cookiecutter(str(ROOT), no_input=True, output_dir=str(out)))
+    sys.path.insert(0, str(project / "src"))
+    package = next(p.name for p in (project / "src").iterdir() if (p / "train.py").exists())
+    data = importlib.import_module(f"{package}.data")
+    train = importlib.import_module(f"{package}.train")
+    params = importlib.import_module(f"{package}.params").load_params(project / "params.yaml")
+    frame = data.generate_transactions(params.data.n_rows, seed=params.data.seed)
+    train_df, _ = data.stratified_split(frame, test_size=params.data.test_size, seed=params.data.seed)
+    model = train.fit(train_df, params.train)
+    config = yaml.safe_load((project / "mlgate.yaml").read_text(encoding="utf-8"))["eval"]
+    golden = data.golden_dataset()
+    drop = [config["label"], *config["exclude_columns"], config["golden_sets"]["column"]]
+    return model, golden.drop(columns=drop), LatencyRules.model_validate(config["latency"])
+
+
+def latency_noise(healthy_trials: int, slow_trials: int, old_trials: int) -> None:
+    import multiprocessing
+    import pickle
+
+    from mlgate.eval_latency import latency_gate
+
+    model, features, rules = template_default_model()
+    twin = pickle.loads(pickle.dumps(model))  # noqa: S301 - our own object, a byte-identical champion
+
+    def predictor(m: Any) -> Callable[[Any], Any]:
+        return lambda frame: m.predict_proba(frame)[:, -1]
+
+    champion, healthy = predictor(model), predictor(twin)
+
+    def twice(frame: Any) -> Any:  # a real 2x slowdown: the same work done twice per call
+        twin.predict_proba(frame)
+        return twin.predict_proba(frame)[:, -1]
+
+    old = rules.model_copy(update={"clock": "wall", "rounds": 1, "confirm": False})
+    cases = (
+        ("healthy (champion's twin)", healthy, rules, healthy_trials),
+        ("2x slower (twice the work)", twice, rules, slow_trials),
+        ("healthy, previous procedure", healthy, old, old_trials),
+        ("2x slower, previous procedure", twice, old, old_trials),
+    )
+    workers = os.cpu_count() or 2  # one busy process per core: every core is contended
+    print(
+        f"\n4. Latency rule under CPU contention ({workers} busy processes started by the bench, one per "
+        f"core, plus the {len(cases)} cases below run at once; besides whatever else the machine runs)"
+    )
+    print(
+        f"   the template's settings: single_row_p95_ms {rules.single_row_p95_ms:g}, max_relative_increase "
+        f"{rules.max_relative_increase}, clock {rules.clock}, rounds {rules.rounds}, confirm {rules.confirm},"
+        f"\n   {rules.single_row_calls} single-row + {rules.batch_calls} batch calls; model: the template's "
+        "default, champion = the same model",
+        flush=True,
+    )
+    goals = {"healthy (champion's twin)": "goal <= 1 %", "2x slower (twice the work)": "goal >= 95 %"}
+    ctx = multiprocessing.get_context("fork")
+    stop = ctx.Event()
+    results = ctx.Queue()
+
+    def run_case(label: str, candidate: Callable[[Any], Any], settings: Any, trials: int) -> None:
+        blocked, first_failed, ratios = 0, 0, []
+        for trial in range(trials):
+            first = latency_gate({"candidate": candidate, "baseline": champion}, features, settings)
+            latency, checks = first
+            failed = any(c.passed is False for c in checks)
+            blocked += failed
+            first_failed += failed or any("first measurement" in c.detail for c in checks)
+            ratios.append(latency["candidate"]["single_row"]["ratio"])
+            print(f"   .. {label}: trial {trial + 1}/{trials}, blocked so far {blocked}", file=sys.stderr)
+        results.put((label, blocked, first_failed, trials, ratios))
+
+    burners = [ctx.Process(target=_burn, args=(stop,), daemon=True) for _ in range(workers)]
+    runs = [ctx.Process(target=run_case, args=case) for case in cases]
+    for proc in (*burners, *runs):
+        proc.start()
+    start = time.perf_counter()
+    collected = {}
+    try:
+        for _ in runs:
+            label, blocked, first_failed, trials, ratios = results.get()
+            collected[label] = (blocked, first_failed, trials, ratios)
+        for proc in runs:
+            proc.join()
+    finally:
+        stop.set()
+        for proc in (*burners, *runs):
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+    print("   candidate                      blocked          failed 1st measurement   ratio: median, max")
+    for label, *_ in cases:
+        blocked, first_failed, trials, ratios = collected[label]
+        high = 1 - 0.05 ** (1 / trials) if blocked == 0 else None  # 95 % upper bound for 0 of n
+        bound = f" (95 % upper bound {high:.1%})" if high is not None else ""
+        print(
+            f"   {label:<30} {blocked:3d}/{trials:<3d} = {blocked / trials:6.1%}   "
+            f"{first_failed:3d}/{trials:<3d}"
+            f"   {np.median(ratios):5.2f}x, {np.max(ratios):5.2f}x   {goals.get(label, '')}{bound}"
+        )
+    print(f"   ({time.perf_counter() - start:.0f} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes for a fast run")
+    parser.add_argument("--latency-only", action="store_true", help="only 4., the latency rule under load")
     args = parser.parse_args(argv)
+    if args.latency_only:
+        latency_noise(*((20, 12, 6) if args.quick else (300, 100, 40)))
+        return 0
     if args.quick:
         gate_overhead(rows=5_000, repeats=7)
         bootstrap_cost(rows=100_000, resamples=1_000, loop_resamples=5)
         statistical_check(trials=20, golden_rows=500, resamples=300)
+        latency_noise(20, 12, 6)
     else:
         gate_overhead(rows=500, repeats=15)
         gate_overhead(rows=5_000, repeats=9)
         gate_overhead(rows=50_000, repeats=3)
         bootstrap_cost(rows=100_000, resamples=1_000, loop_resamples=20)
         statistical_check(trials=100, golden_rows=500, resamples=1_000)
+        latency_noise(300, 100, 40)
     return 0
 
 

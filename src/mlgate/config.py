@@ -33,7 +33,7 @@ SECTIONS: dict[str, str] = {
     "eval": "mlgate.eval_gate:EvalSection",
     "terraform": "mlgate.terraform.planning:TerraformSection",
     "data": "mlgate.validate_data:DataSection",
-    "drift": "mlgate.drift:DriftSection",
+    "drift": "mlgate.drift_config:DriftSection",
     "canary": "mlgate.canary.config:CanarySection",
     "registry": "mlgate.record:RegistrySection",
 }

@@ -35,13 +35,12 @@ import functools
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import Field
 
-from mlgate.config import Section
-from mlgate.dataset import DEFAULT_CHUNK_ROWS, data_format, iter_batches, read_table, schema
+from mlgate.dataset import data_format, iter_batches, read_table, schema
+from mlgate.drift_config import DriftSection
 from mlgate.drift_statistics import (
     chi_square,
     ks_p_value_asymptotic,
@@ -62,7 +61,7 @@ from mlgate.gate import (
     report_dir_option,
     run_gate,
 )
-from mlgate.profile import ProfileSettings, in_parallel, load_profile, numeric_kind
+from mlgate.profile import in_parallel, load_profile, numeric_kind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,54 +101,11 @@ FAILURE_REASONS: dict[str, str] = {
         "the profile is not valid JSON, not an mlgate profile, or damaged (the field is named)"
     ),
     "unknown-profile-version": "the profile's schema version is not one this mlgate reads: rebuild it",
+    "baseline-change-unapproved": (
+        "the pull request changes the reference profile (the drift baseline) without the approval label "
+        "(`drift.baseline_approval_label`)"
+    ),
 }
-
-
-class DriftSection(Section):
-    """`drift:` in mlgate.yaml — the reference profile, how it is built, and when data counts as drifted."""
-
-    profile: str = Field(
-        "data/reference_profile.json", description="Reference profile JSON (mlgate profile)."
-    )
-    psi_threshold: float = Field(0.1, gt=0, description="A column drifts when PSI ≥ this.")
-    ks_p_value: float = Field(0.05, gt=0, lt=1, description="A column drifts when the KS p-value ≤ this.")
-    chi2_p_value: float = Field(0.05, gt=0, lt=1, description="A column drifts when the chi-square p ≤ this.")
-    numeric_test: Literal["psi", "ks"] = Field("psi", description="Test that decides for numeric columns.")
-    categorical_test: Literal["psi", "chi2"] = Field("psi", description="Test that decides for categoricals.")
-    max_null_rate_increase: float = Field(
-        0.1, ge=0, le=1, description="A column drifts when its null rate rises by more than this (absolute)."
-    )
-    dataset_drift_share: float = Field(
-        0.5, gt=0, le=1, description="The dataset drifts when at least this share of columns drift."
-    )
-    fail_on: Literal["dataset", "column"] = Field(
-        "dataset", description="Fail the gate on dataset drift, or on any drifted column."
-    )
-    inconclusive: Literal["fail", "warn"] = Field(
-        "fail",
-        description="When a column has too few rows for its test to judge (and nothing drifted): fail "
-        "the gate (`inconclusive`), or pass with a warning.",
-    )
-    bins: int = Field(10, ge=2, le=1000, description="PSI bins for numeric columns (at reference quantiles).")
-    sketch_size: int = Field(
-        5000,
-        ge=10,
-        le=1_000_000,
-        description="ECDF sketch points per numeric column (KS error ≤ 1/sketch_size).",
-    )
-    top_categories: int = Field(50, ge=1, description="Categories kept per categorical column.")
-    exclude: list[str] = Field(default_factory=list, description="Columns left out of profile and drift.")
-    chunk_rows: int = Field(DEFAULT_CHUNK_ROWS, ge=1000, description="Rows read per chunk.")
-    issue_label: str = Field("data-drift", description="Label of the issue drift-check opens per episode.")
-
-    def profile_settings(self, chunk_rows: int | None = None) -> ProfileSettings:
-        return ProfileSettings(
-            bins=self.bins,
-            sketch_size=self.sketch_size,
-            top_categories=self.top_categories,
-            exclude=tuple(self.exclude),
-            chunk_rows=chunk_rows or self.chunk_rows,
-        )
 
 
 def sparkline(shares: list[float], top: float) -> str:
@@ -787,6 +743,11 @@ def drift_gate(
 )
 @path_option("--profile", "profile_path", help="Reference profile [default: drift.profile in mlgate.yaml].")
 @path_option("--reference", help="The reference data itself (optional): makes KS exact.")
+@path_option(
+    "--proposed-profile",
+    help="The pull request's own profile when --profile is the base branch's: a difference is a baseline "
+    "change, which fails unless the pull request has the `drift.baseline_approval_label` label.",
+)
 @config_option("drift")
 @report_dir_option(help="Where the JSON result and report go.")
 @comment_option(False, help="Upsert the report as a PR comment.")
@@ -795,6 +756,7 @@ def command(
     data: Path | None,
     profile_path: Path | None,
     reference: Path | None,
+    proposed_profile: Path | None,
     config_path: Path,
     report_dir: Path,
     comment: bool,
@@ -803,11 +765,21 @@ def command(
 
     def work() -> int:
         from mlgate.config import load_section
+        from mlgate.drift_baseline import baseline_change, with_baseline_change
+        from mlgate.github import Runner
         from mlgate.validate_data import DataSection
 
         settings = load_section(config_path, "drift", DriftSection)
         path = data or Path(load_section(config_path, "data", DataSection).dataset)
-        result = drift_gate(path, profile_path or Path(settings.profile), settings, reference=reference)
+        profile = profile_path or Path(settings.profile)
+        change = None
+        if proposed_profile is not None:
+            labels = Runner.from_env().pr_labels()
+            change = baseline_change(profile, proposed_profile, labels, settings.baseline_approval_label)
+            profile = change.judged_against
+        result = drift_gate(path, profile, settings, reference=reference)
+        if change is not None:
+            result = with_baseline_change(result, change)
         return finish(result, report_dir=report_dir, comment_key=str(path) if comment else None)
 
     return run_gate("drift", work)

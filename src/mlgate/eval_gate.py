@@ -16,8 +16,9 @@ What it does
     1. Scores candidate and baseline on the golden dataset; computes each configured metric.
     2. A paired bootstrap (same resampled rows for both models; seeded; resamples configurable) gives a
        confidence interval of every metric delta (candidate - baseline) and of every candidate value.
-    3. Latency p50/p95/p99 for single-row and batch prediction, after warm-up, with candidate and baseline
-       calls interleaved (alternating order) in one process so machine noise hits both alike.
+    3. Latency p50/p95/p99 for single-row and batch prediction (`mlgate.eval_latency`: after warm-up,
+       candidate and baseline interleaved in one process, CPU time per call, rounds, a confirmation
+       measurement before a latency rule fails).
     4. Per-segment metrics for configured columns and the largest gap between segments.
     5. Every rule is evaluated and every failure reported (not just the first).
 
@@ -41,7 +42,6 @@ import importlib
 import json
 import math
 import re
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,6 +51,8 @@ import click
 from pydantic import Field, field_validator, model_validator
 
 from mlgate.config import Section, load_section
+from mlgate.eval_golden import GoldenParts, GoldenSets, split_golden
+from mlgate.eval_latency import LatencyRules, latency_gate
 from mlgate.gate import GateInputError, GateResult, comment_option, config_option, report_dir_option
 
 if TYPE_CHECKING:
@@ -375,28 +377,6 @@ class MetricRule(Section):
     )
 
 
-class LatencyRules(Section):
-    """Latency measured after warm-up, candidate and baseline interleaved; budgets apply to p95 (ms)."""
-
-    enabled: bool = True
-    single_row_p95_ms: float | None = Field(
-        default=None, gt=0, description="Budget for one-row predict calls."
-    )
-    batch_p95_ms: float | None = Field(default=None, gt=0, description="Budget for one batch predict call.")
-    max_relative_increase: float | None = Field(
-        default=None,
-        ge=0,
-        description="p95 may exceed the baseline's by at most this fraction (single and batch).",
-    )
-    warmup: int = Field(default=10, ge=0, description="Untimed calls per model before measuring.")
-    single_row_calls: int = Field(default=200, ge=10)
-    batch_calls: int = Field(default=20, ge=3)
-    batch_size: int = Field(default=256, ge=2)
-    max_seconds: float = Field(
-        default=120, gt=0, description="Time budget for the timed calls (half single-row, half batch)."
-    )
-
-
 class SegmentRule(Section):
     column: str = Field(description="Golden-dataset column whose values define the segments.")
     metric: str = Field(description="A metric configured under `metrics` (or a known one).")
@@ -439,6 +419,11 @@ class EvalSection(Section):
     task: Task = "classification"
     exclude_columns: list[str] = Field(
         default_factory=list, description="Columns not passed to the model (ids, timestamps)."
+    )
+    golden_sets: GoldenSets | None = Field(
+        default=None,
+        description="Must-pass scenarios (absolute rules) vs the representative sample (comparisons); "
+        "unset: every rule on every row.",
     )
     model_name: str = Field(default="model", description="Registered model name in the MLflow registry.")
     baseline_alias: str = "champion"
@@ -817,21 +802,27 @@ def judge_metric(
     *,
     delta: Interval | None = None,
     confidence: float = 0.95,
+    must_pass: float | None = None,
 ) -> list[RuleCheck]:
-    """Every rule configured for one metric, each as a RuleCheck (failures are all kept)."""
+    """Every rule configured for one metric, each as a RuleCheck (failures are all kept).
+
+    `candidate`/`baseline` are the values the change rules compare (on the golden sample when the golden
+    dataset has parts); `must_pass`, when given, is the candidate's value on the must-pass scenarios,
+    which the absolute threshold is judged on."""
     checks: list[RuleCheck] = []
     sign = 1.0 if greater_is_better else -1.0
     better = "≥" if greater_is_better else "≤"
     if rule.threshold is not None:
         t = rule.threshold
-        ok = (candidate >= t) if greater_is_better else (candidate <= t)
+        value, who = (candidate, "candidate") if must_pass is None else (must_pass, "must-pass scenarios")
+        ok = (value >= t) if greater_is_better else (value <= t)
         checks.append(
             RuleCheck(
                 name,
                 f"{better} {t:g}",
                 bool(ok),
                 "" if ok else "metric-threshold",
-                f"candidate {_fmt(candidate)} {'meets' if ok else 'misses'} {better} {t:g}",
+                f"{who} {_fmt(value)} {'meets' if ok else 'misses'} {better} {t:g}",
             )
         )
     changes = [("min_improvement", rule.min_improvement), ("max_regression", rule.max_regression)]
@@ -891,44 +882,6 @@ def _change_ok(
         return improvement >= 1e-10 if kind == "min_improvement" else improvement >= 0
     relative = improvement / abs(baseline)
     return relative >= r if kind == "min_improvement" else relative >= -r
-
-
-def judge_latency(
-    rules: LatencyRules, cand: dict[str, dict[str, float]], base: dict[str, dict[str, float]] | None
-) -> list[RuleCheck]:
-    checks: list[RuleCheck] = []
-    for mode, budget in (("single_row", rules.single_row_p95_ms), ("batch", rules.batch_p95_ms)):
-        p95 = cand[mode]["p95"]
-        if budget is not None:
-            ok = p95 <= budget
-            checks.append(
-                RuleCheck(
-                    f"latency {mode.replace('_', '-')}",
-                    f"p95 ≤ {budget:g} ms",
-                    ok,
-                    "" if ok else "latency-budget",
-                    f"candidate p95 {p95:.2f} ms",
-                )
-            )
-        if rules.max_relative_increase is not None:
-            text = f"p95 ≤ baseline + {rules.max_relative_increase:.0%}"
-            if base is None:
-                checks.append(
-                    RuleCheck(f"latency {mode.replace('_', '-')}", text, None, "", "skipped: no baseline")
-                )
-                continue
-            limit = base[mode]["p95"] * (1 + rules.max_relative_increase)
-            ok = p95 <= limit
-            checks.append(
-                RuleCheck(
-                    f"latency {mode.replace('_', '-')}",
-                    text,
-                    ok,
-                    "" if ok else "latency-budget",
-                    f"candidate p95 {p95:.2f} ms vs limit {limit:.2f} ms",
-                )
-            )
-    return checks
 
 
 @dataclass
@@ -1040,13 +993,17 @@ def read_golden(path: Path, section: EvalSection) -> pd.DataFrame:
                 field="eval.segments",
                 fix="add the column or remove the segment rule",
             )
+    split_golden(frame, section.golden_sets, path)  # fail fast on a bad golden-set column
     return frame
 
 
 def features_for(
     frame: pd.DataFrame, section: EvalSection, handle: ModelHandle, golden: Path
 ) -> pd.DataFrame:
-    drop = [c for c in (section.label, *section.exclude_columns) if c in frame.columns]
+    not_features = (section.label, *section.exclude_columns)
+    if section.golden_sets is not None:
+        not_features = (*not_features, section.golden_sets.column)
+    drop = [c for c in not_features if c in frame.columns]
     features = frame.drop(columns=drop)
     if handle.input_names is not None:
         missing = [c for c in handle.input_names if c not in features.columns]
@@ -1099,42 +1056,6 @@ def predict_checked(predict: Callable[[Any], Any], features: pd.DataFrame, label
     return scores
 
 
-def _percentiles(samples: Sequence[float]) -> dict[str, float]:
-    import numpy as np
-
-    arr = np.asarray(samples) * 1000.0
-    p50, p95, p99 = np.percentile(arr, [50, 95, 99])
-    return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "calls": float(arr.size)}
-
-
-def measure_latency(
-    predictors: dict[str, Callable[[Any], Any]], features: pd.DataFrame, rules: LatencyRules
-) -> dict[str, dict[str, dict[str, float]]]:
-    """p50/p95/p99 in ms per model for single-row and batch calls; calls interleaved, order alternating."""
-    names = list(predictors)
-    n = len(features)
-    rows = [features.iloc[[i % n]] for i in range(min(n, 64))]
-    batch = features.iloc[[i % n for i in range(rules.batch_size)]]
-    for _ in range(rules.warmup):
-        for name in names:
-            predictors[name](rows[0])
-            predictors[name](batch)
-    timings: dict[str, dict[str, list[float]]] = {name: {"single_row": [], "batch": []} for name in names}
-    for mode, calls in (("single_row", rules.single_row_calls), ("batch", rules.batch_calls)):
-        deadline = time.perf_counter() + rules.max_seconds / 2
-        for i in range(calls):
-            # a very slow model must not hold the job for hours: stop at the time budget (≥ 5 calls each)
-            if i >= 5 and time.perf_counter() > deadline:
-                break
-            order = names if i % 2 == 0 else names[::-1]
-            data = rows[i % len(rows)] if mode == "single_row" else batch
-            for name in order:
-                start = time.perf_counter()
-                predictors[name](data)
-                timings[name][mode].append(time.perf_counter() - start)
-    return {name: {mode: _percentiles(t) for mode, t in modes.items()} for name, modes in timings.items()}
-
-
 def segment_report(
     rule: SegmentRule, metric: Metric, column: Any, y: Any, s_cand: Any, *, s_base: Any | None
 ) -> SegmentReport:
@@ -1178,10 +1099,13 @@ def segment_report(
 class MetricRow:
     name: str
     greater_is_better: bool
+    #: candidate and baseline on the comparison rows (the golden sample, or every row)
     candidate: float
     baseline: float | None
     candidate_interval: Interval
     delta_interval: Interval | None
+    #: the candidate on the must-pass scenarios (None when the golden dataset has no parts)
+    must_pass: float | None = None
 
 
 @dataclass
@@ -1192,6 +1116,7 @@ class EvalOutcome:
     candidate_label: str
     baseline_label: str | None
     rows: int
+    parts: GoldenParts
     metrics: list[MetricRow]
     checks: list[RuleCheck]
     latency: dict[str, dict[str, dict[str, float]]]
@@ -1217,6 +1142,11 @@ class EvalOutcome:
                 "baseline": self.baseline_label,
                 "no_baseline_policy": self.section.no_baseline if self.baseline_label is None else None,
                 "rows": self.rows,
+                "golden_sets": (
+                    {"must_pass": self.parts.must_pass_rows, "sample": self.parts.sample_rows}
+                    if self.parts.configured
+                    else None
+                ),
                 "metrics": [asdict(m) for m in self.metrics],
                 "checks": [asdict(c) for c in self.checks],
                 "latency_ms": self.latency,
@@ -1252,7 +1182,11 @@ def evaluate(
     features = {k: features_for(frame, section, h, golden) for k, h in models.items()}
     predictors = {k: load_predictor(h, want_scores=want_scores) for k, h in models.items()}
     scores = {k: predict_checked(predictors[k], features[k], models[k].label) for k in models}
-    s_cand, s_base = scores["candidate"], scores.get("baseline")
+    parts = split_golden(frame, section.golden_sets, golden)
+    # comparisons and intervals on the sample; absolute rules on the must-pass scenarios
+    cmp, must = parts.sample, parts.must_pass
+    s_cand, s_base = scores["candidate"][cmp], (scores["baseline"][cmp] if "baseline" in scores else None)
+    y_all, y = y, y[cmp]
 
     built = {
         name: build_metric(name, rule, decision_threshold=section.decision_threshold)
@@ -1279,10 +1213,17 @@ def evaluate(
         with np.errstate(all="ignore"):
             cand_value = metric.value(y, s_cand)
             base_value = metric.value(y, s_base) if s_base is not None else None
+            must_value = metric.value(y_all[must], scores["candidate"][must]) if parts.configured else None
         outcome = intervals[name]
         rows.append(
             MetricRow(
-                name, metric.greater_is_better, cand_value, base_value, outcome.candidate, outcome.delta
+                name,
+                metric.greater_is_better,
+                cand_value,
+                base_value,
+                outcome.candidate,
+                outcome.delta,
+                must_value,
             )
         )
         checks.extend(
@@ -1294,22 +1235,29 @@ def evaluate(
                 base_value,
                 delta=outcome.delta,
                 confidence=boot.confidence,
+                must_pass=must_value,
             )
         )
-        if math.isnan(cand_value) and not any(c.subject == name and c.passed is False for c in checks):
+        undefined = math.isnan(cand_value) or (must_value is not None and math.isnan(must_value))
+        if undefined and not any(c.subject == name and c.passed is False for c in checks):
             checks.append(RuleCheck(name, "is defined", False, "metric-threshold", "candidate metric is NaN"))
 
     latency: dict[str, dict[str, dict[str, float]]] = {}
     if section.latency.enabled:
-        latency = measure_latency(predictors, features["candidate"], section.latency)
-        checks.extend(judge_latency(section.latency, latency["candidate"], latency.get("baseline")))
+        latency, latency_checks = latency_gate(predictors, features["candidate"], section.latency)
+        checks.extend(RuleCheck(**asdict(c)) for c in latency_checks)
 
     segments: list[SegmentReport] = []
     for seg in section.segments:
         metric = built.get(seg.metric) or build_metric(
             seg.metric, MetricRule(), decision_threshold=section.decision_threshold
         )
-        report = segment_report(seg, metric, frame[seg.column].to_numpy(), y, s_cand, s_base=s_base)
+        # a segment gap is an absolute rule: judged on the must-pass scenarios
+        s_base_must = scores["baseline"][must] if "baseline" in scores else None
+        column = frame[seg.column].to_numpy()[must]
+        report = segment_report(
+            seg, metric, column, y_all[must], scores["candidate"][must], s_base=s_base_must
+        )
         segments.append(report)
         checks.extend(judge_segment(seg, report))
 
@@ -1325,6 +1273,7 @@ def evaluate(
         candidate_label=candidate.label,
         baseline_label=baseline.label if baseline is not None else None,
         rows=len(frame),
+        parts=parts,
         metrics=rows,
         checks=checks,
         latency=latency,
@@ -1354,7 +1303,13 @@ def render_summary(outcome: EvalOutcome, passed: bool) -> str:
     lines = [
         f"### mlgate eval-gate: {head}",
         "",
-        f"Candidate **{outcome.candidate_label}** vs baseline **{base}** on {outcome.rows} golden rows.",
+        f"Candidate **{outcome.candidate_label}** vs baseline **{base}** on {outcome.rows} golden rows"
+        + (
+            f" ({outcome.parts.must_pass_rows} must-pass scenarios for the absolute rules, "
+            f"{outcome.parts.sample_rows} sample rows for the comparisons)."
+            if outcome.parts.configured
+            else "."
+        ),
     ]
     if outcome.baseline_label is None:
         policy = outcome.section.no_baseline
@@ -1372,11 +1327,15 @@ def render_summary(outcome: EvalOutcome, passed: bool) -> str:
 
 def render_details(outcome: EvalOutcome) -> str:
     conf = f"{outcome.section.bootstrap.confidence:.0%}"
+    parts = outcome.parts.configured
+    where = " on the golden sample" if parts else ""
     out = [
-        f"#### Metrics ({conf} paired bootstrap intervals, {outcome.section.bootstrap.resamples} resamples)",
+        f"#### Metrics{where} ({conf} paired bootstrap intervals, {outcome.section.bootstrap.resamples} "
+        "resamples)",
         "",
-        f"| metric | candidate | {conf} CI | baseline | Δ | Δ {conf} CI | rules |",
-        "|---|---:|---|---:|---:|---|---|",
+        ("| metric | must-pass | " if parts else "| metric | ")
+        + f"candidate | {conf} CI | baseline | Δ | Δ {conf} CI | rules |",
+        ("|---|---:|---:|---|---:|---:|---|---|" if parts else "|---|---:|---|---:|---:|---|---|"),
     ]
     for m in outcome.metrics:
         rules = [c for c in outcome.checks if c.subject == m.name]
@@ -1388,23 +1347,27 @@ def render_details(outcome: EvalOutcome) -> str:
         )
         delta = _fmt(m.candidate - m.baseline) if m.baseline is not None else "—"
         arrow = "↑" if m.greater_is_better else "↓"
+        must = f"{_fmt(m.must_pass)} | " if parts else ""
         out.append(
-            f"| {m.name} {arrow} | {_fmt(m.candidate)} | {_interval(m.candidate_interval)} | "
+            f"| {m.name} {arrow} | {must}{_fmt(m.candidate)} | {_interval(m.candidate_interval)} | "
             f"{_fmt(m.baseline)} | {delta} | {_interval(m.delta_interval, signed=True)} | {marks} |"
         )
     if outcome.latency:
+        lat_rules = outcome.section.latency
         out += [
             "",
-            "#### Latency (ms, after warm-up, calls interleaved)",
+            f"#### Latency ({'CPU ' if lat_rules.clock == 'cpu' else ''}ms per call, after warm-up, "
+            f"calls interleaved; p95 = median of {lat_rules.rounds} rounds' p95)",
             "",
-            "| model | mode | p50 | p95 | p99 | calls |",
-            "|---|---|---:|---:|---:|---:|",
+            "| model | mode | p50 | p95 | p99 | calls | vs baseline |",
+            "|---|---|---:|---:|---:|---:|---:|",
         ]
         for model, modes in outcome.latency.items():
             for mode, p in modes.items():
+                ratio = f"{p['ratio']:.2f}x" if "ratio" in p else "—"
                 out.append(
                     f"| {model} | {mode.replace('_', '-')} | {p['p50']:.2f} | {p['p95']:.2f} | "
-                    f"{p['p99']:.2f} | {int(p['calls'])} |"
+                    f"{p['p99']:.2f} | {int(p['calls'])} | {ratio} |"
                 )
         lat = [c for c in outcome.checks if c.subject.startswith("latency")]
         out += [

@@ -205,6 +205,12 @@ class Runner:
         number = (event.get("pull_request") or {}).get("number") or (event.get("issue") or {}).get("number")
         return int(number) if number else None
 
+    def pr_labels(self) -> list[str]:
+        """Names of the labels on this run's pull request, as the event payload lists them (a label added
+        later reaches a run through the `labeled` event, which carries the new list)."""
+        labels = (self.event().get("pull_request") or {}).get("labels") or []
+        return [str(label["name"]) for label in labels if isinstance(label, dict) and "name" in label]
+
     def event(self) -> dict[str, Any]:
         """The event payload at `GITHUB_EVENT_PATH` (empty when unset), validated where mlgate reads it.
 

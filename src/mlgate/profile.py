@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlgate import __version__
-from mlgate.dataset import DEFAULT_CHUNK_ROWS, data_format, iter_batches
+from mlgate.dataset import data_format, iter_batches
+from mlgate.drift_config import ProfileSettings
 from mlgate.gate import (
     COMMON_FAILURE_REASONS,
     GateInputError,
@@ -89,15 +90,6 @@ FAILURE_REASONS: dict[str, str] = {
     "all-null-column": "a profiled column holds only nulls",
     "infinite-value": "a numeric column holds `inf` or `-inf` (refused: use null)",
 }
-
-
-@dataclass(frozen=True)
-class ProfileSettings:
-    bins: int = 10
-    sketch_size: int = 5000
-    top_categories: int = 50
-    exclude: tuple[str, ...] = ()
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
 
 
 # --- per-column accumulators ---------------------------------------------------------------------------
@@ -623,7 +615,7 @@ def command(
 
     def work() -> int:
         from mlgate.config import load_section
-        from mlgate.drift import DriftSection
+        from mlgate.drift_config import DriftSection
 
         if chunk_rows is not None and chunk_rows < 1:
             raise GateInputError(

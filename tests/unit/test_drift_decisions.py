@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mlgate.drift import DriftSection, drift_gate
+from mlgate.drift import drift_gate
+from mlgate.drift_config import DriftSection
 from mlgate.drift_statistics import EMPTY_BIN_SHARE, ks_smallest_p, psi, psi_conclusive, psi_noise
 from mlgate.gate import GateInputError
 from mlgate.profile import ProfileSettings, build_profile, load_profile, profile_gate

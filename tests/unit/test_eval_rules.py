@@ -272,34 +272,6 @@ def test_identical_models_have_an_interval_of_zero_and_seed_makes_it_reproducibl
 # -- latency and segments --------------------------------------------------------------------------------
 
 
-def test_latency_budgets_absolute_and_relative() -> None:
-    rules = eg.LatencyRules(single_row_p95_ms=50, batch_p95_ms=200, max_relative_increase=0.2)
-    fast = {"single_row": {"p95": 10.0}, "batch": {"p95": 100.0}}
-    slow = {"single_row": {"p95": 60.0}, "batch": {"p95": 150.0}}
-    assert failed(eg.judge_latency(rules, fast, fast)) == []
-    checks = eg.judge_latency(rules, slow, fast)
-    assert failed(checks) == ["latency-budget"] * 3  # single-row budget, single-row relative, batch relative
-    assert [c.passed for c in eg.judge_latency(rules, fast, None)] == [True, None, True, None]
-
-
-def test_latency_is_measured_for_both_models_interleaved() -> None:
-    import pandas as pd
-
-    calls: list[str] = []
-    predictors = {
-        "candidate": lambda frame: calls.append("c") or np.zeros(len(frame)),
-        "baseline": lambda frame: calls.append("b") or np.zeros(len(frame)),
-    }
-    frame = pd.DataFrame({"x": range(10)})
-    result = eg.measure_latency(
-        predictors, frame, eg.LatencyRules(warmup=1, single_row_calls=10, batch_calls=4)
-    )
-    assert set(result) == {"candidate", "baseline"}
-    assert result["candidate"]["single_row"]["calls"] == 10
-    timed = "".join(calls[4:])  # after warm-up (2 calls per model)
-    assert timed.startswith("cbbccb")  # alternating order: noise cannot favour one model
-
-
 def test_segment_gap_rule() -> None:
     y = np.array([1, 1, 0, 0] * 10 + [1, 1, 0, 0] * 10, dtype=float)
     good = np.where(y == 1, 0.9, 0.1)

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from mlgate import cli, drift, profile
-from mlgate.drift import DriftSection
+from mlgate.drift_config import DriftSection
 from mlgate.gate import GateInputError
 from mlgate.profile import ProfileSettings, build_profile
 

@@ -17,7 +17,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlgate.drift import DriftSection, compare
+from mlgate.drift import compare
+from mlgate.drift_config import DriftSection
 from mlgate.gate import GateInputError
 from mlgate.profile import ProfileSettings, build_profile, load_profile
 

@@ -21,6 +21,7 @@ import pytest
 
 from tests.support.act import ActRun, pull_request_event, run_generated
 from tests.support.fake_github import FakeGitHub
+from tests.support.latency import measured_single_row_budget_ms, set_single_row_budget
 from tests.support.mlflow_server import MlflowServer
 from tests.support.project import as_github_repository, git, render_project
 
@@ -95,10 +96,8 @@ def repo(
     generated = render_project(
         tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True, mlflow_tracking="server"
     )
-    # the promotion loop is judged here, not latency (the latency tests do): machine load must not decide
-    config = generated / "mlgate.yaml"
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("  latency:\n", "  latency:\n    enabled: false\n", 1), encoding="utf-8")
+    # the eval gate's latency budget from a measurement on this machine, not the template's fixed 50 ms
+    set_single_row_budget(generated, measured_single_row_budget_ms(generated))
     project = as_github_repository(generated, REPO)
     with MlflowServer.start(tmp_path_factory.mktemp("mlflow-server")) as server:
         yield GeneratedRepo(project, wheel_dir, mlgate_src, server.url)

@@ -41,14 +41,25 @@ def test_fraud_is_more_likely_at_night_on_new_cards() -> None:
 
 def test_golden_dataset_is_fixed_and_covers_every_scenario() -> None:
     golden = data.golden_dataset()
-    assert len(golden) == data.GOLDEN_ROWS
+    assert len(golden) == data.GOLDEN_ROWS + data.GOLDEN_SAMPLE_ROWS
     pd.testing.assert_frame_equal(golden, data.golden_dataset())
-    assert set(golden["scenario"]) == set(data.SCENARIOS)
-    assert set(golden["is_fraud"]) == {0, 1}
+    parts = golden.groupby(data.GOLDEN_SET_COLUMN)
+    sizes = {data.KEY_SCENARIOS: data.GOLDEN_ROWS, data.REPRESENTATIVE_SAMPLE: data.GOLDEN_SAMPLE_ROWS}
+    assert parts.size().to_dict() == sizes
+    must_pass = parts.get_group(data.KEY_SCENARIOS)
+    assert set(must_pass["scenario"]) == set(data.SCENARIOS)
+    assert set(must_pass["is_fraud"]) == {0, 1}
+
+
+def test_golden_sample_is_representative_and_has_enough_fraud_to_compare_models() -> None:
+    sample = data.golden_sample()
+    assert 0.01 <= sample["is_fraud"].mean() <= 0.03  # the population's rate, not an easy enriched set
+    assert sample["is_fraud"].sum() >= 100  # enough positives for bootstrap intervals of useful width
+    assert sample["transaction_id"].is_unique
 
 
 def test_golden_labels_agree_with_the_ground_truth() -> None:
-    golden = data.golden_dataset()
+    golden = data.golden_scenarios()
     probability = 1 / (1 + np.exp(-(data.fraud_logit(golden) + data.reference_intercept())))
     assert (probability[golden["is_fraud"] == 1] > 0.5).all()
     assert (probability[golden["is_fraud"] == 0] < 0.05).all()
@@ -60,4 +71,4 @@ def test_prepare_writes_a_stratified_split(tmp_path: Path) -> None:
     assert len(train) + len(test) == 4_000
     assert abs(train["is_fraud"].mean() - test["is_fraud"].mean()) < 0.005
     assert set(train["transaction_id"]).isdisjoint(test["transaction_id"])
-    assert len(pd.read_csv(files["golden"])) == data.GOLDEN_ROWS
+    assert len(pd.read_csv(files["golden"])) == data.GOLDEN_ROWS + data.GOLDEN_SAMPLE_ROWS

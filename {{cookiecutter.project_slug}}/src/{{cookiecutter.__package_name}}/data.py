@@ -1,10 +1,19 @@
-"""Synthetic card transactions with a learnable fraud signal, and a golden dataset of key scenarios.
+"""Synthetic card transactions with a learnable fraud signal, and the golden dataset the eval gate uses.
 
     python -m {{ cookiecutter.__package_name }}.data [--params params.yaml]
 
 writes `data/train.csv`, `data/test.csv` (a stratified split of `data.n_rows` generated rows) and
-`data/golden.csv` (500 hand-designed rows whose labels never change). Everything is seeded: the same
-parameters give byte-identical files, so DVC only re-runs later stages when something really changed.
+`data/golden.csv`, the golden dataset the eval gate judges models on. Its column `golden_set` says which
+of two parts a row belongs to:
+
+    must-pass   500 hand-designed rows of key scenarios whose labels never change: every model must get
+                them right (the absolute rules in mlgate.yaml: thresholds, segment gaps)
+    sample      8,000 rows drawn from the same population as the training data (its own fixed seed, the
+                default 2 % fraud rate): hard, representative cases on which a better and a worse model
+                score differently (the comparisons with the champion and their bootstrap intervals)
+
+Everything is seeded: the same parameters give byte-identical files, so DVC only re-runs later stages
+when something really changed; the golden dataset does not depend on params.yaml at all.
 
 Ground truth: every row gets a fraud probability from `fraud_logit()` (amount unusual for its merchant
 category, night hours, new cards, risky categories, devices and countries, and an interaction of them),
@@ -36,8 +45,12 @@ COLUMNS = (
     "device",
     "is_fraud",
 )
-GOLDEN_ROWS = 500
+GOLDEN_ROWS = 500  # must-pass scenario rows
+GOLDEN_SAMPLE_ROWS = 8_000  # representative sample rows (about 120 frauds at the default 2 %)
 GOLDEN_SEED = 20_240_501
+GOLDEN_SET_COLUMN = "golden_set"
+KEY_SCENARIOS = "must-pass"
+REPRESENTATIVE_SAMPLE = "sample"
 MAX_AMOUNT = 50_000.0
 MAX_CARD_AGE_DAYS = 3_650
 
@@ -286,7 +299,7 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-def golden_dataset() -> pd.DataFrame:
+def golden_scenarios() -> pd.DataFrame:
     """500 rows of key scenarios with fixed labels: the cases a model must always get right."""
     import numpy as np
     import pandas as pd
@@ -309,9 +322,27 @@ def golden_dataset() -> pd.DataFrame:
                     "device": spec.device.value,
                     "is_fraud": spec.is_fraud,
                     "scenario": name,
+                    GOLDEN_SET_COLUMN: KEY_SCENARIOS,
                 }
             )
     return pd.DataFrame(rows)
+
+
+def golden_sample() -> pd.DataFrame:
+    """GOLDEN_SAMPLE_ROWS transactions from the training population (a seed of its own, the default 2 %
+    fraud rate): the hard, representative part of the golden dataset that tells models apart."""
+    sample = generate_transactions(GOLDEN_SAMPLE_ROWS, seed=GOLDEN_SEED + 1, fraud_rate=0.02)
+    sample["transaction_id"] = [f"golden-sample-{i:05d}" for i in range(len(sample))]
+    sample["scenario"] = REPRESENTATIVE_SAMPLE
+    sample[GOLDEN_SET_COLUMN] = REPRESENTATIVE_SAMPLE
+    return sample
+
+
+def golden_dataset() -> pd.DataFrame:
+    """The golden dataset: the must-pass scenarios, then the representative sample (column `golden_set`)."""
+    import pandas as pd
+
+    return pd.concat([golden_scenarios(), golden_sample()], ignore_index=True)
 
 
 def stratified_split(df: pd.DataFrame, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

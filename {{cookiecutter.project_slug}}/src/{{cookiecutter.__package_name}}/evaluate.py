@@ -7,7 +7,8 @@ Reads `models/model.joblib`, `data/test.csv` and `data/golden.csv`; writes
     metrics.json            precision, recall, f1, roc_auc, pr_auc (test set, at `evaluate.threshold`),
                             baseline_pr_auc (a model that always predicts the base rate),
                             segments.<column>.<value>.* (per-segment metrics, e.g. per country),
-                            golden.* (the golden scenarios) and latency_ms.p50 / p95 (single-row predict)
+                            golden.* (the must-pass golden scenarios), golden_sample.* (the golden
+                            dataset's representative sample) and latency_ms.p50 / p95 (single-row predict)
     plots/pr_curve.csv      precision-recall curve (recall, precision, threshold)
     plots/roc_curve.csv     ROC curve (fpr, tpr, threshold)
 """
@@ -109,6 +110,7 @@ def evaluate(
     model: Any, test: pd.DataFrame, golden: pd.DataFrame, *, threshold: float, segment_by: Sequence[str]
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """metrics.json content and the two curves for a fitted model."""
+    from .data import GOLDEN_SET_COLUMN, KEY_SCENARIOS, REPRESENTATIVE_SAMPLE
     from .features import split_xy
 
     features, labels = split_xy(test)
@@ -119,8 +121,15 @@ def evaluate(
     metrics["segments"] = {column: segment_metrics(test, scores, column, threshold) for column in segment_by}
     golden_features, golden_labels = split_xy(golden)
     golden_scores = model.predict_proba(golden_features)[:, 1]
-    metrics["golden"] = compute_metrics(golden_labels, golden_scores, threshold)
-    metrics["golden"]["accuracy"] = float(((golden_scores >= threshold) == golden_labels.to_numpy()).mean())
+    # the two parts of the golden dataset (data.GOLDEN_SET_COLUMN): must-pass scenarios and the sample
+    part = golden[GOLDEN_SET_COLUMN].to_numpy() if GOLDEN_SET_COLUMN in golden else None
+    for key, name in (("golden", KEY_SCENARIOS), ("golden_sample", REPRESENTATIVE_SAMPLE)):
+        rows = (part == name) if part is not None else (golden_labels.to_numpy() >= 0)
+        if not rows.any():
+            continue
+        labels_part, scores_part = golden_labels.to_numpy()[rows], golden_scores[rows]
+        metrics[key] = compute_metrics(labels_part, scores_part, threshold)
+        metrics[key]["accuracy"] = float(((scores_part >= threshold) == labels_part).mean())
     metrics["latency_ms"] = predict_latency_ms(model, features)
     pr, roc = curves(labels, scores)
     return metrics, pr, roc

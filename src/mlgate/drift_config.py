@@ -1,0 +1,76 @@
+"""The `drift:` section of mlgate.yaml and the profile settings it gives `mlgate profile`.
+
+Its own module so that `profile`, `drift`, `drift-check` and `mlgate config` read the section without
+importing each other (the drift gate reads profiles; the profile command reads this section).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
+
+from mlgate.config import Section
+from mlgate.dataset import DEFAULT_CHUNK_ROWS
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    bins: int = 10
+    sketch_size: int = 5000
+    top_categories: int = 50
+    exclude: tuple[str, ...] = ()
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+
+
+class DriftSection(Section):
+    """`drift:` in mlgate.yaml — the reference profile, how it is built, and when data counts as drifted."""
+
+    profile: str = Field(
+        "data/reference_profile.json", description="Reference profile JSON (mlgate profile)."
+    )
+    psi_threshold: float = Field(0.1, gt=0, description="A column drifts when PSI ≥ this.")
+    ks_p_value: float = Field(0.05, gt=0, lt=1, description="A column drifts when the KS p-value ≤ this.")
+    chi2_p_value: float = Field(0.05, gt=0, lt=1, description="A column drifts when the chi-square p ≤ this.")
+    numeric_test: Literal["psi", "ks"] = Field("psi", description="Test that decides for numeric columns.")
+    categorical_test: Literal["psi", "chi2"] = Field("psi", description="Test that decides for categoricals.")
+    max_null_rate_increase: float = Field(
+        0.1, ge=0, le=1, description="A column drifts when its null rate rises by more than this (absolute)."
+    )
+    dataset_drift_share: float = Field(
+        0.5, gt=0, le=1, description="The dataset drifts when at least this share of columns drift."
+    )
+    fail_on: Literal["dataset", "column"] = Field(
+        "dataset", description="Fail the gate on dataset drift, or on any drifted column."
+    )
+    inconclusive: Literal["fail", "warn"] = Field(
+        "fail",
+        description="When a column has too few rows for its test to judge (and nothing drifted): fail "
+        "the gate (`inconclusive`), or pass with a warning.",
+    )
+    bins: int = Field(10, ge=2, le=1000, description="PSI bins for numeric columns (at reference quantiles).")
+    sketch_size: int = Field(
+        5000,
+        ge=10,
+        le=1_000_000,
+        description="ECDF sketch points per numeric column (KS error ≤ 1/sketch_size).",
+    )
+    top_categories: int = Field(50, ge=1, description="Categories kept per categorical column.")
+    exclude: list[str] = Field(default_factory=list, description="Columns left out of profile and drift.")
+    chunk_rows: int = Field(DEFAULT_CHUNK_ROWS, ge=1000, description="Rows read per chunk.")
+    issue_label: str = Field("data-drift", description="Label of the issue drift-check opens per episode.")
+    baseline_approval_label: str = Field(
+        "approve-baseline-change",
+        min_length=1,
+        description="Pull-request label approving a change of the reference profile (--proposed-profile).",
+    )
+
+    def profile_settings(self, chunk_rows: int | None = None) -> ProfileSettings:
+        return ProfileSettings(
+            bins=self.bins,
+            sketch_size=self.sketch_size,
+            top_categories=self.top_categories,
+            exclude=tuple(self.exclude),
+            chunk_rows=chunk_rows or self.chunk_rows,
+        )
