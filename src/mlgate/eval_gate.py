@@ -1407,7 +1407,7 @@ def render_details(outcome: EvalOutcome) -> str:
 
 def open_baseline(section: EvalSection, explicit: str | None, config: Path) -> ModelHandle | None:
     """The explicit baseline, else the champion of the registry of record (mlgate.record)."""
-    from mlgate.record import open_registry
+    from mlgate.record_backend import open_registry
     from mlgate.registry import open_model
 
     if explicit:

@@ -205,7 +205,7 @@ def build_card(
     *, config: Path, version: str | None, result_path: Path | None, profile_path: Path | None, output: Path
 ) -> GateResult:
     from mlgate.eval_gate import load_eval_config
-    from mlgate.record import open_registry
+    from mlgate.record_backend import open_registry
 
     section = load_eval_config(config)
     name = section.model_name

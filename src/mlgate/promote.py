@@ -141,7 +141,7 @@ def promote(
     lineage: Lineage,
 ) -> GateResult:
     from mlgate.eval_gate import combined_digest, load_eval_config, rules_digest
-    from mlgate.record import open_registry
+    from mlgate.record_backend import open_registry
     from mlgate.registry import file_digest, open_model
 
     section = load_eval_config(config)
@@ -254,7 +254,7 @@ def release_notes(
 
 def rollback(*, config: Path) -> GateResult:
     from mlgate.eval_gate import load_eval_config
-    from mlgate.record import open_registry
+    from mlgate.record_backend import open_registry
 
     section = load_eval_config(config)
     name = section.model_name

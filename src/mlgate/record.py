@@ -15,22 +15,21 @@ against either backend, chosen by the `registry` section of mlgate.yaml:
   to the local MLflow registry (`MLFLOW_TRACKING_URI`) and say so; in Actions they never fall back.
 - `mlflow` (mlgate.mlflow_registry): the `eval.baseline_alias` alias (`champion`) and `previous`.
 
-Every command prints which registry it used (`RegistryOfRecord.where`).
+Every command prints which registry it used (`RegistryOfRecord.where`). This module holds the interface
+and the shared types; `mlgate.record_backend.open_registry()` picks and opens the backend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import Field
 
-from mlgate.config import Section, load_section
+from mlgate.config import Section
 
 if TYPE_CHECKING:
-    from mlgate.github import Runner
     from mlgate.registry import ModelHandle
 
 LINEAGE_PREFIX = "mlgate."
@@ -111,39 +110,3 @@ class RegistryOfRecord(Protocol):
     def rollback(self) -> Move: ...
 
     def version_info(self, version: str | None) -> VersionInfo: ...
-
-
-def load_registry_section(config: Path) -> RegistrySection:
-    return load_section(config, "registry", RegistrySection)
-
-
-def open_registry(
-    config: Path, *, model_name: str, alias: str, runner: Runner | None = None, announce: bool = True
-) -> RegistryOfRecord:
-    """The registry of record configured in `config` (see the module docstring for the fallback)."""
-    from mlgate import github
-
-    section = load_registry_section(config)
-    runner = runner or github.Runner.from_env()
-    chosen: RegistryOfRecord
-    note = ""
-    if section.backend == "github":
-        from mlgate.gitops import GitTagRegistry, local_fallback_reason
-
-        reason = None if runner.in_actions else local_fallback_reason(runner, Path.cwd(), section.remote)
-        if reason is None:
-            chosen = GitTagRegistry.open(
-                name=model_name, stage=section.stage, remote=section.remote, runner=runner
-            )
-        else:
-            from mlgate.mlflow_registry import MlflowAliasRegistry
-
-            chosen = MlflowAliasRegistry(name=model_name, alias=alias)
-            note = f" ({reason}: using the local MLflow registry instead)"
-    else:
-        from mlgate.mlflow_registry import MlflowAliasRegistry
-
-        chosen = MlflowAliasRegistry(name=model_name, alias=alias)
-    if announce:
-        runner.notice(f"champion registry: {chosen.where}{note}")
-    return chosen

@@ -247,7 +247,7 @@ def test_which_registry_a_run_uses_and_says(
 ) -> None:
     """`registry: github` locally: the GitHub champion with a GitHub remote and a token, else the local
     MLflow registry — and the run says which. In Actions there is no fallback."""
-    from mlgate.record import open_registry
+    from mlgate.record_backend import open_registry
 
     env, remote, kind, said = case
     git(tmp_path, "init", "-q", "-b", "main")
