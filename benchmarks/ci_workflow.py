@@ -85,6 +85,8 @@ def prepare(name: str, src: Path, work: Path) -> Variant:
     # same version, other code: each variant's lock names its own wheel file (find-links path)
     project = render_project(work / f"gen-{name}", wheel_dir=wheels, template=src, init=True)
     as_github_repository(project, REPO)
+    # the GitHub remote a GitOps eval gate reads the champion's tags from (none yet: the first model)
+    git(project.parent, "clone", "-q", "--bare", str(project), str(project.parent / "github-remote.git"))
     return Variant(name=name, src=src, wheels=wheels, project=project)
 
 
@@ -132,6 +134,7 @@ def run_once(variant: Variant, work: Path) -> Timing:
             wheel_dir=variant.wheels,
             mlgate_src=variant.src,
             work=work,
+            git_remote=(f"https://github.com/{REPO}", variant.project.parent / "github-remote.git"),
         )
         wall = time.perf_counter() - started
     jobs = job_times(run)

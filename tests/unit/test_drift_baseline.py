@@ -76,7 +76,8 @@ def test_drift_command_with_a_proposed_profile(
     verdict: tuple[str, str],
 ) -> None:
     data = tmp_path / "data.csv"
-    data.write_text("amount\n" + "".join(f"{i % 50}.5\n" for i in range(400)))
+    # 1,000 rows: above PSI's minimum sample (~435 at 10 bins), so the statistics can judge (not inconclusive)
+    data.write_text("amount\n" + "".join(f"{i % 50}.5\n" for i in range(1000)))
     profile = build_profile(data, ProfileSettings())
     (tmp_path / "base.json").write_text(json.dumps(profile))
     (tmp_path / "proposed.json").write_text(json.dumps(profile, indent=1))  # same statistics, new bytes

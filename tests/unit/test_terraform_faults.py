@@ -174,12 +174,10 @@ def test_an_outcome_that_cannot_be_recorded_keeps_the_apply(
     # the lookups pass; the PATCH recording the outcome fails every time
     original = reviewed.gh._route
 
-    def failing_patch(
-        method: str, path: str, query: dict[str, list[str]], body: object
-    ) -> tuple[int, object]:
+    def failing_patch(method: str, path: str, *rest: object, **named: object) -> tuple[int, object]:
         if method == "PATCH":
             return 500, {"message": "down"}
-        return original(method, path, query, body)
+        return original(method, path, *rest, **named)
 
     reviewed.gh._route = failing_patch  # type: ignore[method-assign]
     code, out = reviewed.apply("envs/dev")

@@ -26,7 +26,11 @@ def project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
     generated = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True)
     # the eval gate's latency budget from a measurement on this machine, not the template's fixed 50 ms
     set_single_row_budget(generated, measured_single_row_budget_ms(generated))
-    return as_github_repository(generated, REPO)
+    project = as_github_repository(generated, REPO)
+    # the GitHub remote the eval gate reads the champion's tags from (none yet: the first model)
+    bare = project.parent / "github-remote.git"
+    git(project.parent, "clone", "-q", "--bare", str(project), str(bare))
+    return project
 
 
 def run_ci(project: Path, work: Path, wheel_dir: Path, mlgate_src: Path, fake: FakeGitHub) -> ActRun:
@@ -41,6 +45,7 @@ def run_ci(project: Path, work: Path, wheel_dir: Path, mlgate_src: Path, fake: F
         wheel_dir=wheel_dir,
         mlgate_src=mlgate_src,
         work=work,
+        git_remote=(f"https://github.com/{REPO}", project.parent / "github-remote.git"),
     )
 
 
