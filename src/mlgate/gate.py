@@ -33,6 +33,7 @@ import click
 from click.core import ParameterSource
 
 from mlgate import github
+from mlgate.errors import GateInputError as GateInputError  # noqa: PLC0414 - re-export for the gates
 
 #: the mlgate configuration file every gate reads by default
 DEFAULT_CONFIG = Path("mlgate.yaml")
@@ -45,34 +46,6 @@ COMMON_FAILURE_REASONS: dict[str, str] = {
 }
 #: the reason of a gate whose GitHub API call failed (gates that call the API list it)
 GITHUB_API_ERROR = "github-api-error"
-
-
-class GateInputError(Exception):
-    """Bad input: names the file, the field (or line) and what to do instead."""
-
-    def __init__(
-        self,
-        problem: str,
-        *,
-        file: str | Path | None = None,
-        field: str | None = None,
-        fix: str | None = None,
-        line: int | None = None,
-        reason: str = "invalid-input",
-    ) -> None:
-        self.problem = problem
-        self.file = str(file) if file is not None else None
-        self.field = field
-        self.fix = fix
-        self.line = line
-        self.reason = reason
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        where = ": ".join(part for part in (self.file, self.field) if part)
-        text = f"{where}: {self.problem}" if where else self.problem
-        return f"{text} — {self.fix}" if self.fix else text
 
 
 @dataclass

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgate.errors import GateInputError
+
 #: GitHub rejects issue and PR comments longer than this many characters.
 COMMENT_LIMIT = 65_536
 #: GitHub rejects release bodies longer than this many characters.
@@ -193,8 +195,6 @@ class Runner:
         explicit = self.env.get("MLGATE_PR_NUMBER", "").strip()
         if explicit:
             if not explicit.isdigit():
-                from mlgate.gate import GateInputError  # gate imports this module: import at call time
-
                 raise GateInputError(
                     f"must be a pull request number (got {explicit!r})",
                     field="MLGATE_PR_NUMBER",
@@ -221,7 +221,6 @@ class Runner:
         if not path:
             return {}
         from mlgate.event_payload import EventPayloadError, read_event  # pydantic only when needed
-        from mlgate.gate import GateInputError  # gate imports this module: import at call time
 
         try:
             return read_event(Path(path))

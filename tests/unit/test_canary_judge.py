@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 
-from mlgate.canary.config import AnalysisSettings, CanarySection
-from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary, look_test_count
+from mlgate.canary.config import AnalysisSettings, CanarySection, look_test_count
+from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary
 from tests.support.canary_stack import LATENCY_BUCKETS
 
 SCORE_BOUNDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)

@@ -105,6 +105,19 @@ class AnalysisSettings(Section):
     )
 
 
+def look_test_count(settings: AnalysisSettings) -> int:
+    """Statistical tests one look runs among the judged signals — the Bonferroni divisor per look."""
+    tests = 0
+    for signal in settings.signals or ALL_SIGNALS:
+        if signal == "error-rate":
+            tests += 1 + (settings.max_error_rate is not None)
+        elif signal == "latency":
+            tests += 2 + (settings.max_p99_ms is not None)
+        else:
+            tests += 1
+    return tests
+
+
 class PrometheusSettings(Section):
     """Where metrics come from when the source is Prometheus (local and kserve targets).
 
@@ -252,9 +265,7 @@ class CanarySection(Section):
 
     @property
     def alpha_per_test(self) -> float:
-        """Bonferroni share of `analysis.alpha` for one test at one look (see `judge.look_test_count`)."""
-        from mlgate.canary.judge import look_test_count
-
+        """Bonferroni share of `analysis.alpha` for one test at one look (see `look_test_count`)."""
         return self.analysis.alpha / (self.looks * look_test_count(self.analysis))
 
     @property

@@ -157,19 +157,6 @@ class BadDataError(ValueError):
     """A metric is missing or its counts cannot be right: the look is inconclusive (`no-data`)."""
 
 
-def look_test_count(settings: AnalysisSettings) -> int:
-    """Statistical tests one look runs among the judged signals — the Bonferroni divisor per look."""
-    tests = 0
-    for signal in settings.signals or ALL_SIGNALS:
-        if signal == "error-rate":
-            tests += 1 + (settings.max_error_rate is not None)
-        elif signal == "latency":
-            tests += 2 + (settings.max_p99_ms is not None)
-        else:
-            tests += 1
-    return tests
-
-
 def _pct(value: float) -> str:
     return f"{100 * value:.2f} %"
 
