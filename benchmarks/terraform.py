@@ -26,16 +26,9 @@ from collections.abc import Callable
 from typing import Any
 
 from mlgate.github import COMMENT_LIMIT, render_comment
-from mlgate.terraform.comments import OUTCOME_RESERVE
-from mlgate.terraform.plan import (
-    encode_header,
-    render_plan_details,
-    render_plan_summary,
-    scrub,
-    sensitive_strings,
-    summarize_plan,
-)
+from mlgate.terraform.comments import OUTCOME_RESERVE, encode_header, render_plan_details, render_plan_summary
 from mlgate.terraform.plan_format import validate_plan
+from mlgate.terraform.plan_summary import scrub, sensitive_strings, summarize_plan
 
 
 def synthetic_plan(n: int, seed: int = 7) -> tuple[dict[str, Any], str]:

@@ -31,7 +31,7 @@ from mlgate.gate import DEFAULT_CONFIG, GateInputError, output_file_callback
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
 SECTIONS: dict[str, str] = {
     "eval": "mlgate.eval_gate:EvalSection",
-    "terraform": "mlgate.terraform.planning:TerraformSection",
+    "terraform": "mlgate.terraform.config:TerraformSection",
     "data": "mlgate.validate_data:DataSection",
     "drift": "mlgate.drift_config:DriftSection",
     "canary": "mlgate.canary.config:CanarySection",

@@ -204,7 +204,7 @@ def test_generated_terraform_is_checkov_clean(aws_project: Path, tmp_path: Path)
 
 def test_aws_projects_configure_the_terraform_gates_in_mlgate_yaml(aws_project: Path) -> None:
     from mlgate.config import check_config, load_section
-    from mlgate.terraform.planning import TerraformSection
+    from mlgate.terraform.config import TerraformSection
 
     assert "terraform" in check_config(aws_project / "mlgate.yaml")
     section = load_section(aws_project / "mlgate.yaml", "terraform", TerraformSection)

@@ -19,8 +19,8 @@ BIN = Path(sys.executable).parent
 #: action folder -> gate module whose FAILURE_REASONS the README must document
 GATE_MODULES = {
     "lint": "mlgate.lint",
-    "terraform-plan": "mlgate.terraform.tf_plan",
-    "terraform-apply": "mlgate.terraform.tf_apply",
+    "terraform-plan": "mlgate.terraform.plan_command",
+    "terraform-apply": "mlgate.terraform.apply_command",
     "eval-gate": "mlgate.eval_gate",
     "promote-model": "mlgate.promote",
     "validate-data": "mlgate.validate_data",

@@ -32,7 +32,8 @@ import pytest
 
 from mlgate import github
 from mlgate.github import comment_marker
-from mlgate.terraform.plan import encode_header, summarize_plan
+from mlgate.terraform.comments import encode_header
+from mlgate.terraform.plan_summary import summarize_plan
 from tests.support.bad_inputs import BadInput, check_bad_input
 from tests.support.fake_github import FakeGitHub
 from tests.support.scripted_http import ScriptedHTTP

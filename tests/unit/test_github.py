@@ -460,8 +460,8 @@ def test_a_malformed_event_payload_is_one_clear_error(
 def test_plan_labels_added_before_a_502_are_not_added_again(
     tmp_path: Path, fake: FakeGitHub, sleeps: list[float]
 ) -> None:
-    from mlgate.terraform.comments import LABEL_DESTROY, sync_labels
-    from mlgate.terraform.plan import encode_header, summarize_plan
+    from mlgate.terraform.comments import LABEL_DESTROY, encode_header, sync_labels
+    from mlgate.terraform.plan_summary import summarize_plan
 
     destroying = {
         "format_version": "1.2",

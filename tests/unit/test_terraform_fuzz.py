@@ -19,13 +19,9 @@ from hypothesis import strategies as st
 from mlgate.event_payload import EventPayloadError, parse_event
 from mlgate.gate import GateInputError
 from mlgate.github import Runner
-from mlgate.terraform.plan import (
-    encode_header,
-    render_plan_details,
-    render_plan_summary,
-    summarize_plan,
-)
+from mlgate.terraform.comments import encode_header, render_plan_details, render_plan_summary
 from mlgate.terraform.plan_format import PlanFormatError, parse_plan
+from mlgate.terraform.plan_summary import summarize_plan
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -22,7 +22,7 @@ import pytest
 
 from mlgate.cli import main
 from mlgate.terraform.checkov import DEFAULT_COMMAND as DEFAULT_CHECKOV
-from mlgate.terraform.plan import read_plan_header
+from mlgate.terraform.comments import read_plan_header
 from tests.support.fake_github import FakeGitHub
 
 pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH")

@@ -7,19 +7,23 @@ from typing import Any
 
 from mlgate.github import COMMENT_LIMIT, render_comment
 from mlgate.terraform.checkov import parse_report
-from mlgate.terraform.comments import OUTCOME_END, OUTCOME_START, with_outcome
-from mlgate.terraform.plan import (
+from mlgate.terraform.comments import (
+    OUTCOME_END,
+    OUTCOME_START,
+    diff_reviewed,
+    encode_header,
+    read_plan_header,
+    render_plan_details,
+    render_plan_summary,
+    with_outcome,
+)
+from mlgate.terraform.plan_summary import (
     SENSITIVE,
     SENSITIVE_CHANGED,
     SENSITIVE_ENTRY,
     UNKNOWN,
-    diff_reviewed,
-    encode_header,
     mark_unknown,
     mask,
-    read_plan_header,
-    render_plan_details,
-    render_plan_summary,
     sensitive_strings,
     summarize_plan,
 )

@@ -7,7 +7,7 @@ that is not a list of Terraform's action names, sensitivity or unknown markers t
 `true`/`false`/objects/arrays of them. A plan the gate cannot fully understand is refused
 (`invalid-plan`), never summarised as "No changes".
 
-The models cover the fields `mlgate.terraform.plan` reads, strictly (no coercion: `"true"` is not a
+The models cover the fields `mlgate.terraform.plan_summary` reads, strictly (no coercion: `"true"` is not a
 boolean); every other field is kept as Terraform wrote it. Reference: Terraform's "JSON Output Format"
 (internal/command/jsonplan), format version 1.x.
 """

@@ -1,36 +1,33 @@
-"""What a Terraform plan means for a reviewer: summary, fingerprint, masking and the PR comment.
+"""What a Terraform plan changes, as data: the parsed plan model, its fingerprint, sensitive-value masking.
 
 Pure functions over the JSON plan (`terraform show -json PLANFILE`):
 
 - `summarize_plan(plan)` → `PlanSummary`: counts to add / change / destroy / replace / move / import /
-  forget, output changes, changes made outside Terraform (`resource_drift`), per-resource entries.
+  forget, output changes, changes made outside Terraform (`resource_drift`), per-resource entries
+  (`ResourceChange`, `OutputChange`).
 - `fingerprint` (on the summary): `sha256:` of the *normalized* resource and output changes — address,
   actions, the attributes that change (before/after, sensitive values masked, unknowns marked), moves,
   imports. Refresh noise (prior state, timestamps, unchanged attributes, no-op resources, drift) is not
-  part of it, so re-planning an unchanged configuration gives the same fingerprint.
-- `render_plan_comment(...)` → (summary, details) Markdown for one directory + workspace, with a hidden
-  header that carries the fingerprint and per-resource digests (so `tf-apply` can say *which* resources
-  changed since review), fitted under GitHub's comment limit.
-- `read_plan_header(body)` / `diff_reviewed(reviewed, current)`: the apply side.
-
-Sensitive values never reach the comment: every value is masked where the plan marks it sensitive, and
-the full plan text (Terraform's own rendering, already masked) is scrubbed of any sensitive string the
-JSON plan knows about. A sensitive value that changes is shown as `(sensitive value changed)` on its
-attribute (Terraform's own plan shows `~ input`), and the fingerprint covers the planned sensitive values
-through one slow salted hash per plan (`sensitive_digest`, scrypt), so `tf-apply` refuses a secret
-change nobody reviewed while the fingerprint, the digests and the result never carry the value, nor a
-hash of it that is cheap to test guesses against.
+  part of it, so re-planning an unchanged configuration gives the same fingerprint. `digests()` gives
+  one digest per resource, so `tf-apply` can say *which* resources changed since review.
+- masking: every value is masked where the plan marks it sensitive (`mask`), and `scrub` removes from
+  the full plan text (Terraform's own rendering, already masked) any sensitive string the JSON plan
+  knows about (`sensitive_strings`). A sensitive value that changes is shown as
+  `(sensitive value changed)` on its attribute (Terraform's own plan shows `~ input`), and the
+  fingerprint covers the planned sensitive values through one slow salted hash per plan
+  (`sensitive_digest`, scrypt), so `tf-apply` refuses a secret change nobody reviewed while the
+  fingerprint, the digests and the result never carry the value, nor a hash of it that is cheap to
+  test guesses against.
 
 The plan is checked against the shape of `terraform show -json` first (`plan_format.validate_plan`):
-anything else is a `PlanFormatError`, never "No changes".
+anything else is a `PlanFormatError`, never "No changes". How the summary is shown to a reviewer (the PR
+comment and its hidden header) is `comments`.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -47,22 +44,6 @@ SENSITIVE_DIGEST_COST = {"n": 2**14, "r": 8, "p": 1}
 #: the entry of `PlanSummary.digests()` that stands for every planned sensitive value
 SENSITIVE_ENTRY = "(sensitive values)"
 _ABSENT = object()
-#: how many characters the per-resource digests may take in the hidden header before they are left out
-DIGESTS_BUDGET = 12_000
-#: action label -> heading and emoji shown in the comment, in display order
-ACTION_HEADINGS: dict[str, str] = {
-    "delete": "🗑️ Destroy",
-    "replace": "♻️ Replace",
-    "create": "🆕 Create",
-    "update": "✏️ Update in place",
-    "move": "🚚 Move",
-    "import": "📥 Import",
-    "forget": "🫥 Forget (removed from state, not destroyed)",
-    "read": "📖 Read during apply",
-}
-HEADER_PREFIX = "<!-- mlgate:tf-plan:header "
-MAX_LISTED_PER_ACTION = 300
-MAX_VALUE_CHARS = 80
 
 
 # -- masking ------------------------------------------------------------------------------------------
@@ -438,236 +419,3 @@ def summarize_plan(plan: Any, *, validated: bool = False) -> PlanSummary:
 def _sha256(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-# -- the hidden header: fingerprint and digests, readable back at apply time ---------------------------------
-def encode_header(summary: PlanSummary, *, key: str, sha: str = "") -> str:
-    meta: dict[str, Any] = {
-        "v": 1,
-        "key": key,
-        "fingerprint": summary.fingerprint,
-        "sha": sha,
-        "changes": summary.has_changes,
-        "destroy": bool(summary.destructive),
-    }
-    digests = summary.digests()
-    packed = base64.b64encode(zlib.compress(json.dumps(digests, sort_keys=True).encode(), 9)).decode()
-    if len(packed) <= DIGESTS_BUDGET:
-        meta["digests"] = packed
-    else:
-        meta["digests_omitted"] = len(digests)
-    blob = base64.b64encode(json.dumps(meta, sort_keys=True).encode()).decode()
-    return f"{HEADER_PREFIX}{blob} -->\n<!-- fingerprint: {summary.fingerprint} -->"
-
-
-@dataclass(frozen=True)
-class ReviewedPlan:
-    key: str
-    fingerprint: str
-    sha: str
-    digests: dict[str, str] | None  # None when the plan was too large to carry them
-    changes: bool = True
-    destroy: bool = False
-
-
-def read_plan_header(body: str) -> ReviewedPlan | None:
-    """The reviewed plan recorded in a plan comment's hidden header (None when absent or unreadable)."""
-    start = body.find(HEADER_PREFIX)
-    if start < 0:
-        return None
-    end = body.find(" -->", start)
-    try:
-        meta = json.loads(base64.b64decode(body[start + len(HEADER_PREFIX) : end]))
-        digests = None
-        if "digests" in meta:
-            digests = json.loads(zlib.decompress(base64.b64decode(meta["digests"])))
-        return ReviewedPlan(
-            key=str(meta["key"]),
-            fingerprint=str(meta["fingerprint"]),
-            sha=str(meta.get("sha", "")),
-            digests=digests,
-            changes=bool(meta.get("changes", True)),
-            destroy=bool(meta.get("destroy", False)),
-        )
-    except (ValueError, KeyError, TypeError, zlib.error):
-        return None
-
-
-def diff_reviewed(reviewed: ReviewedPlan, current: PlanSummary) -> list[str]:
-    """Resource-level differences between the reviewed plan and the current one, one line each."""
-    if reviewed.digests is None:
-        return [
-            f"the reviewed plan ({len(current.changes)} changes now) was too large to keep per-resource "
-            "digests; compare the plan artifacts of the PR run and of this run"
-        ]
-    now = current.digests()
-    lines = []
-    for address in sorted(set(reviewed.digests) | set(now)):
-        old, new = reviewed.digests.get(address), now.get(address)
-        if old == new:
-            continue
-        if address == SENSITIVE_ENTRY:
-            lines.append(
-                "~ a value the plan marks sensitive differs from the reviewed plan (the value is not shown; "
-                "compare the sensitive attributes of the resources and outputs with what was approved)"
-            )
-            continue
-        if old is None:
-            lines.append(f"+ `{address}`: {new.split(':')[0] if new else ''} (not in the reviewed plan)")
-        elif new is None:
-            lines.append(f"- `{address}`: {old.split(':')[0]} (in the reviewed plan, not planned now)")
-        else:
-            old_action, new_action = old.split(":")[0], new.split(":")[0]
-            what = (
-                f"{old_action} → {new_action}"
-                if old_action != new_action
-                else f"{new_action}, different values"
-            )
-            lines.append(f"~ `{address}`: {what}")
-    return lines
-
-
-# -- rendering ---------------------------------------------------------------------------------------------
-def _short(value: Any) -> str:
-    text = (
-        value
-        if isinstance(value, str) and value in {SENSITIVE, SENSITIVE_CHANGED, UNKNOWN}
-        else json.dumps(value, default=str)
-    )
-    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
-
-
-def _md_code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
-
-
-def summary_line(summary: PlanSummary) -> str:
-    c = summary.counts
-    if not summary.has_changes:
-        return "No changes. Infrastructure matches the configuration."
-    if summary.only_outputs:
-        return f"Only outputs change ({c['outputs']}); no resource is touched."
-    parts = [f"**{c['add']}** to add", f"**{c['change']}** to change", f"**{c['destroy']}** to destroy"]
-    extra = [f"{c[k]} to {k}" for k in ("replace", "move", "import", "forget") if c[k]]
-    return ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "") + "."
-
-
-def render_plan_summary(
-    summary: PlanSummary,
-    *,
-    title: str,
-    checks: list[str] | None = None,
-    header: str = "",
-) -> str:
-    """The part of the comment that is never cut: verdict, counts, banner, outputs, drift, checks."""
-    lines = [header, f"### Terraform plan: {title}", ""] if header else [f"### Terraform plan: {title}", ""]
-    destructive = summary.destructive
-    if destructive:
-        names = ", ".join(_md_code(r.address) for r in destructive[:10])
-        more = f" and {len(destructive) - 10} more" if len(destructive) > 10 else ""
-        lines += [
-            "> [!WARNING]",
-            f"> This plan **destroys or replaces {len(destructive)} resource(s)**: {names}{more}.",
-            "",
-        ]
-    lines.append(summary_line(summary))
-    c = summary.counts
-    if summary.has_changes:
-        lines += [
-            "",
-            "| add | change | destroy | replace | move | import | outputs |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
-            f"| {c['add']} | {c['change']} | {c['destroy']} | {c['replace']} | {c['move']} | {c['import']} "
-            f"| {c['outputs']} |",
-        ]
-    if summary.outputs:
-        lines += ["", "**Output changes**", ""]
-        for out in summary.outputs[:20]:
-            lines.append(f"- {_md_code(out.name)} ({out.action}): {_short(out.before)} → {_short(out.after)}")
-        if len(summary.outputs) > 20:
-            lines.append(f"- … and {len(summary.outputs) - 20} more")
-    if summary.drift:
-        names = ", ".join(_md_code(d.address) for d in summary.drift[:10])
-        more = f" and {len(summary.drift) - 10} more" if len(summary.drift) > 10 else ""
-        lines += [
-            "",
-            f"🔎 **{len(summary.drift)} resource(s) changed outside Terraform** since the last apply: "
-            f"{names}{more}. This plan brings them back to the configuration.",
-        ]
-    if checks:
-        lines += ["", *checks]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-# one branch per note kind reads better than a helper per note
-def render_resources(summary: PlanSummary, *, max_listed: int = MAX_LISTED_PER_ACTION) -> str:  # noqa: PLR0912
-    """Resources grouped by action, with the attributes that change (sensitive values masked)."""
-    groups: dict[str, list[ResourceChange]] = {}
-    for res in summary.changes:
-        groups.setdefault(res.action, []).append(res)
-        if res.moved and res.action == "no-op":
-            groups.setdefault("move", []).append(res)
-        if res.import_id and res.action == "no-op":
-            groups.setdefault("import", []).append(res)
-    groups.pop("no-op", None)
-    parts = []
-    for action, heading in ACTION_HEADINGS.items():
-        items = groups.get(action, [])
-        if not items:
-            continue
-        lines = [
-            f"<details{' open' if action in {'delete', 'replace'} else ''}>",
-            f"<summary>{heading} ({len(items)})</summary>",
-            "",
-        ]
-        for res in items[:max_listed]:
-            notes = []
-            if res.moved:
-                notes.append(f"moved from {_md_code(res.previous_address)}")
-            if res.import_id:
-                notes.append(f"import id {_md_code(res.import_id)}")
-            if res.reason:
-                notes.append(res.reason.replace("_", " "))
-            lines.append(f"- {_md_code(res.address)}" + (f" — {'; '.join(notes)}" if notes else ""))
-            if action in {"update", "replace"}:
-                for attr, (before, after) in list(res.changed.items())[:8]:
-                    lines.append(
-                        f"  - {_md_code(attr)}: {_md_code(_short(before))} → {_md_code(_short(after))}"
-                    )
-                if len(res.changed) > 8:
-                    lines.append(f"  - … and {len(res.changed) - 8} more attribute(s)")
-        if len(items) > max_listed:
-            lines.append(f"- … and {len(items) - max_listed} more (see the full plan)")
-        lines += ["", "</details>"]
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts)
-
-
-def fit_plan_text(plan_text: str, budget: int, *, artifact_hint: str) -> str:
-    """The plan text, or its first and last lines with a note in between when it exceeds `budget`."""
-    text = plan_text.strip()
-    if len(text) <= budget:
-        return text
-    note = f"\n\n… ✂️ plan cut to fit the comment; the full plan is in {artifact_hint} …\n\n"
-    room = max(budget - len(note), 0)
-    head, tail = text[: room * 2 // 3], text[len(text) - room // 3 :] if room // 3 else ""
-    head = head[: head.rfind("\n")] if "\n" in head else head
-    tail = tail[tail.find("\n") + 1 :] if "\n" in tail else tail
-    return head + note + tail
-
-
-def render_plan_details(
-    summary: PlanSummary,
-    plan_text: str,
-    *,
-    budget: int,
-    artifact_hint: str = "the plan artifact of this run",
-) -> str:
-    """Resources by action, then the full plan collapsed; cut so the result stays within `budget`."""
-    resources = render_resources(summary)
-    if len(resources) > budget // 2:
-        resources = render_resources(summary, max_listed=20)
-    wrapper = "<details>\n<summary>Full plan</summary>\n\n```text\n{}\n```\n\n</details>"
-    room = budget - len(resources) - len(wrapper) - 8
-    full = wrapper.format(fit_plan_text(plan_text.replace("```", "'''"), room, artifact_hint=artifact_hint))
-    return "\n\n".join(part for part in (resources, full) if part)

@@ -25,19 +25,28 @@ import click
 from mlgate import github
 from mlgate.config import load_section
 from mlgate.gate import GateInputError, GateResult, config_option, finish, report_dir_option, run_gate
-from mlgate.terraform.comments import find_plan_comment, post_outcome, pull_request_for_commit
-from mlgate.terraform.plan import ReviewedPlan, diff_reviewed, read_plan_header, summary_line
-from mlgate.terraform.planning import (
+from mlgate.terraform.comments import (
+    APPLY_REASON_TEXT,
+    ReviewedPlan,
+    diff_reviewed,
+    find_plan_comment,
+    post_outcome,
+    pull_request_for_commit,
+    read_plan_header,
+    summary_line,
+)
+from mlgate.terraform.config import TerraformSection
+from mlgate.terraform.runner import Terraform
+from mlgate.terraform.steps import (
     Annotation,
     PlanRun,
-    TerraformSection,
     check_workdir,
     comment_key,
+    emit_annotations,
     plan_directory,
+    split_values,
     terraform_options,
 )
-from mlgate.terraform.runner import Terraform
-from mlgate.terraform.tf_plan import REASON_TEXT, emit_annotations, split_values
 
 GATE = "tf-apply"
 #: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
@@ -71,13 +80,6 @@ FAILURE_REASONS: dict[str, str] = {
         "message names the request, the status and the retry count; nothing is applied"
     ),
     "invalid-input": "an input is invalid, or there is no `GITHUB_TOKEN` / repository to find the PR with",
-}
-APPLY_REASON_TEXT = {
-    **REASON_TEXT,
-    "no-pull-request": "no merged pull request was found for this commit",
-    "no-plan-comment": "the pull request has no reviewed plan for this directory",
-    "plan-changed": "the plan changed since it was reviewed",
-    "apply-failed": "`terraform apply` failed",
 }
 
 

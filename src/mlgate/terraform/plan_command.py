@@ -27,18 +27,27 @@ from mlgate import github
 from mlgate.config import load_section
 from mlgate.gate import GateResult, comment_option, config_option, finish, report_dir_option, run_gate
 from mlgate.terraform import checkov as checkov_mod
-from mlgate.terraform.comments import OUTCOME_RESERVE, sync_labels
-from mlgate.terraform.plan import encode_header, render_plan_details, render_plan_summary, scrub
-from mlgate.terraform.planning import (
+from mlgate.terraform.comments import (
+    OUTCOME_RESERVE,
+    REASON_TEXT,
+    encode_header,
+    render_plan_details,
+    render_plan_summary,
+    sync_labels,
+)
+from mlgate.terraform.config import TerraformSection
+from mlgate.terraform.plan_summary import scrub
+from mlgate.terraform.runner import Terraform
+from mlgate.terraform.steps import (
     Annotation,
     PlanRun,
-    TerraformSection,
     check_workdir,
     comment_key,
+    emit_annotations,
     plan_directory,
+    split_values,
     terraform_options,
 )
-from mlgate.terraform.runner import Terraform
 
 GATE = "tf-plan"
 #: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
@@ -63,17 +72,6 @@ FAILURE_REASONS: dict[str, str] = {
         "configuration was not checked"
     ),
     "invalid-input": "an input or `mlgate.yaml` is invalid; one line names the file, the field and the fix",
-}
-REASON_TEXT = {
-    "fmt-check": "files are not formatted (`terraform fmt`)",
-    "init-failed": "`terraform init` failed",
-    "invalid-config": "the configuration is invalid",
-    "missing-variable": "a required variable has no value",
-    "state-locked": "the state is locked by another run",
-    "plan-failed": "`terraform plan` failed",
-    "invalid-plan": "`terraform show -json` did not give a Terraform JSON plan mlgate can read",
-    "checkov-failed": "checkov found problems",
-    "checkov-error": "checkov could not run, so the configuration was not checked",
 }
 
 
@@ -261,18 +259,6 @@ def judge_plan(
         }
     )
     return GateResult(GATE, not reason, reason, summary_md, details_md, data, outputs)
-
-
-def emit_annotations(runner: github.Runner, annotations: list[Annotation], *, title: str) -> None:
-    for note in annotations[:50]:
-        runner.annotate(note.level, note.message, file=note.file, line=note.line, title=title)
-
-
-def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
-    """Flags may repeat, or carry several comma/newline-separated values (from one action input)."""
-    return tuple(
-        part.strip() for value in values for part in value.replace(",", "\n").splitlines() if part.strip()
-    )
 
 
 @click.command(GATE)

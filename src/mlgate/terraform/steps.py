@@ -1,5 +1,9 @@
 """The steps shared by `tf-plan` and `tf-apply`: find the configuration, init, validate, plan, show.
 
+Also the pieces both commands share: `terraform_options` (working-directory, workspace, backend-config,
+var-file, lock-timeout), `split_values` (repeatable or comma/newline-separated flags) and
+`emit_annotations`.
+
 `plan_directory()` runs them in order and stops at the first step that cannot go on, returning a
 `PlanRun` that says how far it got, why it stopped (a failure reason from the gate's fixed set), the
 diagnostics to annotate, and — when a plan was made — the JSON plan, its text and its `PlanSummary`.
@@ -13,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import Field
 
-from mlgate.config import Section
+from mlgate import github
 from mlgate.gate import GateInputError
-from mlgate.terraform.plan import PlanSummary, scrub, sensitive_strings, summarize_plan
 from mlgate.terraform.plan_format import PlanFormatError, parse_plan
+from mlgate.terraform.plan_summary import PlanSummary, scrub, sensitive_strings, summarize_plan
 from mlgate.terraform.runner import Diagnostic, Outcome, Terraform
 
 #: the options every Terraform gate takes, outermost first (each falls back to its MLGATE_* env var)
@@ -53,35 +56,6 @@ def terraform_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(_SHARED_OPTIONS):
         func = option(func)
     return func
-
-
-DEFAULT_AUTHOR = "github-actions[bot]"
-
-
-class TerraformSection(Section):
-    """`terraform:` in mlgate.yaml — defaults for `mlgate tf-plan` and `mlgate tf-apply` (flags win)."""
-
-    lock_timeout: str = Field(
-        "5m",
-        pattern=r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$",
-        description="How long plan and apply wait for the state lock (a Go duration: `5m`, `90s`, `1h30m`).",
-    )
-    checkov: bool = Field(True, description="Run checkov on the configuration and on the JSON plan.")
-    checkov_skip: list[str] = Field(
-        default_factory=list, description="checkov check ids never run (say why in a comment next to each)."
-    )
-    checkov_soft_fail: list[str] = Field(
-        default_factory=list,
-        description="checkov check ids reported as warnings instead of failing the gate.",
-    )
-    checkov_baseline: str | None = Field(
-        None, description="A checkov baseline file of accepted findings (checkov --create-baseline)."
-    )
-    fail_on_fmt: bool = Field(True, description="Fail the plan gate when `terraform fmt -check` finds files.")
-    labels: bool = Field(True, description="Label the PR `terraform:no-changes` / `terraform:destroy`.")
-    comment_author: str = Field(
-        DEFAULT_AUTHOR, description="Login whose plan comment tf-apply trusts (the token that posts it)."
-    )
 
 
 @dataclass
@@ -240,3 +214,15 @@ def _show(tf: Terraform, run: PlanRun, plan_path: Path, out_dir: Path) -> PlanRu
     run.summary = summarize_plan(plan, validated=True)
     run.stage = "done"
     return run
+
+
+def emit_annotations(runner: github.Runner, annotations: list[Annotation], *, title: str) -> None:
+    for note in annotations[:50]:
+        runner.annotate(note.level, note.message, file=note.file, line=note.line, title=title)
+
+
+def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Flags may repeat, or carry several comma/newline-separated values (from one action input)."""
+    return tuple(
+        part.strip() for value in values for part in value.replace(",", "\n").splitlines() if part.strip()
+    )
