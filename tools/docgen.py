@@ -14,6 +14,13 @@ plus `mlgate.gate.COMMON_FAILURE_REASONS`: `docs/reference/failure-reasons.md` (
 `mlgate` command, generated whole) and the block between `<!-- mlgate:failure-reasons -->` and
 `<!-- /mlgate:failure-reasons -->` in each action's README (the reasons of the commands it runs, see
 `ACTION_GATES`). An action's `failure-reason` output description must name every one of them.
+
+The layout table (action -> `mlgate` command -> package -> `mlgate.yaml` section) comes from the actions,
+`ACTION_GATES`, `mlgate.cli.COMMANDS` and `mlgate.config.SECTIONS`; it sits between `<!-- mlgate:layout -->`
+and `<!-- /mlgate:layout -->` in CONTRIBUTING.md and docs/architecture.md.
+
+The docs site renders every action table with this module too (tools/mkdocs_hooks.py): an action's page
+when it has no README yet (`render_action_page`) and the index of actions (`render_actions_index`).
 """
 
 from __future__ import annotations
@@ -34,6 +41,10 @@ _KEBAB = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 REASONS_BEGIN = "<!-- mlgate:failure-reasons -->"
 REASONS_END = "<!-- /mlgate:failure-reasons -->"
 REASONS_PAGE = Path("docs/reference/failure-reasons.md")
+LAYOUT_BEGIN = "<!-- mlgate:layout -->"
+LAYOUT_END = "<!-- /mlgate:layout -->"
+#: pages that carry the generated layout table (checked when they exist; markers required then)
+LAYOUT_PAGES = (Path("CONTRIBUTING.md"), Path("docs/architecture.md"))
 #: action folder -> the `mlgate` commands it runs (whose failure-reasons its step can report)
 ACTION_GATES: dict[str, tuple[str, ...]] = {
     "lint": ("lint",),
@@ -88,6 +99,78 @@ def render_tables(action: dict[str, Any]) -> str:
         lines.append("This action has no outputs.")
     lines += ["", END]
     return "\n".join(lines)
+
+
+def render_action_page(name: str, action: dict[str, Any]) -> str:
+    """The reference page of an action that has no README yet: its name, description and tables."""
+    title = action.get("name") or name
+    return f"# {title}\n\n{_text(action.get('description', ''))}\n\n{render_tables(action)}\n"
+
+
+def render_actions_index(actions: dict[str, dict[str, Any]]) -> str:
+    """The table of every action (linking its page) and what it does, for docs/actions/index.md."""
+    lines = ["| action | what it does |", "|---|---|"]
+    for name, action in actions.items():
+        lines.append(f"| [`{name}`]({name}.md) | {_text(action.get('description', ''))} |")
+    return "\n".join(lines) + "\n"
+
+
+def _package_of(module: str) -> str:
+    """`mlgate.canary.command` -> `mlgate.canary` (a gate package); `mlgate.lint` stays (a single module)."""
+    parent = module.rpartition(".")[0]
+    return module if parent == "mlgate" else parent
+
+
+def render_layout_table(action_names: list[str]) -> str:
+    """Every action -> the `mlgate` commands it runs -> the package or module behind each -> the
+    `mlgate.yaml` sections that package owns."""
+    from mlgate.cli import COMMANDS
+    from mlgate.config import SECTIONS
+
+    lines = [
+        "| action | `mlgate` command | package | command module | `mlgate.yaml` section |",
+        "|---|---|---|---|---|",
+    ]
+    for name in action_names:
+        commands = ACTION_GATES.get(name, ())
+        entry_modules = [COMMANDS[c].partition(":")[0] for c in commands]
+        packages = list(dict.fromkeys(_package_of(module) for module in entry_modules))
+        sections = [
+            section
+            for section, target in sorted(SECTIONS.items())
+            for package in packages
+            if target.partition(":")[0] == package or target.startswith(f"{package}.")
+        ]
+        cells = [
+            f"`{name}`",
+            ", ".join(f"`{c}`" for c in commands) or "—",
+            ", ".join(f"`{p}`" for p in packages) or "—",
+            ", ".join(f"`{m}`" for m in entry_modules) or "—",
+            ", ".join(f"`{s}`" for s in sections) or "—",
+        ]
+        lines.append(f"| {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def _layout_problems(root: Path, write: bool) -> list[str]:
+    problems: list[str] = []
+    names = sorted(p.parent.name for p in (root / "actions").glob("*/action.yml"))
+    block = f"{LAYOUT_BEGIN}\n\n{render_layout_table(names)}\n\n{LAYOUT_END}"
+    for page in LAYOUT_PAGES:
+        path = root / page
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        updated = _replace_block(text, LAYOUT_BEGIN, LAYOUT_END, block)
+        if updated is None:
+            problems.append(f"{page.as_posix()}: no `{LAYOUT_BEGIN}` … `{LAYOUT_END}` block")
+        elif updated != text:
+            if write:
+                path.write_text(updated, encoding="utf-8")
+                print(f"updated {page.as_posix()}")
+            else:
+                problems.append(f"{page.as_posix()}: the layout table differs from the actions and the code")
+    return problems
 
 
 def action_problems(name: str, action: dict[str, Any]) -> list[str]:
@@ -186,6 +269,7 @@ def sync(root: Path, *, write: bool) -> list[str]:
     problems: list[str] = []
     if (root / "mkdocs.yml").is_file():  # a whole checkout (tests check single actions in a bare root)
         problems += _reasons_problems(root, write)
+        problems += _layout_problems(root, write)
     for action_file in sorted((root / "actions").glob("*/action.yml")):
         name = action_file.parent.name
         action = yaml.safe_load(action_file.read_text(encoding="utf-8")) or {}

@@ -4,6 +4,9 @@
   then the inputs/outputs table generated from action.yml), or -- when there is no README yet -- a page
   rendered from action.yml itself. Relative links in a README point at the repository on GitHub.
 - `<!-- mlgate:actions-table -->` in a page is replaced by a table of every action and its description.
+
+Every table is rendered by tools/docgen.py (`render_action_page`, `render_actions_index`): one
+implementation for the READMEs, the docs pages and this site.
 - Pages missing from `nav` in mkdocs.yml are appended: actions under "Actions", `guides/*.md` under
   "Guides", other top-level pages at the end. Adding an action or a guide needs no edit here.
 
@@ -16,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import docgen  # tools/docgen.py: MkDocs puts a hook's folder on sys.path while it loads the hook
 import yaml
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
@@ -37,30 +41,6 @@ def discover_actions(root: Path) -> dict[str, dict[str, Any]]:
     return actions
 
 
-def one_line(text: Any) -> str:
-    return " ".join(str(text or "").split()).replace("|", "\\|")
-
-
-def page_from_action_yml(name: str, action: dict[str, Any]) -> str:
-    lines = [f"# {action.get('name') or name}\n", "", one_line(action.get("description")), ""]
-    inputs = action.get("inputs") or {}
-    if inputs:
-        lines += ["## Inputs", "", "| input | description | required | default |", "|---|---|---|---|"]
-        for key, raw in inputs.items():
-            spec = raw or {}
-            default = spec.get("default", "")
-            required = str(bool(spec.get("required"))).lower()
-            shown = f"`{default}`" if default != "" else ""
-            lines.append(f"| `{key}` | {one_line(spec.get('description'))} | {required} | {shown} |")
-        lines.append("")
-    outputs = action.get("outputs") or {}
-    if outputs:
-        lines += ["## Outputs", "", "| output | description |", "|---|---|"]
-        lines += [f"| `{key}` | {one_line((raw or {}).get('description'))} |" for key, raw in outputs.items()]
-        lines.append("")
-    return "\n".join(lines)
-
-
 def absolutise_links(markdown: str, base_url: str) -> str:
     """Relative links in an action README point into the repository, which the site does not contain."""
 
@@ -78,14 +58,7 @@ def action_page(root: Path, name: str, action: dict[str, Any], repo_url: str) ->
     if readme.is_file():
         base = f"{repo_url.rstrip('/')}/blob/main/actions/{name}" if repo_url else f"actions/{name}"
         return absolutise_links(readme.read_text(encoding="utf-8"), base)
-    return page_from_action_yml(name, action)
-
-
-def actions_table(actions: dict[str, dict[str, Any]]) -> str:
-    lines = ["| action | what it does |", "|---|---|"]
-    for name, action in actions.items():
-        lines.append(f"| [`{name}`]({name}.md) | {one_line(action.get('description'))} |")
-    return "\n".join(lines) + "\n"
+    return docgen.render_action_page(name, action)
 
 
 # ------------------------------------------------------------------------------------------ the hooks
@@ -146,5 +119,6 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     if ACTIONS_TABLE_MARKER in markdown:
-        markdown = markdown.replace(ACTIONS_TABLE_MARKER, actions_table(discover_actions(repo_root(config))))
+        table = docgen.render_actions_index(discover_actions(repo_root(config)))
+        markdown = markdown.replace(ACTIONS_TABLE_MARKER, table)
     return markdown

@@ -167,3 +167,39 @@ def test_readme_without_reasons_markers_is_a_problem(tmp_path: Path) -> None:
     )
     (problem,) = docgen.sync(root, write=False)
     assert problem.startswith("actions/lint/README.md: no `<!-- mlgate:failure-reasons -->`")
+
+
+def test_layout_table_maps_every_action_to_its_command_and_package() -> None:
+    """CONTRIBUTING.md and docs/architecture.md carry the table generated from the actions and the code."""
+    from mlgate.cli import COMMANDS
+
+    table = docgen.render_layout_table(ACTIONS)
+    for name in ACTIONS:
+        assert f"| `{name}` |" in table
+    for name, commands in docgen.ACTION_GATES.items():
+        assert name in ACTIONS, f"ACTION_GATES names `{name}`, which is no action"
+        for command in commands:
+            module = COMMANDS[command].partition(":")[0]
+            assert f"`{module}`" in table
+    assert "| `terraform-plan` | `tf-plan` | `mlgate.terraform` | `mlgate.terraform.plan_command` |" in table
+    for page in docgen.LAYOUT_PAGES:
+        text = (ROOT / page).read_text(encoding="utf-8")
+        assert f"{docgen.LAYOUT_BEGIN}\n\n{table}\n\n{docgen.LAYOUT_END}" in text, page
+
+
+def test_drifted_layout_table_is_detected_and_rewritten(tmp_path: Path) -> None:
+    root = copy_action(tmp_path, "lint")
+    (root / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
+    stale = "| `lint` | `lint` | `mlgate.old_lint` | `mlgate.old_lint` | — |"
+    page = root / "CONTRIBUTING.md"
+    page.write_text(f"# x\n\n{docgen.LAYOUT_BEGIN}\n{stale}\n{docgen.LAYOUT_END}\n", encoding="utf-8")
+    assert "CONTRIBUTING.md: the layout table differs from the actions and the code" in docgen.sync(
+        root, write=False
+    )
+    assert docgen.sync(root, write=True) == []
+    assert "| `lint` | `lint` | `mlgate.lint` | `mlgate.lint` | — |" in page.read_text(encoding="utf-8")
+    assert docgen.sync(root, write=False) == []
+    page.write_text("# x\n\nno markers\n", encoding="utf-8")
+    assert docgen.sync(root, write=False) == [
+        "CONTRIBUTING.md: no `<!-- mlgate:layout -->` … `<!-- /mlgate:layout -->` block"
+    ]
