@@ -253,6 +253,18 @@ def test_no_import_loops_in_mlgate() -> None:
     assert not cycles, "import loops in src/mlgate:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 
+def test_the_bottom_imports_no_gate() -> None:
+    """errors, gate, config, cli, github (and event_payload) import only each other: the gates build on
+    them, never the reverse (cli and config reach gates through the COMMANDS / SECTIONS strings)."""
+    graph = import_graph(PACKAGE)
+    upward = {
+        module: sorted(graph[module] - BOTTOM - BOTTOM_HELPERS)
+        for module in sorted(BOTTOM | BOTTOM_HELPERS)
+        if graph[module] - BOTTOM - BOTTOM_HELPERS
+    }
+    assert not upward, f"bottom modules importing a gate: {upward}"
+
+
 MODULE_NAMES = sorted(modules(PACKAGE))
 
 
