@@ -21,10 +21,10 @@ GATE_MODULES = {
     "lint": "mlgate.lint",
     "terraform-plan": "mlgate.terraform.plan_command",
     "terraform-apply": "mlgate.terraform.apply_command",
-    "eval-gate": "mlgate.eval_gate",
-    "promote-model": "mlgate.promote",
-    "validate-data": "mlgate.validate_data",
-    "drift-check": "mlgate.drift_check",
+    "eval-gate": "mlgate.eval_gate.command",
+    "promote-model": "mlgate.registry.promote",
+    "validate-data": "mlgate.data.validate",
+    "drift-check": "mlgate.data.drift_check",
     "canary-deploy": "mlgate.canary.command",
 }
 

@@ -37,16 +37,7 @@ BOTTOM_HELPERS = {"mlgate.event_payload"}
 #: cases that fail until the branches that move the modules are merged; the integrator removes each
 #: entry when its branch lands (a strict xfail that starts passing fails, and so does an entry whose case
 #: no longer exists: see test_every_pending_case_exists)
-PENDING_EVAL = "moves in branch eval-pkg"
-PENDING_DATA = "moves in branch data-pkg"
-PENDING: dict[str, str] = {
-    "size-mlgate.eval_gate": PENDING_EVAL,
-    "section-eval": PENDING_EVAL,
-    "section-registry": PENDING_EVAL,
-    "section-data": PENDING_DATA,
-    "section-drift": PENDING_DATA,
-    "top-level-modules": "moves in branch eval-pkg/data-pkg",
-}
+PENDING: dict[str, str] = {}
 
 
 # -- the checker --------------------------------------------------------------------------------------------

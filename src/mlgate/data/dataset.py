@@ -2,7 +2,8 @@
 
 The data gates never need a whole dataset in memory to profile it or to check it for drift: they read
 record batches of at most `chunk_rows` rows through pyarrow (`pyarrow.csv.open_csv` streams a CSV block by
-block; `ParquetFile.iter_batches` streams a Parquet file row group by row group).
+block; `ParquetFile.iter_batches` streams a Parquet file row group by row group; `pyarrow.dataset` streams
+a directory of Parquet files file by file, re-cut into the same `chunk_rows` batches one file would give).
 
 Problems a user can fix become `GateInputError`s naming the file, the column and what to do:
 missing or empty file (`missing-file`, `empty-data`), a CSV that is not UTF-8 or not parseable, a
@@ -11,16 +12,21 @@ binary file or a Parquet file named `.csv` ("looks like Parquet") and a damaged 
 one column (`schema-mismatch`, with the delimiter hint), a column whose values do not fit the type read
 from the first rows (`schema-mismatch`), and a dataset too large for memory on an engine that needs it
 all at once (`too-large`, with the Spark suggestion).
+
+`iter_batches` is the streaming reader the profile and drift gates consume; `read_pandas` / `read_spark`
+give the whole dataset to `validate-data`'s engines; `dataset_path` resolves `--data` against
+`data.dataset` in mlgate.yaml for every data gate.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgate.data.config import DEFAULT_CHUNK_ROWS, DataSection
 from mlgate.gate import GateInputError
 
 if TYPE_CHECKING:
@@ -28,8 +34,18 @@ if TYPE_CHECKING:
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-#: default rows per chunk: about 8 MB per numeric column, small next to any runner's memory
-DEFAULT_CHUNK_ROWS = 1_000_000
+
+
+def dataset_path(data: Path | None, config_path: Path, section: DataSection | None = None) -> Path:
+    """The dataset a data gate reads: `--data` when given, else `data.dataset` in mlgate.yaml (the
+    section is read only when needed; pass it when the caller has it already)."""
+    if data is not None:
+        return data
+    if section is None:
+        from mlgate.config import load_section
+
+        section = load_section(config_path, "data", DataSection)
+    return Path(section.dataset)
 
 
 def data_format(path: Path) -> str:
@@ -192,7 +208,7 @@ def schema(path: Path) -> pa.Schema:
         import pyarrow.parquet as pq
 
         try:
-            found = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
+            found = pq.read_schema(path) if path.is_file() else parquet_directory(path).schema
         except (pa.ArrowInvalid, OSError) as exc:
             raise GateInputError(
                 f"cannot read Parquet ({str(exc).splitlines()[0]})",
@@ -246,6 +262,67 @@ def _widen(
     return out
 
 
+def parquet_directory(path: Path) -> Any:
+    """A directory of Parquet files as one `pyarrow.dataset.Dataset`: its files in path order (pyarrow's
+    discovery sorts them), `key=value` subdirectories read as columns (hive partitioning, as
+    `pyarrow.parquet.ParquetDataset` reads them), files starting with `.` or `_` ignored."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(path, format="parquet", partitioning="hive")
+
+
+#: record batches the Parquet directory scan reads ahead: with one file at a time, at most this many
+#: batches of `chunk_rows` rows are in memory besides the one being consumed
+DIRECTORY_READAHEAD = 2
+
+
+def _directory_batches(path: Path, chunk_rows: int, columns: list[str] | None) -> Iterator[pa.RecordBatch]:
+    """Stream a Parquet directory as `iter_batches` streams one file: batches of exactly `chunk_rows` rows
+    (the last one shorter), across file and row-group boundaries, so a directory gives the same batches
+    (and so the same profile, bit for bit) as the one file holding its files end to end. The scan reads
+    one file and a few batches ahead, never the whole directory."""
+    import pyarrow.dataset as ds
+
+    dataset = parquet_directory(path)
+    check_header(path, list(dataset.schema.names))
+    scan = dataset.to_batches(
+        columns=columns,
+        batch_size=chunk_rows,
+        batch_readahead=DIRECTORY_READAHEAD,
+        fragment_readahead=1,
+        fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False),
+    )
+    yield from rebatched(scan, chunk_rows)
+
+
+def rebatched(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """The same rows in batches of exactly `rows` rows (the last one shorter; empty batches dropped).
+    Holds at most one output batch's rows beyond the input batch at hand."""
+
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        start = 0
+        while start < batch.num_rows:
+            take = min(rows - held, batch.num_rows - start)
+            pending.append(batch.slice(start, take))
+            held, start = held + take, start + take
+            if held == rows:
+                yield _joined(pending)
+                pending, held = [], 0
+    if held:
+        yield _joined(pending)
+
+
+def _joined(parts: list[pa.RecordBatch]) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    if len(parts) == 1:
+        return parts[0]
+    joined: pa.RecordBatch = pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
+    return joined
+
+
 def iter_batches(
     path: Path,
     *,
@@ -265,8 +342,7 @@ def iter_batches(
 
         try:
             if path.is_dir():
-                check_header(path, list(pq.ParquetDataset(path).schema.names))
-                yield from pq.ParquetDataset(path).read(columns=columns).to_batches(max_chunksize=chunk_rows)
+                yield from _directory_batches(path, chunk_rows, columns)
                 return
             # pre_buffer (pyarrow's default, meant for object stores) reads whole row groups into large
             # fresh buffers first: for a local file that costs seconds of page faults per GB, no I/O saved
@@ -339,3 +415,62 @@ def check_fits_in_memory(path: Path, *, limit: int | None = None) -> None:
             fix="use the Spark engine (`data.engine: spark` in mlgate.yaml or `--engine spark`)",
             reason="too-large",
         )
+
+
+# --- whole datasets, for the engines that need one (validate-data) -------------------------------------
+
+
+def read_pandas(data: Path) -> Any:
+    """The whole dataset as a pandas DataFrame (check `check_fits_in_memory` first)."""
+    import pandas as pd
+
+    try:
+        if data_format(data) == "parquet":
+            frame = pd.read_parquet(data)
+        else:
+            frame = pd.read_csv(data, sep="\t" if data.suffix.lower() == ".tsv" else ",")
+    except UnicodeDecodeError:
+        raise GateInputError(
+            "is not UTF-8 text", file=data, fix="re-encode the file as UTF-8", reason="unreadable-data"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        raise GateInputError(
+            f"cannot read ({str(exc).splitlines()[0]})",
+            file=data,
+            fix="check the file is a valid CSV or Parquet",
+            reason="unreadable-data",
+        ) from None
+    if frame.empty:
+        raise GateInputError("has no rows", file=data, fix="check the data export", reason="empty-data")
+    return frame
+
+
+def spark_session(master: str, app_name: str = "mlgate-validate-data") -> Any:
+    """A Spark session on `master` (`local[2]`, `spark://…`); pyspark or Java missing is
+    `engine-unavailable`, naming `data.engine` / `data.spark_master`."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise GateInputError(
+            "the spark engine needs pyspark",
+            field="data.engine",
+            fix="install it (`uv add pyspark`) or use `engine: pandas`",
+            reason="engine-unavailable",
+        ) from None
+    try:
+        return SparkSession.builder.master(master).appName(app_name).getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - Java/Spark start-up failures come in many types
+        raise GateInputError(
+            f"cannot start Spark ({str(exc).splitlines()[0][:200]})",
+            field="data.spark_master",
+            fix="check Java 17+ is installed and the master URL",
+            reason="engine-unavailable",
+        ) from None
+
+
+def read_spark(data: Path, master: str) -> Any:
+    """The dataset as a Spark DataFrame (read by Spark itself: it need not fit in this process)."""
+    spark = spark_session(master)
+    if data_format(data) == "parquet":
+        return spark.read.parquet(str(data))
+    return spark.read.csv(str(data), header=True, inferSchema=True)
