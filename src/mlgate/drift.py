@@ -256,7 +256,7 @@ class DriftReport:
         return [c.name for c in self.columns if c.inconclusive and not c.drifted]
 
 
-def _check_schema(profile: dict[str, Any], data: Path) -> tuple[dict[str, str], dict[str, str]]:
+def check_schema(profile: dict[str, Any], data: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Column kinds to compare and columns skipped (with why); schema problems are input errors."""
     found = schema(data)
     names = set(found.names)
@@ -345,21 +345,15 @@ def compare(
     profile_path: Path | None = None,
 ) -> DriftReport:
     """Stream `data` once and compare every profiled column with the reference profile."""
-    import numpy as np
 
-    kinds, skipped = _check_schema(profile, data)
+    kinds, skipped = check_schema(profile, data)
     _import_in_background("scipy.stats")
     cols = profile["columns"]
     numeric: dict[str, NumericCurrent] = {}
     categorical: dict[str, CategoricalCurrent] = {}
     for name, kind in kinds.items():
         if kind == "numeric":
-            sk = cols[name]["sketch"]
-            numeric[name] = NumericCurrent(
-                edges=np.asarray(cols[name]["histogram"]["edges"], dtype=np.float64),
-                sketch_values=np.asarray(sk["values"], dtype=np.float64),
-                keep_values=reference is not None or bool(sk.get("exact")),
-            )
+            numeric[name] = new_numeric(cols[name], keep_values=reference is not None)
         else:
             categorical[name] = CategoricalCurrent()
     rows = 0
@@ -370,6 +364,44 @@ def compare(
         rows += batch.num_rows
         jobs: list[Any] = [*numeric.items(), *categorical.items()]
         in_parallel(functools.partial(_add_column, batch), jobs)
+    return judge(
+        profile,
+        data,
+        settings,
+        kinds=kinds,
+        skipped=skipped,
+        rows=rows,
+        numeric=numeric,
+        categorical=categorical,
+        reference=reference,
+    )
+
+
+def new_numeric(col: dict[str, Any], *, keep_values: bool) -> NumericCurrent:
+    """The accumulator of a numeric column's new data, on the profile's sketch values and bin edges."""
+    import numpy as np
+
+    return NumericCurrent(
+        edges=np.asarray(col["histogram"]["edges"], dtype=np.float64),
+        sketch_values=np.asarray(col["sketch"]["values"], dtype=np.float64),
+        keep_values=keep_values or bool(col["sketch"].get("exact")),
+    )
+
+
+def judge(
+    profile: dict[str, Any],
+    data: Path,
+    settings: DriftSection,
+    *,
+    kinds: dict[str, str],
+    skipped: dict[str, str],
+    rows: int,
+    numeric: dict[str, NumericCurrent],
+    categorical: dict[str, CategoricalCurrent],
+    reference: Path | None = None,
+) -> DriftReport:
+    """Decide every column from the new data's accumulators (whichever engine filled them)."""
+    cols = profile["columns"]
     if rows == 0:
         raise GateInputError("has no rows", file=data, fix="check the data export", reason="empty-data")
     _refuse_infinities(data, numeric)

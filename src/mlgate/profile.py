@@ -374,19 +374,28 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
         if numeric
         else (next(iter(categorical.values())).rows if categorical else first.num_rows)
     )
-    if rows == 0:
-        raise GateInputError("has no rows", file=path, fix="profile a dataset with data", reason="empty-data")
+    profile = assemble_profile(
+        path,
+        settings,
+        found=first.schema,
+        kinds=kinds,
+        rows=rows,
+        numeric=numeric,
+        categorical=categorical,
+    )
+    _histogram_counts(path, settings, [first] if single else None, numeric, profile["columns"])
+    return profile
 
-    columns: dict[str, Any] = {}
-    sketches: dict[str, tuple[Any, Any, float, bool]] = {}
+
+def check_columns(
+    path: Path,
+    kinds: dict[str, str | None],
+    numeric: dict[str, NumericAccumulator],
+    categorical: dict[str, CategoricalAccumulator],
+) -> None:
+    """Refuse, in column order, a numeric column holding infinities and a column without values."""
     for name, kind in kinds.items():
-        dtype = str(first.schema.field(name).type)
         if kind is None:
-            columns[name] = {
-                "kind": "skipped",
-                "dtype": dtype,
-                "reason": "excluded in mlgate.yaml" if name in settings.exclude else "type not profiled",
-            }
             continue
         if kind == "numeric" and numeric[name].infinite:
             raise GateInputError(
@@ -396,9 +405,7 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
                 fix="replace them with null or a finite value, or list the column under `drift.exclude`",
                 reason="infinite-value",
             )
-        acc_rows = numeric[name].rows if kind == "numeric" else categorical[name].rows
-        count = numeric[name].count if kind == "numeric" else categorical[name].count
-        if count == 0:
+        if (numeric[name].count if kind == "numeric" else categorical[name].count) == 0:
             raise GateInputError(
                 "column has no values (every row is null)",
                 file=path,
@@ -406,6 +413,35 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
                 fix="fill the column, or list it under `drift.exclude` in mlgate.yaml",
                 reason="all-null-column",
             )
+
+
+def assemble_profile(
+    path: Path,
+    settings: ProfileSettings,
+    *,
+    found: pa.Schema,
+    kinds: dict[str, str | None],
+    rows: int,
+    numeric: dict[str, NumericAccumulator],
+    categorical: dict[str, CategoricalAccumulator],
+) -> dict[str, Any]:
+    """The profile mapping from the columns' accumulators (both engines fill them; the numeric columns'
+    histogram counts are left for the engine to fill on the edges given here)."""
+    if rows == 0:
+        raise GateInputError("has no rows", file=path, fix="profile a dataset with data", reason="empty-data")
+    check_columns(path, kinds, numeric, categorical)
+    columns: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        dtype = str(found.field(name).type)
+        if kind is None:
+            columns[name] = {
+                "kind": "skipped",
+                "dtype": dtype,
+                "reason": "excluded in mlgate.yaml" if name in settings.exclude else "type not profiled",
+            }
+            continue
+        acc_rows = numeric[name].rows if kind == "numeric" else categorical[name].rows
+        count = numeric[name].count if kind == "numeric" else categorical[name].count
         base = {
             "kind": kind,
             "dtype": dtype,
@@ -416,7 +452,6 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
         if kind == "numeric":
             acc = numeric[name]
             values, weights, bound, exact = acc.sketch()
-            sketches[name] = (values, weights, bound, exact)
             base.update(
                 {
                     "min": _round(acc.minimum),
@@ -448,8 +483,6 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
                 }
             )
         columns[name] = base
-
-    _histogram_counts(path, settings, [first] if single else None, numeric, columns)
 
     return {
         "schema_version": SCHEMA_VERSION,
