@@ -101,6 +101,11 @@ FAILURE_REASONS: dict[str, str] = {
         "the profile is not valid JSON, not an mlgate profile, or damaged (the field is named)"
     ),
     "unknown-profile-version": "the profile's schema version is not one this mlgate reads: rebuild it",
+    "engine-unavailable": (
+        "`engine: spark` was asked for but pyspark or Java is missing, or Spark cannot start on "
+        "`spark_master`"
+    ),
+    "engine-error": "a Spark job of the spark engine failed (its first line is shown)",
     "baseline-change-unapproved": (
         "the pull request changes the reference profile (the drift baseline) without the approval label "
         "(`drift.baseline_approval_label`)"
@@ -735,7 +740,12 @@ def drift_gate(
     data: Path, profile_path: Path, settings: DriftSection, *, reference: Path | None = None
 ) -> GateResult:
     profile = load_profile(profile_path)
-    report = compare(profile, data, settings, reference=reference, profile_path=profile_path)
+    if settings.engine == "spark":
+        from mlgate.spark_engine import compare as compare_with_spark
+
+        report = compare_with_spark(profile, data, settings, reference=reference)
+    else:
+        report = compare(profile, data, settings, reference=reference, profile_path=profile_path)
     summary, details = render(report, data=data, profile_path=profile_path)
     failed = report.dataset_drift if settings.fail_on == "dataset" else bool(report.drifted)
     reason = "data-drift" if failed else ""
@@ -781,10 +791,17 @@ def drift_gate(
     "change, which fails unless the pull request has the `drift.baseline_approval_label` label.",
 )
 @config_option("drift")
+@click.option(
+    "--engine",
+    type=click.Choice(["arrow", "spark"]),
+    default=None,
+    help="Engine [default: drift.engine]: arrow (this process) or spark (drift.spark_master).",
+)
 @report_dir_option(help="Where the JSON result and report go.")
 @comment_option(False, help="Upsert the report as a PR comment.")
 def command(
     *,
+    engine: str | None,
     data: Path | None,
     profile_path: Path | None,
     reference: Path | None,
@@ -802,6 +819,8 @@ def command(
         from mlgate.validate_data import DataSection
 
         settings = load_section(config_path, "drift", DriftSection)
+        if engine is not None:
+            settings = settings.model_copy(update={"engine": engine})
         path = data or Path(load_section(config_path, "data", DataSection).dataset)
         profile = profile_path or Path(settings.profile)
         change = None

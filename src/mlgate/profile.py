@@ -89,6 +89,11 @@ FAILURE_REASONS: dict[str, str] = {
     ),
     "all-null-column": "a profiled column holds only nulls",
     "infinite-value": "a numeric column holds `inf` or `-inf` (refused: use null)",
+    "engine-unavailable": (
+        "`engine: spark` was asked for but pyspark or Java is missing, or Spark cannot start on "
+        "`spark_master`"
+    ),
+    "engine-error": "a Spark job of the spark engine failed (its first line is shown)",
 }
 
 
@@ -584,7 +589,12 @@ def write_profile(profile: dict[str, Any], output: Path) -> None:
 
 def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateResult:
     check_output(output)
-    profile = build_profile(data, settings)
+    if settings.engine == "spark":
+        from mlgate.spark_engine import build_profile as build_with_spark
+
+        profile = build_with_spark(data, settings)
+    else:
+        profile = build_profile(data, settings)
     try:
         write_profile(profile, output)
     except OSError as exc:
@@ -599,7 +609,8 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
     lines = [
         f"### ✅ mlgate profile: {len(profiled)} columns of {profile['source']['rows']:,} rows",
         "",
-        f"Profile written to `{output}` (schema version {SCHEMA_VERSION}).",
+        f"Profile written to `{output}` (schema version {SCHEMA_VERSION}"
+        + (f", spark engine on `{settings.spark_master}`)." if settings.engine == "spark" else ")."),
         "",
         "| column | kind | null rate | min | max | mean | distinct |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -640,9 +651,21 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
     envvar="MLGATE_CHUNK_ROWS",
     help="Rows read per chunk [default: drift.chunk_rows].",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["arrow", "spark"]),
+    default=None,
+    help="Engine [default: drift.engine]: arrow (this process) or spark (drift.spark_master).",
+)
 @report_dir_option(help="Where the JSON result and report go.")
 def command(
-    *, data: Path, output: Path | None, config_path: Path, chunk_rows: int | None, report_dir: Path
+    *,
+    data: Path,
+    output: Path | None,
+    config_path: Path,
+    chunk_rows: int | None,
+    engine: str | None,
+    report_dir: Path,
 ) -> int:
     """Build a reference profile (versioned JSON) of trusted data, streaming it in chunks."""
 
@@ -657,7 +680,7 @@ def command(
                 fix="give a positive integer, or leave it out to use `drift.chunk_rows`",
             )
         section = load_section(config_path, "drift", DriftSection)
-        settings = section.profile_settings(chunk_rows)
+        settings = section.profile_settings(chunk_rows, engine)
         target = output or Path(section.profile)
         if problem := output_problem(target, "file"):  # drift.profile in mlgate.yaml: checked up front too
             raise GateInputError(problem, file=target, field="--output" if output else "drift.profile")
