@@ -66,9 +66,9 @@ def timed(fn):  # type: ignore[no-untyped-def]
 def run_mlgate(ref: Path, cur: Path, work: Path) -> tuple[dict[str, tuple[bool, bool]], float, float]:
     import json
 
-    from mlgate.drift import drift_gate
-    from mlgate.drift_config import DriftSection
-    from mlgate.profile import ProfileSettings, build_profile
+    from mlgate.data.config import DriftSection, ProfileSettings
+    from mlgate.data.drift import drift_gate
+    from mlgate.data.profile import build_profile
 
     profile, t_profile = timed(lambda: build_profile(ref, ProfileSettings()))
     (work / "profile.json").write_text(json.dumps(profile))
@@ -102,7 +102,7 @@ def run_mlgate_cli(cur: Path, work: Path) -> float:
 def run_numpy(ref: Path, cur: Path) -> tuple[dict[str, tuple[bool, bool]], float]:
     from scipy.stats import ks_2samp
 
-    from mlgate.drift_statistics import psi
+    from mlgate.data.statistics import psi
 
     def work() -> dict[str, tuple[bool, bool]]:
         r, c = pd.read_parquet(ref), pd.read_parquet(cur)

@@ -155,7 +155,8 @@ def gx_checkpoint(path: Path, root: Path) -> tuple[float, float, bool]:
 def mlgate_run(path: Path, root: Path, cache: Path) -> dict[str, float | bool]:
     """`mlgate validate-data`'s core: input checks + read, the checkpoint's validations, masking and
     the report (the verdict), then the checkpoint's Data Docs for this run (templates cached in `cache`)."""
-    from mlgate.validate_data import DataSection, check_and_validate
+    from mlgate.data.config import DataSection
+    from mlgate.data.validate import check_and_validate
 
     os.environ["MLGATE_CACHE_DIR"] = str(cache)
     validation = check_and_validate(path, DataSection(), gx_root=root)

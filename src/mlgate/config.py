@@ -32,8 +32,8 @@ from mlgate.gate import DEFAULT_CONFIG, GateInputError, output_file_callback
 SECTIONS: dict[str, str] = {
     "eval": "mlgate.eval_gate:EvalSection",
     "terraform": "mlgate.terraform.planning:TerraformSection",
-    "data": "mlgate.validate_data:DataSection",
-    "drift": "mlgate.drift_config:DriftSection",
+    "data": "mlgate.data.config:DataSection",
+    "drift": "mlgate.data.config:DriftSection",
     "canary": "mlgate.canary.config:CanarySection",
     "registry": "mlgate.record:RegistrySection",
 }

@@ -23,8 +23,8 @@ GATE_MODULES = {
     "terraform-apply": "mlgate.terraform.tf_apply",
     "eval-gate": "mlgate.eval_gate",
     "promote-model": "mlgate.promote",
-    "validate-data": "mlgate.validate_data",
-    "drift-check": "mlgate.drift_check",
+    "validate-data": "mlgate.data.validate",
+    "drift-check": "mlgate.data.drift_check",
     "canary-deploy": "mlgate.canary.command",
 }
 

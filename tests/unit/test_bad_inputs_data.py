@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlgate import drift, drift_check, profile, validate_data
+from mlgate.data import drift, drift_check, profile, validate
+from mlgate.data.config import ProfileSettings
 from tests.support.bad_inputs import BadInput, check_bad_input
 
 CONFIG = "drift:\n  profile: ref.json\ndata:\n  dataset: data.csv\n"
@@ -57,7 +58,7 @@ def good_profile() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data.csv"
         data.write_text(GOOD, encoding="utf-8")
-        return profile.build_profile(data, profile.ProfileSettings())
+        return profile.build_profile(data, ProfileSettings())
 
 
 def damaged(change: Callable[[dict[str, Any]], None]) -> str:
@@ -656,7 +657,7 @@ def test_bad_input_validate_data(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     run = check_bad_input(case, tmp_path, monkeypatch, capsys)
-    assert case.reason in validate_data.FAILURE_REASONS
+    assert case.reason in validate.FAILURE_REASONS
     assert "Could not add expectation" not in run.stdout + run.stderr  # GX's own logged traceback
 
 

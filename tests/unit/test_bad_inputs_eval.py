@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgate.profile import ProfileSettings, build_profile
+from mlgate.data.config import ProfileSettings
+from mlgate.data.profile import build_profile
 from tests.support.bad_inputs import BadInput, check_bad_input
 
 EVAL = """\

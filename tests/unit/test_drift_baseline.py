@@ -1,4 +1,4 @@
-"""A drift baseline a pull request cannot move: the pure core (`mlgate.drift_baseline`), the labels read
+"""A drift baseline a pull request cannot move: the pure core (`mlgate.data.drift_baseline`), the labels read
 from the event payload (`Runner.pr_labels`) and `mlgate drift --proposed-profile` end to end."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mlgate.drift_baseline import FAILURE_REASON, baseline_change, with_baseline_change
+from mlgate.data.config import ProfileSettings
+from mlgate.data.drift_baseline import FAILURE_REASON, baseline_change, with_baseline_change
+from mlgate.data.profile import build_profile
 from mlgate.gate import GateResult
 from mlgate.github import Runner
-from mlgate.profile import ProfileSettings, build_profile
 from tests.support.bad_inputs import run_mlgate
 
 LABEL = "approve-baseline-change"

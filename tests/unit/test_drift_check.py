@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgate import cli, drift_check
+from mlgate import cli
+from mlgate.data import drift_check
 from tests.support.fake_github import FakeGitHub
 from tests.unit.test_profile_drift import frame
 

@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mlgate.drift import drift_gate
-from mlgate.drift_config import DriftSection
-from mlgate.drift_statistics import EMPTY_BIN_SHARE, ks_smallest_p, psi, psi_conclusive, psi_noise
+from mlgate.data.config import DriftSection, ProfileSettings
+from mlgate.data.drift import drift_gate
+from mlgate.data.profile import build_profile, profile_gate
+from mlgate.data.profile_format import load_profile
+from mlgate.data.statistics import EMPTY_BIN_SHARE, ks_smallest_p, psi, psi_conclusive, psi_noise
 from mlgate.gate import GateInputError
-from mlgate.profile import ProfileSettings, build_profile, load_profile, profile_gate
 
 
 def profiled(tmp_path: Path, df: pd.DataFrame, name: str = "ref", **settings: int) -> Path:

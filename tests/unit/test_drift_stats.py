@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mlgate.drift_statistics import (
+from mlgate.data.profile import NumericAccumulator
+from mlgate.data.sketch import compress, sketch_cdf, summarize_sorted
+from mlgate.data.statistics import (
     chi_square,
     cumulative_counts,
     ks_p_value_asymptotic,
     ks_statistic_from_sketch,
     psi,
 )
-from mlgate.profile import NumericAccumulator
-from mlgate.sketch import compress, sketch_cdf, summarize_sorted
 
 
 def ks_d_independent(a: np.ndarray, b: np.ndarray) -> float:

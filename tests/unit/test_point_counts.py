@@ -20,9 +20,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlgate.drift_statistics import cumulative_counts
-from mlgate.profile import ProfileSettings, build_profile, numeric_values
-from mlgate.sketch import PointCounts, histogram_edges, summarize_sorted
+from mlgate.data.config import ProfileSettings
+from mlgate.data.profile import build_profile
+from mlgate.data.sketch import PointCounts, histogram_edges, summarize_sorted
+from mlgate.data.statistics import cumulative_counts, numeric_values
 
 Draw = Callable[[np.random.Generator, int], np.ndarray]
 

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mlgate import cli, drift, profile
-from mlgate.drift_config import DriftSection
+from mlgate import cli
+from mlgate.data import drift, profile, profile_format
+from mlgate.data.config import DriftSection, ProfileSettings
+from mlgate.data.profile import build_profile
 from mlgate.gate import GateInputError
-from mlgate.profile import ProfileSettings, build_profile
 
 
 def frame(n: int, shift: float = 0.0, seed: int = 0) -> pd.DataFrame:
@@ -61,7 +62,7 @@ def test_profile_figures_match_pandas(reference: Path, env: Path) -> None:
     assert run("profile", "--data", str(reference), "--output", "profile.json") == 0
     prof = json.loads((env / "profile.json").read_text())
     df = pd.read_csv(reference)
-    assert prof["schema_version"] == profile.SCHEMA_VERSION and prof["source"]["rows"] == 20_000
+    assert prof["schema_version"] == profile_format.SCHEMA_VERSION and prof["source"]["rows"] == 20_000
     score = prof["columns"]["score"]
     assert score["null_rate"] == pytest.approx(df["score"].isna().mean())
     assert score["mean"] == pytest.approx(df["score"].mean(), rel=1e-9)

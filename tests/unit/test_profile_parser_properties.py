@@ -17,10 +17,11 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlgate.drift import compare
-from mlgate.drift_config import DriftSection
+from mlgate.data.config import DriftSection, ProfileSettings
+from mlgate.data.drift import compare
+from mlgate.data.profile import build_profile
+from mlgate.data.profile_format import load_profile
 from mlgate.gate import GateInputError
-from mlgate.profile import ProfileSettings, build_profile, load_profile
 
 SETTINGS = settings(
     max_examples=150,

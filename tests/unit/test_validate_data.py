@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mlgate import cli, validate_data
+from mlgate import cli
+from mlgate.data import gx_patches
+from mlgate.data import validate as validate_data
 from tests.support.gx_project import build_gx_project, good_frame
 
 
@@ -283,19 +285,19 @@ def test_data_docs_pages_are_the_ones_gx_builds(
     entries = sorted(cache.glob("__mlgate_gx*.cache"))
     assert len(entries) >= 15  # the run above compiled GX's templates once and kept them
     shutil.rmtree(cache)
-    with validate_data._compiled_templates():
+    with gx_patches.compiled_templates():
         cold = build()
     assert sorted(p.name for p in cache.iterdir()) == [p.name for p in entries]
     stamps = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
-    with validate_data._compiled_templates():
+    with gx_patches.compiled_templates():
         warm = build()
     assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == stamps  # loaded, not compiled again
     for entry in cache.iterdir():  # damaged entries are compiled again, never fail the build
         entry.write_bytes(entry.read_bytes()[:40])
-    with validate_data._compiled_templates():
+    with gx_patches.compiled_templates():
         damaged = build()
     monkeypatch.setenv("MLGATE_CACHE_DIR", str(project / "good.csv"))  # not a directory
-    with validate_data._compiled_templates():
+    with gx_patches.compiled_templates():
         unusable = build()
     assert plain == cold == warm == damaged == unusable
     custom = project / "gx" / "plugins" / "custom_data_docs" / "styles" / "data_docs_custom_styles.css"
@@ -329,7 +331,7 @@ def test_decimal_scan_is_skipped_only_where_no_decimal_can_be() -> None:
     scan = gx_util.does_ndarray_contain_decimal_dtype
     gx_answers = {c: scan(data=frame[c].to_numpy()) for c in frame}
     assert gx_answers["decimals"] and gx_answers["mixed"] and not gx_answers["floats"]
-    with validate_data._no_decimal_scan_of_numeric_arrays():
+    with gx_patches.no_decimal_scan_of_numeric_arrays():
         patched = gx_util.does_ndarray_contain_decimal_dtype
         assert patched is not scan
         assert {c: patched(data=frame[c].to_numpy()) for c in frame} == gx_answers
@@ -361,7 +363,7 @@ def test_decimal_scan_is_skipped_only_where_no_decimal_can_be() -> None:
         ]
 
     plain = results()
-    with validate_data._no_decimal_scan_of_numeric_arrays():
+    with gx_patches.no_decimal_scan_of_numeric_arrays():
         fast = results()
     assert fast == plain
     assert {r["success"] for r in plain} == {True, False}  # both verdicts are compared, not just passes

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 import click
 
 from mlgate import github
-from mlgate.drift import FAILURE_REASONS as DRIFT_REASONS
-from mlgate.drift import drift_gate
-from mlgate.drift_config import DriftSection
+from mlgate.data.config import DriftSection
+from mlgate.data.drift import FAILURE_REASONS as DRIFT_REASONS
+from mlgate.data.drift import drift_gate
 from mlgate.gate import GateInputError, config_option, finish, path_option, report_dir_option, run_gate
 
 #: every failure-reason this gate reports -> its one-line meaning (docs are generated from this)

@@ -13,8 +13,8 @@ with pass/fail, its observed value and a few offending rows, with values masked 
 `data.sensitive_columns` (also in the stored results, so the Data Docs carry no sensitive values either).
 The verdict is written first; then the checkpoint's actions run: Data Docs for this run's pages only
 (result, suite, index; GX's templates compiled once and kept in jinja's on-disk bytecode cache), then
-any other action. Numeric columns skip GX's per-value `Decimal` scan (same answers, see
-`_no_decimal_scan_of_numeric_arrays`).
+any other action. Numeric columns skip GX's per-value `Decimal` scan (same answers). Every change to GX's
+own behaviour lives in `mlgate.data.gx_patches`, each one guarded.
 
 Before GX is imported (10-15 s), the inputs are checked cheaply: the dataset exists, is readable and has
 every column the suites name; the checkpoint, its validation definitions and suites are valid JSON.
@@ -25,19 +25,31 @@ DataFrame through a Spark data source and a `<checkpoint>-spark` checkpoint that
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import click
-from pydantic import Field
 
-from mlgate.config import Section
-from mlgate.dataset import check_exists, check_fits_in_memory, data_format, schema
+from mlgate.data.config import DataSection
+from mlgate.data.dataset import (
+    check_exists,
+    check_fits_in_memory,
+    data_format,
+    dataset_path,
+    read_pandas,
+    read_spark,
+    schema,
+)
+from mlgate.data.gx_patches import (
+    compiled_templates,
+    file_context,
+    no_decimal_scan_of_numeric_arrays,
+    quiet_suite_loading,
+)
+from mlgate.data.validate_report import build_result, mask_result
 from mlgate.gate import (
     COMMON_FAILURE_REASONS,
     GateInputError,
@@ -49,7 +61,6 @@ from mlgate.gate import (
     report_dir_option,
     run_gate,
 )
-from mlgate.validate_data_report import build_result, mask_result
 
 #: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
 #: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
@@ -78,25 +89,6 @@ FAILURE_REASONS: dict[str, str] = {
         "(the error is named; run the checkpoint with GX to debug)"
     ),
 }
-
-
-class DataSection(Section):
-    """`data:` in mlgate.yaml — the dataset, the GX checkpoint that guards it, and how to run it."""
-
-    dataset: str = Field(
-        "data/processed/transactions.csv", description="Dataset to validate (CSV or Parquet)."
-    )
-    gx_root: str = Field(".", description="Directory that holds GX's `gx/` folder.")
-    checkpoint: str = Field("data-contract", description="GX checkpoint to run (gx/checkpoints/<name>.json).")
-    engine: Literal["pandas", "spark"] = Field("pandas", description="Execution engine.")
-    spark_master: str = Field("local[2]", description="Spark master URL for the spark engine.")
-    sensitive_columns: list[str] = Field(
-        default_factory=list, description="Columns whose values never appear in reports or Data Docs."
-    )
-    unexpected_rows: int = Field(3, ge=0, le=50, description="Offending rows shown per expectation.")
-    max_memory_mb: int | None = Field(
-        None, ge=1, description="Memory the pandas engine may use [default: 70 % of available memory]."
-    )
 
 
 # --- cheap checks before GX is imported ------------------------------------------------------------------
@@ -255,54 +247,6 @@ def check_columns(data: Path, contract: ContractFiles) -> list[str]:
 # --- reading and running -----------------------------------------------------------------------------------
 
 
-def read_pandas(data: Path) -> Any:
-    import pandas as pd
-
-    try:
-        if data_format(data) == "parquet":
-            frame = pd.read_parquet(data)
-        else:
-            frame = pd.read_csv(data, sep="\t" if data.suffix.lower() == ".tsv" else ",")
-    except UnicodeDecodeError:
-        raise GateInputError(
-            "is not UTF-8 text", file=data, fix="re-encode the file as UTF-8", reason="unreadable-data"
-        ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
-        raise GateInputError(
-            f"cannot read ({str(exc).splitlines()[0]})",
-            file=data,
-            fix="check the file is a valid CSV or Parquet",
-            reason="unreadable-data",
-        ) from None
-    if frame.empty:
-        raise GateInputError("has no rows", file=data, fix="check the data export", reason="empty-data")
-    return frame
-
-
-def read_spark(data: Path, master: str) -> Any:
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise GateInputError(
-            "the spark engine needs pyspark",
-            field="data.engine",
-            fix="install it (`uv add pyspark`) or use `engine: pandas`",
-            reason="engine-unavailable",
-        ) from None
-    try:
-        spark = SparkSession.builder.master(master).appName("mlgate-validate-data").getOrCreate()
-    except Exception as exc:  # noqa: BLE001 - Java/Spark start-up failures come in many types
-        raise GateInputError(
-            f"cannot start Spark ({str(exc).splitlines()[0][:200]})",
-            field="data.spark_master",
-            fix="check Java 17+ is installed and the master URL",
-            reason="engine-unavailable",
-        ) from None
-    if data_format(data) == "parquet":
-        return spark.read.parquet(str(data))
-    return spark.read.csv(str(data), header=True, inferSchema=True)
-
-
 def _spark_checkpoint(context: Any, checkpoint: Any) -> Any:
     """A `<name>-spark` twin of the checkpoint: same suites, actions and result format, on a Spark
     dataframe asset (kept in gx/ like any GX object)."""
@@ -334,8 +278,8 @@ def open_checkpoint(root: Path, name: str, *, engine: str) -> tuple[Any, Any]:
     """Open the file context and load the checkpoint (its Spark twin for the spark engine)."""
 
     try:
-        context = _file_context(root)
-        with _quiet_suite_loading():
+        context = file_context(root)
+        with quiet_suite_loading():
             checkpoint = context.checkpoints.get(name)
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -352,22 +296,6 @@ def open_checkpoint(root: Path, name: str, *, engine: str) -> tuple[Any, Any]:
     if engine == "spark":
         checkpoint = _spark_checkpoint(context, checkpoint)
     return context, checkpoint
-
-
-@contextlib.contextmanager
-def _quiet_suite_loading() -> Iterator[None]:
-    """GX logs a traceback (at ERROR) for each expectation it drops while loading a suite; mlgate checks
-    every expectation itself (`check_expectations`, and `_all_expectations_loaded` after loading) and
-    reports one line instead, so that logger is silenced while the checkpoint loads."""
-    import logging
-
-    logger = logging.getLogger("great_expectations.core.expectation_suite")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def check_all_expectations_loaded(checkpoint: Any, contract: ContractFiles) -> None:
@@ -387,50 +315,6 @@ def check_all_expectations_loaded(checkpoint: Any, contract: ContractFiles) -> N
             )
 
 
-@contextlib.contextmanager
-def _replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
-    """`owner.<name>` is `value` while the block runs, then what it was (how mlgate changes a GX
-    internal: only for the length of one call, each caller falling back to GX's own behaviour when
-    another GX version lacks the internal)."""
-    original = getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
-
-
-def _file_context(root: Path) -> Any:
-    """`gx.get_context(mode="file")`, reading `uncommitted/config_variables.yml` once.
-
-    A file context re-reads and re-parses that file (ruamel, 0.3 ms or more each) on every access to a
-    context variable: about 30 times while the context opens and 20 more in a checkpoint run and its
-    Data Docs. Nothing changes the file during a gate run, so each provider reads it once (values and
-    substitution stay GX's own; only the re-reading goes). GX's class is patched only while the context
-    opens; afterwards only this context's provider keeps its values."""
-    import great_expectations as gx
-
-    try:
-        from great_expectations.core.config_provider import (
-            _ConfigurationVariablesConfigurationProvider as FileVariables,
-        )
-    except ImportError:  # another GX version: keep its behaviour
-        return gx.get_context(mode="file", project_root_dir=str(root))
-    read = FileVariables.get_values
-
-    def read_once(self: Any) -> dict[str, str]:
-        if "_mlgate_values" not in vars(self):
-            self._mlgate_values = read(self)
-        return dict(self._mlgate_values)
-
-    with _replaced(FileVariables, "get_values", read_once):
-        context = gx.get_context(mode="file", project_root_dir=str(root))
-    provider = context.config_provider.get_provider(FileVariables)
-    if provider is not None:
-        provider.get_values = lambda: read_once(provider)  # type: ignore[method-assign, unused-ignore]  # GX typed only when installed
-    return context
-
-
 @dataclass
 class CheckpointRun:
     """One run of a checkpoint's validation definitions; its actions run later, in `publish`."""
@@ -444,29 +328,6 @@ class CheckpointRun:
 
     def json_results(self) -> list[dict[str, Any]]:
         return [r.to_json_dict() for r in self.result.run_results.values()]
-
-
-@contextlib.contextmanager
-def _no_decimal_scan_of_numeric_arrays() -> Iterator[None]:
-    """GX's column mean, sum and standard deviation first ask whether any value of the column is a
-    `decimal.Decimal`, one Python `isinstance` per value (0.07 s per million rows). A numpy array of a
-    numeric, boolean or datetime dtype cannot hold a Decimal, so for those the answer is `False` without
-    the scan; object arrays (where Decimals live) still get GX's own check. Same answers, same results
-    (a test compares both); GX's function is replaced only while the validations run."""
-    from great_expectations import util as gx_util
-
-    scan = getattr(gx_util, "does_ndarray_contain_decimal_dtype", None)
-    if scan is None:  # another GX version: keep its behaviour
-        yield
-        return
-
-    def contains_decimal(data: Any) -> bool:
-        if getattr(getattr(data, "dtype", None), "kind", "O") != "O":
-            return False
-        return bool(scan(data=data))
-
-    with _replaced(gx_util, "does_ndarray_contain_decimal_dtype", contains_decimal):
-        yield
 
 
 def run_validations(
@@ -491,7 +352,7 @@ def run_validations(
     params = {"dataframe": frame} if asset_types & {"dataframe"} else {}
     started = time.perf_counter()
     try:
-        with _no_decimal_scan_of_numeric_arrays():
+        with no_decimal_scan_of_numeric_arrays():
             run_id = RunIdentifier(run_time=dt.datetime.now(dt.UTC))
             results: dict[Any, Any] = {}
             for definition in checkpoint.validation_definitions:
@@ -556,69 +417,6 @@ def mask_run(run: CheckpointRun, sensitive: set[str]) -> None:
         store.set(key, suite_result)
 
 
-def _template_cache() -> Any:
-    """A jinja bytecode cache for GX's Data Docs templates: compiled templates are kept in memory for
-    the build and on disk for the next run (jinja's `FileSystemBytecodeCache`: in `$MLGATE_CACHE_DIR`,
-    else jinja's private per-user directory in the system temp dir). Entries are named by GX and jinja
-    version, and jinja recompiles any entry whose template source or Python version differs. The cache
-    never fails a build: an unusable directory or entry means the template is compiled as usual."""
-    import os
-
-    import great_expectations as gx
-    import jinja2
-    from jinja2 import FileSystemBytecodeCache
-
-    class TemplateCache(FileSystemBytecodeCache):
-        def __init__(self) -> None:
-            self.codes: dict[str, bytes] = {}
-            self.on_disk = True
-            try:
-                directory = os.environ.get("MLGATE_CACHE_DIR") or None
-                if directory:
-                    Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
-                pattern = f"__mlgate_gx{gx.__version__}_jinja{jinja2.__version__}_%s.cache"
-                super().__init__(directory, pattern)
-            except (OSError, RuntimeError):  # no safe directory: this build's memory only
-                self.on_disk = False
-
-        def load_bytecode(self, bucket: Any) -> None:
-            if bucket.key in self.codes:
-                bucket.bytecode_from_string(self.codes[bucket.key])
-            elif self.on_disk:
-                with contextlib.suppress(Exception):  # a damaged entry is compiled again
-                    super().load_bytecode(bucket)
-
-        def dump_bytecode(self, bucket: Any) -> None:
-            self.codes[bucket.key] = bucket.bytecode_to_string()
-            if self.on_disk:
-                with contextlib.suppress(OSError):  # read-only or full disk: next run compiles again
-                    super().dump_bytecode(bucket)
-
-    return TemplateCache()
-
-
-@contextlib.contextmanager
-def _compiled_templates() -> Iterator[None]:
-    """GX's Data Docs views build a new jinja Environment per page and compile the same ~25 templates
-    for each page (0.1-0.3 s, most of a build); while this is active, the pages share compiled templates
-    through `_template_cache` (same templates, same HTML), within the build and across runs."""
-    from great_expectations.render.view import view as gx_view
-
-    if not hasattr(gx_view.DefaultJinjaView, "_get_template"):  # another GX version: keep its behaviour
-        yield
-        return
-    cache = _template_cache()
-    # not __init__: GX passes a view only the keyword arguments its __init__'s argspec names
-    get_template = gx_view.DefaultJinjaView._get_template
-
-    def cached_get_template(self: Any, template_str: str) -> Any:
-        self.env.bytecode_cache = cache
-        return get_template(self, template_str)
-
-    with _replaced(gx_view.DefaultJinjaView, "_get_template", cached_get_template):
-        yield
-
-
 def publish(run: CheckpointRun) -> float:
     """The checkpoint's actions for this run, as `Checkpoint.run` orders them: Data Docs first (only this
     run's result and suite pages plus the index, as GX's UpdateDataDocsAction builds them), then the
@@ -634,7 +432,7 @@ def publish(run: CheckpointRun) -> float:
         identifiers: list[Any] = []
         for key, suite_result in run.result.run_results.items():
             identifiers += [key, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
-        with _compiled_templates():
+        with compiled_templates():
             for action in run.docs_actions:
                 run.context.build_data_docs(
                     site_names=action.site_names or None, resource_identifiers=identifiers, build_index=True
@@ -742,7 +540,7 @@ def command(
         from mlgate.config import load_section
 
         section = load_section(config_path, "data", DataSection)
-        path = data or Path(section.dataset)
+        path = dataset_path(data, config_path, section)
         validation = check_and_validate(path, section, engine=engine, checkpoint=checkpoint, gx_root=gx_root)
         # the verdict first (outputs, report, summary, comment); then the Data Docs of this run
         code = finish(validation.result, report_dir=report_dir, comment_key=str(path) if comment else None)

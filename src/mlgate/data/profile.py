@@ -16,19 +16,16 @@ The ECDF sketch keeps `sketch_size` points `(value, weight)` chosen at evenly sp
 CDF `F̂(x) = Σ weight[value ≤ x] / count` never exceeds the true CDF and falls short of it by less than
 `error_bound` (`1/sketch_size` for data read in one chunk, `2/sketch_size` after merging chunks, 0 when
 every value is kept), so a KS statistic computed from it is within `error_bound / 2` of the exact one
-(`mlgate.sketch`). Sketch values and bin edges are stored at full precision: an exact sketch holds the
+(`mlgate.data.sketch`). Sketch values and bin edges are stored at full precision: an exact sketch holds the
 data's own values. Infinite values are refused (`infinite-value`); integers beyond 2**53 are read as the
 nearest float64. The profile is written atomically, and `load_profile` validates every field
-(`mlgate.profile_format`).
+(`mlgate.data.profile_format`). Column values are read as `mlgate.data.statistics` reads them for drift.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,8 +33,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlgate import __version__
-from mlgate.dataset import data_format, iter_batches
-from mlgate.drift_config import ProfileSettings
+from mlgate.data.config import ProfileSettings
+from mlgate.data.dataset import data_format, iter_batches
+from mlgate.data.profile_format import SCHEMA_VERSION, check_output, write_profile
+from mlgate.data.sketch import (
+    PointCounts,
+    compress,
+    histogram_edges,
+    merge_ties,
+    sketch_quantile,
+    summarize_sorted,
+)
+from mlgate.data.statistics import category_values, in_parallel, numeric_kind, numeric_values
 from mlgate.gate import (
     COMMON_FAILURE_REASONS,
     GateInputError,
@@ -49,14 +56,6 @@ from mlgate.gate import (
     report_dir_option,
     run_gate,
 )
-from mlgate.sketch import (
-    PointCounts,
-    compress,
-    histogram_edges,
-    merge_ties,
-    sketch_quantile,
-    summarize_sorted,
-)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,9 +65,6 @@ if TYPE_CHECKING:
     FloatArray = npt.NDArray[np.float64]
     IntArray = npt.NDArray[np.int64]
 
-#: the profile format this version writes and reads; bump on any incompatible change
-SCHEMA_VERSION = 1
-SUPPORTED_SCHEMA_VERSIONS = (1,)
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 #: categorical columns with more distinct values than this stop counting (ids, free text)
 MAX_TRACKED_CATEGORIES = 100_000
@@ -98,80 +94,6 @@ FAILURE_REASONS: dict[str, str] = {
 
 
 # --- per-column accumulators ---------------------------------------------------------------------------
-
-
-def numeric_kind(dtype: pa.DataType) -> str | None:
-    """`numeric`, `categorical`, or None (a type the profile does not describe, e.g. timestamps)."""
-    import pyarrow as pa
-
-    if pa.types.is_boolean(dtype):
-        return "categorical"
-    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
-        return "numeric"
-    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_dictionary(dtype):
-        return "categorical"
-    if pa.types.is_null(dtype):
-        return "categorical"
-    return None
-
-
-def numeric_values(array: pa.Array | pa.ChunkedArray) -> FloatArray:
-    """Non-null, non-NaN values of a numeric Arrow array as float64 (read-only: for a float64 column
-    without nulls or NaN, the Arrow buffer itself). Read from the buffers directly: pyarrow's `to_numpy`
-    imports pandas, seconds the data gates do not need."""
-    import numpy as np
-    import pyarrow as pa
-
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    parts = [_chunk_values(chunk) for chunk in chunks]
-    if len(parts) == 1:
-        return parts[0]
-    joined: FloatArray = np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
-    return joined
-
-
-def _chunk_values(chunk: pa.Array) -> FloatArray:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if not pa.types.is_float64(chunk.type):
-        # integers beyond 2**53 (and decimals) become the nearest float64: a monotone map, so ranks,
-        # histogram counts and KS stay exact up to ties between values closer than float64 resolves
-        chunk = pc.cast(chunk, pa.float64(), safe=False)
-    n = len(chunk)
-    validity, data = chunk.buffers()[:2]
-    if n == 0 or data is None:
-        return np.empty(0, dtype=np.float64)
-    values: FloatArray = np.frombuffer(data, dtype=np.float64, count=n, offset=chunk.offset * 8)
-    keep = None
-    if chunk.null_count:
-        bits = np.unpackbits(
-            np.frombuffer(validity, dtype=np.uint8), count=chunk.offset + n, bitorder="little"
-        )
-        keep = bits[chunk.offset :].view(np.bool_)
-    nan = np.isnan(values)
-    if nan.any():
-        keep = ~nan if keep is None else keep & ~nan
-    if keep is None:
-        return values
-    kept: FloatArray = values[keep]
-    return kept
-
-
-def category_values(array: pa.Array | pa.ChunkedArray) -> Counter[str]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if pa.types.is_dictionary(array.type):
-        array = pc.cast(array, pa.string())
-    counts = pc.value_counts(pc.drop_null(array))
-    return Counter(
-        {
-            str(v): int(c)
-            for v, c in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist(), strict=True)
-        }
-    )
 
 
 @dataclass
@@ -273,20 +195,6 @@ class CategoricalAccumulator:
         self.counts.update(found)
         if len(self.counts) > MAX_TRACKED_CATEGORIES:
             self.overflow = True
-
-
-def in_parallel(work: Callable[[Any], None], items: list[Any]) -> None:
-    """Run `work` on every item on a few threads (one per core); the first error is raised."""
-    workers = min(len(items), os.cpu_count() or 1)
-    if workers <= 1:
-        for item in items:
-            work(item)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(work, item) for item in items]:
-            future.result()
 
 
 # --- the profile ---------------------------------------------------------------------------------------
@@ -503,94 +411,10 @@ def assemble_profile(
     }
 
 
-def load_profile(path: Path) -> dict[str, Any]:
-    """Read a profile; an unknown schema version or a damaged file is a one-line input error."""
-    if not path.exists():
-        raise GateInputError(
-            "profile not found",
-            file=path,
-            fix="build it with `mlgate profile --data <trusted data> --output <path>`",
-            reason="missing-file",
-        )
-    try:
-        profile = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise GateInputError(
-            "is not valid JSON",
-            file=path,
-            line=line,
-            fix="rebuild it with `mlgate profile`",
-            reason="invalid-profile",
-        ) from None
-    except OSError as exc:
-        raise GateInputError(
-            f"cannot be read ({exc.strerror or type(exc).__name__})",
-            file=path,
-            fix="give the profile JSON file (check the path and its permissions)",
-            reason="invalid-profile",
-        ) from None
-    if not isinstance(profile, dict) or "columns" not in profile:
-        raise GateInputError(
-            "is not an mlgate profile (no `columns`)",
-            file=path,
-            fix="rebuild it with `mlgate profile`",
-            reason="invalid-profile",
-        )
-    version = profile.get("schema_version")
-    if version not in SUPPORTED_SCHEMA_VERSIONS:
-        raise GateInputError(
-            f"profile schema version {version!r} is not supported by mlgate {__version__} "
-            f"(supported: {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))})",
-            file=path,
-            field="schema_version",
-            fix="rebuild it with this mlgate (`mlgate profile`), or pin the mlgate version that wrote it",
-            reason="unknown-profile-version",
-        )
-    from mlgate.profile_format import validate_profile
-
-    validate_profile(profile, file=path)
-    return profile
-
-
-def check_output(output: Path) -> None:
-    """The profile can be written to `output`: not a directory, and its parent is (or can be made) one."""
-    if output.is_dir():
-        raise GateInputError(
-            "is a directory", file=output, field="--output", fix="give the profile's file name (….json)"
-        )
-    for parent in output.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise GateInputError(
-                    f"cannot be written: {parent} is a file, not a directory",
-                    file=output,
-                    field="--output",
-                    fix="choose a path under a directory",
-                )
-            break
-
-
-def write_profile(profile: dict[str, Any], output: Path) -> None:
-    """Write atomically: a failure leaves the previous profile as it was (never a truncated file)."""
-    import tempfile
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(profile, separators=(",", ":"), allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).replace(output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateResult:
     check_output(output)
     if settings.engine == "spark":
-        from mlgate.spark_engine import build_profile as build_with_spark
+        from mlgate.data.spark_engine import build_profile as build_with_spark
 
         profile = build_with_spark(data, settings)
     else:
@@ -671,7 +495,7 @@ def command(
 
     def work() -> int:
         from mlgate.config import load_section
-        from mlgate.drift_config import DriftSection
+        from mlgate.data.config import DriftSection
 
         if chunk_rows is not None and chunk_rows < 1:
             raise GateInputError(

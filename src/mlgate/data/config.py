@@ -1,7 +1,8 @@
-"""The `drift:` section of mlgate.yaml and the profile settings it gives `mlgate profile`.
+"""The data gates' sections of mlgate.yaml: `data:` (the dataset and the GX checkpoint of `mlgate
+validate-data`) and `drift:` (the reference profile and the thresholds of `mlgate profile`, `mlgate drift`
+and `mlgate drift-check`), with the profile settings `drift:` gives the profile builder.
 
-Its own module so that `profile`, `drift`, `drift-check` and `mlgate config` read the section without
-importing each other (the drift gate reads profiles; the profile command reads this section).
+Light imports only (pydantic): `mlgate config` reads these without importing any gate.
 """
 
 from __future__ import annotations
@@ -12,11 +13,34 @@ from typing import Literal
 from pydantic import Field
 
 from mlgate.config import Section
-from mlgate.dataset import DEFAULT_CHUNK_ROWS
+
+#: default rows per chunk: about 8 MB per numeric column, small next to any runner's memory
+DEFAULT_CHUNK_ROWS = 1_000_000
+
+
+class DataSection(Section):
+    """`data:` in mlgate.yaml — the dataset, the GX checkpoint that guards it, and how to run it."""
+
+    dataset: str = Field(
+        "data/processed/transactions.csv", description="Dataset to validate (CSV or Parquet)."
+    )
+    gx_root: str = Field(".", description="Directory that holds GX's `gx/` folder.")
+    checkpoint: str = Field("data-contract", description="GX checkpoint to run (gx/checkpoints/<name>.json).")
+    engine: Literal["pandas", "spark"] = Field("pandas", description="Execution engine.")
+    spark_master: str = Field("local[2]", description="Spark master URL for the spark engine.")
+    sensitive_columns: list[str] = Field(
+        default_factory=list, description="Columns whose values never appear in reports or Data Docs."
+    )
+    unexpected_rows: int = Field(3, ge=0, le=50, description="Offending rows shown per expectation.")
+    max_memory_mb: int | None = Field(
+        None, ge=1, description="Memory the pandas engine may use [default: 70 % of available memory]."
+    )
 
 
 @dataclass(frozen=True)
 class ProfileSettings:
+    """What the profile builder keeps per column (from `drift:`; `DriftSection.profile_settings`)."""
+
     bins: int = 10
     sketch_size: int = 5000
     top_categories: int = 50

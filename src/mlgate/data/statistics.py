@@ -1,4 +1,12 @@
-"""Drift statistics: pure functions on arrays, checked against scipy and independent computations.
+"""The column statistics the data gates share: Arrow columns as values and counts, and the drift tests.
+
+Columns (`mlgate profile` and `mlgate drift` both read them this way):
+- `numeric_kind`: which columns are numeric, categorical or not described (timestamps, …);
+- `numeric_values`: a numeric Arrow column's non-null, non-NaN values as float64, straight from its buffers;
+- `category_values`: a categorical column's value counts;
+- `in_parallel`: per-column work on a record batch, on one thread per core.
+
+Drift statistics: pure functions on arrays, checked against scipy and independent computations.
 
 - `psi`: population stability index of two count vectors over the same bins (empty bins count as
   `EMPTY_BIN_SHARE`, Evidently's convention).
@@ -16,7 +24,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
+    FloatArray = npt.NDArray[np.float64]
 
 #: an empty bin counts as this share, so PSI stays finite (Evidently's convention)
 EMPTY_BIN_SHARE = 0.0001
@@ -115,3 +133,94 @@ def ks_smallest_p(n: int, m: int) -> float:
         return 1.0
     log_comb = math.lgamma(n + m + 1) - math.lgamma(n + 1) - math.lgamma(m + 1)
     return min(1.0, math.exp(math.log(2) - log_comb))
+
+
+# --- columns -------------------------------------------------------------------------------------------
+
+
+def numeric_kind(dtype: pa.DataType) -> str | None:
+    """`numeric`, `categorical`, or None (a type the profile does not describe, e.g. timestamps)."""
+    import pyarrow as pa
+
+    if pa.types.is_boolean(dtype):
+        return "categorical"
+    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
+        return "numeric"
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_dictionary(dtype):
+        return "categorical"
+    if pa.types.is_null(dtype):
+        return "categorical"
+    return None
+
+
+def numeric_values(array: pa.Array | pa.ChunkedArray) -> FloatArray:
+    """Non-null, non-NaN values of a numeric Arrow array as float64 (read-only: for a float64 column
+    without nulls or NaN, the Arrow buffer itself). Read from the buffers directly: pyarrow's `to_numpy`
+    imports pandas, seconds the data gates do not need."""
+    import numpy as np
+    import pyarrow as pa
+
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    parts = [_chunk_values(chunk) for chunk in chunks]
+    if len(parts) == 1:
+        return parts[0]
+    joined: FloatArray = np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
+    return joined
+
+
+def _chunk_values(chunk: pa.Array) -> FloatArray:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_float64(chunk.type):
+        # integers beyond 2**53 (and decimals) become the nearest float64: a monotone map, so ranks,
+        # histogram counts and KS stay exact up to ties between values closer than float64 resolves
+        chunk = pc.cast(chunk, pa.float64(), safe=False)
+    n = len(chunk)
+    validity, data = chunk.buffers()[:2]
+    if n == 0 or data is None:
+        return np.empty(0, dtype=np.float64)
+    values: FloatArray = np.frombuffer(data, dtype=np.float64, count=n, offset=chunk.offset * 8)
+    keep = None
+    if chunk.null_count:
+        bits = np.unpackbits(
+            np.frombuffer(validity, dtype=np.uint8), count=chunk.offset + n, bitorder="little"
+        )
+        keep = bits[chunk.offset :].view(np.bool_)
+    nan = np.isnan(values)
+    if nan.any():
+        keep = ~nan if keep is None else keep & ~nan
+    if keep is None:
+        return values
+    kept: FloatArray = values[keep]
+    return kept
+
+
+def category_values(array: pa.Array | pa.ChunkedArray) -> Counter[str]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(array.type):
+        array = pc.cast(array, pa.string())
+    counts = pc.value_counts(pc.drop_null(array))
+    return Counter(
+        {
+            str(v): int(c)
+            for v, c in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist(), strict=True)
+        }
+    )
+
+
+def in_parallel(work: Callable[[Any], None], items: list[Any]) -> None:
+    """Run `work` on every item on a few threads (one per core); the first error is raised."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        for item in items:
+            work(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work, item) for item in items]:
+            future.result()

@@ -34,14 +34,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlgate.dataset import data_format, schema
-from mlgate.gate import GateInputError
+from mlgate.data.dataset import data_format, schema
+from mlgate.errors import GateInputError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from mlgate.drift import DriftReport
-    from mlgate.drift_config import DriftSection, ProfileSettings
+    from mlgate.data.config import DriftSection, ProfileSettings
+    from mlgate.data.drift_report import DriftReport
 
 T = TypeVar("T")
 
@@ -339,7 +339,7 @@ def _sketches(pairs: Any, numeric: int, size: int) -> dict[int, tuple[Any, Any, 
     import numpy as np
     from pyspark.sql import functions as F  # noqa: N812
 
-    from mlgate.sketch import merge_ties, sketch_ranks
+    from mlgate.data.sketch import merge_ties, sketch_ranks
 
     runs = (
         pairs.groupBy(F.spark_partition_id().alias("p"), "c")
@@ -400,7 +400,7 @@ def _categories(df: Any, categorical: int) -> dict[int, tuple[Counter[str], bool
     only the most frequent `MAX_TRACKED_CATEGORIES + 1` are kept)."""
     from pyspark.sql import functions as F  # noqa: N812
 
-    from mlgate.profile import MAX_TRACKED_CATEGORIES
+    from mlgate.data.profile import MAX_TRACKED_CATEGORIES
 
     at = F.struct(F.input_file_name().alias("f"), F.monotonically_increasing_id().alias("i"))
     tagged = df.select(at.alias("at"), *[F.col(f"s{j}") for j in range(categorical)])
@@ -448,13 +448,13 @@ def _categories(df: Any, categorical: int) -> dict[int, tuple[Counter[str], bool
 def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
     """The profile of `path` computed by Spark: the default engine's profile of the same data read in one
     chunk (see the module docstring for where the engines can differ)."""
-    from mlgate.profile import (
+    from mlgate.data.profile import (
         CategoricalAccumulator,
         NumericAccumulator,
         assemble_profile,
         check_columns,
-        numeric_kind,
     )
+    from mlgate.data.statistics import numeric_kind
 
     found = arrow_schema(path)
     missing = [c for c in settings.exclude if c not in found.names]
@@ -536,8 +536,8 @@ def _point_counter(points: dict[int, Any]) -> Any:
     def count(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        from mlgate.profile import numeric_values
-        from mlgate.sketch import PointCounts
+        from mlgate.data.sketch import PointCounts
+        from mlgate.data.statistics import numeric_values
 
         counters = {i: PointCounts(p) for i, p in points.items()}
         for batch in batches:
@@ -567,7 +567,7 @@ def compare(
     import numpy as np
     from pyspark.sql import functions as F  # noqa: N812
 
-    from mlgate.drift import CategoricalCurrent, check_schema, judge, new_numeric
+    from mlgate.data.drift import CategoricalCurrent, check_schema, judge, new_numeric
 
     kinds, skipped = check_schema(profile, data)
     cols = profile["columns"]

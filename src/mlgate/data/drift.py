@@ -6,7 +6,7 @@ Inputs: `--data` (CSV or Parquet, streamed in chunks), `--profile` (from `mlgate
 Outputs: `passed`, `failure-reason`, `dataset-drift`, `drift-share`, `drifted-columns`, `result-path`,
 `report-path`; exit 0 (no drift) or 1.
 
-Statistics per column (standard definitions in `mlgate.drift_statistics`, checked against scipy):
+Statistics per column (standard definitions in `mlgate.data.statistics`, checked against scipy):
 
 - PSI = Σ (q - p) · ln(q / p) over the reference's bins (numeric: bins at the reference's quantiles;
   categorical: the stored categories plus one bucket for all others), empty bins counted as 0.0001 —
@@ -23,7 +23,7 @@ A column drifts when its deciding test (`numeric_test`: psi | ks, `categorical_t
 so, or when its null rate rises by more than `max_null_rate_increase`. The dataset drifts when the
 share of drifted columns is at least `dataset_drift_share` (0.5).
 
-Below a test's minimum sample (see `mlgate.drift_statistics`), or when a sketch's error bound allows both
+Below a test's minimum sample (see `mlgate.data.statistics`), or when a sketch's error bound allows both
 answers, a column is *inconclusive*: not drift, not a pass. Drift wins; else an inconclusive column fails
 the gate (`inconclusive`) unless `drift.inconclusive: warn`. Infinities are refused (`infinite-value`).
 """
@@ -39,13 +39,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mlgate.dataset import data_format, iter_batches, read_table, schema
-from mlgate.drift_config import DriftSection
-from mlgate.drift_statistics import (
+from mlgate.data.config import DriftSection
+from mlgate.data.dataset import data_format, dataset_path, iter_batches, read_table, schema
+from mlgate.data.drift_report import ColumnDrift, DriftReport, render
+from mlgate.data.profile_format import load_profile
+from mlgate.data.statistics import (
+    category_values,
     chi_square,
+    in_parallel,
     ks_p_value_asymptotic,
     ks_smallest_p,
     ks_statistic_from_sketch,
+    numeric_kind,
+    numeric_values,
     psi,
     psi_conclusive,
     psi_noise,
@@ -61,7 +67,6 @@ from mlgate.gate import (
     report_dir_option,
     run_gate,
 )
-from mlgate.profile import in_parallel, load_profile, numeric_kind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,7 +79,6 @@ if TYPE_CHECKING:
 #: figure, only memory (1 MB per numeric column) and time (batches spanning row groups are costly to
 #: build). CSV keeps `chunk_rows`: its column types are inferred from the first block.
 READ_ROWS = 1 << 17
-SPARK = "▁▂▃▄▅▆▇█"
 
 #: every failure-reason this gate reports -> its one-line meaning (docs/reference/failure-reasons.md
 #: is generated from this: add a reason with one line here, then `uv run python tools/docgen.py --write`)
@@ -113,12 +117,6 @@ FAILURE_REASONS: dict[str, str] = {
 }
 
 
-def sparkline(shares: list[float], top: float) -> str:
-    if top <= 0:
-        return ""
-    return "".join(SPARK[min(int(s / top * (len(SPARK) - 1) + 0.5), len(SPARK) - 1)] for s in shares)
-
-
 # --- streaming the new data ---------------------------------------------------------------------------
 
 
@@ -143,15 +141,13 @@ class NumericCurrent:
     def __post_init__(self) -> None:
         import numpy as np
 
-        from mlgate.sketch import PointCounts
+        from mlgate.data.sketch import PointCounts
 
         self.points = np.unique(np.concatenate((self.sketch_values, self.edges)))
         self.counter = PointCounts(self.points)
 
     def add(self, array: pa.Array | pa.ChunkedArray) -> None:
         import numpy as np
-
-        from mlgate.profile import numeric_values
 
         self.rows += len(array)
         vals = numeric_values(array)
@@ -197,8 +193,6 @@ class CategoricalCurrent:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from mlgate.profile import category_values
-
         self.rows += len(array)
         if pa.types.is_null(array.type):
             return
@@ -207,58 +201,6 @@ class CategoricalCurrent:
         for key, value in category_values(array).items():
             self.counts[key] = self.counts.get(key, 0) + value
             self.count += value
-
-
-@dataclass
-class ColumnDrift:
-    name: str
-    kind: str
-    test: str
-    statistic: float
-    threshold: float
-    drifted: bool
-    psi: float | None = None
-    ks_d: float | None = None
-    ks_p: float | None = None
-    ks_exact: bool = False
-    ks_error: float = 0.0
-    ks_p_range: tuple[float, float] | None = None
-    chi2: float | None = None
-    chi2_p: float | None = None
-    null_rate_reference: float = 0.0
-    null_rate_current: float = 0.0
-    reference_shares: list[float] = field(default_factory=list)
-    current_shares: list[float] = field(default_factory=list)
-    bin_labels: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    #: the deciding test cannot judge at this sample size (or within the sketch's error): not drift,
-    #: not a pass
-    inconclusive: bool = False
-    note: str = ""
-    mean_reference: float | None = None
-    mean_current: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-
-@dataclass
-class DriftReport:
-    columns: list[ColumnDrift]
-    skipped: dict[str, str]
-    reference_rows: int
-    current_rows: int
-    share: float
-    dataset_drift: bool
-    settings: DriftSection
-
-    @property
-    def drifted(self) -> list[str]:
-        return [c.name for c in self.columns if c.drifted]
-
-    @property
-    def inconclusive(self) -> list[str]:
-        return [c.name for c in self.columns if c.inconclusive and not c.drifted]
 
 
 def check_schema(profile: dict[str, Any], data: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -413,8 +355,6 @@ def judge(
 
     reference_values: dict[str, Any] = {}
     if reference is not None and numeric:
-        from mlgate.profile import numeric_values
-
         table = read_table(reference, columns=list(numeric))
         reference_values = {n: numeric_values(table.column(n)) for n in numeric}
 
@@ -631,117 +571,12 @@ def _categorical_drift(
     return result
 
 
-# --- the report ---------------------------------------------------------------------------------------
-
-
-def _fmt_p(p: float | None) -> str:
-    if p is None:
-        return ""
-    return "<1e-300" if p == 0 else f"{p:.3g}"
-
-
-def _headline(report: DriftReport) -> str:
-    drifted, n, s = report.drifted, len(report.columns), report.settings
-    if report.dataset_drift:
-        return f"### ❌ mlgate drift: dataset drift — {len(drifted)} of {n} columns drifted"
-    if drifted and s.fail_on == "column":
-        return f"### ❌ mlgate drift: {len(drifted)} of {n} columns drifted"
-    if report.inconclusive:
-        mark = "❌" if s.inconclusive == "fail" else "⚠️"
-        return (
-            f"### {mark} mlgate drift: inconclusive — {len(report.inconclusive)} of {n} columns have too "
-            "few rows to judge" + (f", {len(drifted)} drifted" if drifted else "")
-        )
-    if drifted:
-        return f"### ⚠️ mlgate drift: {len(drifted)} of {n} columns drifted"
-    return f"### ✅ mlgate drift: no drift in {n} columns"
-
-
-def render(report: DriftReport, *, data: Path, profile_path: Path) -> tuple[str, str]:
-    """(summary, details) Markdown; charts are unicode sparklines and bars, no images."""
-    drifted = report.drifted
-    s = report.settings
-    head = _headline(report)
-    lines = [
-        head,
-        "",
-        f"`{data}` ({report.current_rows:,} rows) against the profile `{profile_path}` "
-        f"({report.reference_rows:,} rows). Drift share {report.share:.0%} "
-        f"(dataset drift at ≥ {s.dataset_drift_share:.0%}); numeric columns decided by "
-        f"{s.numeric_test.upper()}, categorical by {'PSI' if s.categorical_test == 'psi' else 'chi-square'}.",
-    ]
-    if drifted:
-        lines += ["", "Drifted: " + ", ".join(f"`{c}`" for c in drifted)]
-    if report.inconclusive:
-        lines += [
-            "",
-            "Inconclusive (neither drift nor a pass): "
-            + ", ".join(f"`{c}`" for c in report.inconclusive)
-            + ". Compare larger samples, or judge by KS (`drift.numeric_test: ks`), which needs fewer rows.",
-        ]
-    table = [
-        "| column | test | value | threshold | PSI | KS D | KS p | χ² p | nulls ref → new "
-        "| reference → new | |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
-    ]
-    for c in report.columns:
-        top = max([*c.reference_shares, *c.current_shares, 0.0])
-        chart = f"`{sparkline(c.reference_shares, top)}` → `{sparkline(c.current_shares, top)}`"
-        ks_d = ""
-        if c.ks_d is not None:
-            ks_d = f"{c.ks_d:.4f}" + ("" if c.ks_exact else f" ±{c.ks_error:.1g}")
-        verdict = "❌ drift" if c.drifted else ("❔ inconclusive" if c.inconclusive else "✅")
-        table.append(
-            f"| `{c.name}` | {c.test} | {c.statistic:.4g} | {c.threshold:g} | "
-            f"{c.psi:.4f} | {ks_d} | {_fmt_p(c.ks_p)} | {_fmt_p(c.chi2_p)} | "
-            f"{c.null_rate_reference:.1%} → {c.null_rate_current:.1%} | {chart} | {verdict} |"
-        )
-    details = ["#### Columns", "", *table]
-    if report.skipped:
-        details += ["", "Not compared: " + "; ".join(f"`{k}` ({v})" for k, v in report.skipped.items())]
-    notes = [f"- `{c.name}`: {c.note}" for c in report.columns if c.note]
-    if notes:
-        details += ["", *notes]
-    approx = [c for c in report.columns if c.ks_d is not None and not c.ks_exact]
-    if approx:
-        details += [
-            "",
-            f"KS for {len(approx)} column(s) computed from the profile's ECDF sketch: D is within "
-            f"±{max(c.ks_error for c in approx):.1g} of the exact value (pass `--reference` for exact KS).",
-        ]
-    for c in [c for c in report.columns if c.drifted][:10]:
-        details += [
-            "",
-            f"<details><summary><code>{c.name}</code>: {'; '.join(c.reasons)}</summary>",
-            "",
-            "```text",
-            _bars(c),
-            "```",
-            "",
-            "</details>",
-        ]
-    return "\n".join(lines), "\n".join(details)
-
-
-def _bars(c: ColumnDrift, width: int = 20) -> str:
-    top = max([*c.reference_shares, *c.current_shares, 1e-12])
-    label_width = min(max((len(b) for b in c.bin_labels), default=4), 28)
-    rows = [f"{'bin':<{label_width}}  {'reference':<{width + 7}}  new"]
-    for label, ref, cur in zip(c.bin_labels, c.reference_shares, c.current_shares, strict=False):
-        ref_bar = "█" * round(ref / top * width)
-        cur_bar = "█" * round(cur / top * width)
-        rows.append(
-            f"{label[:label_width]:<{label_width}}  {ref:6.1%} {ref_bar:<{width}}  {cur:6.1%} {cur_bar}"
-        )
-    return "\n".join(rows)
-
-
 def drift_gate(
     data: Path, profile_path: Path, settings: DriftSection, *, reference: Path | None = None
 ) -> GateResult:
     profile = load_profile(profile_path)
     if settings.engine == "spark":
-        from mlgate.spark_engine import compare as compare_with_spark
+        from mlgate.data.spark_engine import compare as compare_with_spark
 
         report = compare_with_spark(profile, data, settings, reference=reference)
     else:
@@ -814,14 +649,13 @@ def command(
 
     def work() -> int:
         from mlgate.config import load_section
-        from mlgate.drift_baseline import baseline_change, with_baseline_change
+        from mlgate.data.drift_baseline import baseline_change, with_baseline_change
         from mlgate.github import Runner
-        from mlgate.validate_data import DataSection
 
         settings = load_section(config_path, "drift", DriftSection)
         if engine is not None:
             settings = settings.model_copy(update={"engine": engine})
-        path = data or Path(load_section(config_path, "data", DataSection).dataset)
+        path = dataset_path(data, config_path)
         profile = profile_path or Path(settings.profile)
         change = None
         if proposed_profile is not None:

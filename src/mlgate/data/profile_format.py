@@ -1,4 +1,5 @@
-"""The reference profile's file format (schema version 1), validated field by field when it is read.
+"""The reference profile's file format (schema version 1): read (`load_profile`, validated field by field),
+written atomically (`write_profile`).
 
 `mlgate profile` writes the profile and `mlgate drift` trusts what it reads, so a damaged profile (a
 hand edit, a bad merge, a truncated upload) must be refused before any statistic is computed: wrong
@@ -10,13 +11,20 @@ one `GateInputError` (`invalid-profile`) naming the profile file and the first b
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mlgate import __version__
 from mlgate.gate import GateInputError
+
+#: the profile format this version writes and reads; bump on any incompatible change
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = (1,)
 
 _STRICT = ConfigDict(strict=True, allow_inf_nan=False, extra="ignore", frozen=True)
 
@@ -194,3 +202,85 @@ def _short(value: Any) -> str:
         return str(value)
     text = repr(value)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def load_profile(path: Path) -> dict[str, Any]:
+    """Read a profile; an unknown schema version or a damaged file is a one-line input error."""
+    if not path.exists():
+        raise GateInputError(
+            "profile not found",
+            file=path,
+            fix="build it with `mlgate profile --data <trusted data> --output <path>`",
+            reason="missing-file",
+        )
+    try:
+        profile = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise GateInputError(
+            "is not valid JSON",
+            file=path,
+            line=line,
+            fix="rebuild it with `mlgate profile`",
+            reason="invalid-profile",
+        ) from None
+    except OSError as exc:
+        raise GateInputError(
+            f"cannot be read ({exc.strerror or type(exc).__name__})",
+            file=path,
+            fix="give the profile JSON file (check the path and its permissions)",
+            reason="invalid-profile",
+        ) from None
+    if not isinstance(profile, dict) or "columns" not in profile:
+        raise GateInputError(
+            "is not an mlgate profile (no `columns`)",
+            file=path,
+            fix="rebuild it with `mlgate profile`",
+            reason="invalid-profile",
+        )
+    version = profile.get("schema_version")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise GateInputError(
+            f"profile schema version {version!r} is not supported by mlgate {__version__} "
+            f"(supported: {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))})",
+            file=path,
+            field="schema_version",
+            fix="rebuild it with this mlgate (`mlgate profile`), or pin the mlgate version that wrote it",
+            reason="unknown-profile-version",
+        )
+    validate_profile(profile, file=path)
+    return profile
+
+
+def check_output(output: Path) -> None:
+    """The profile can be written to `output`: not a directory, and its parent is (or can be made) one."""
+    if output.is_dir():
+        raise GateInputError(
+            "is a directory", file=output, field="--output", fix="give the profile's file name (….json)"
+        )
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise GateInputError(
+                    f"cannot be written: {parent} is a file, not a directory",
+                    file=output,
+                    field="--output",
+                    fix="choose a path under a directory",
+                )
+            break
+
+
+def write_profile(profile: dict[str, Any], output: Path) -> None:
+    """Write atomically: a failure leaves the previous profile as it was (never a truncated file)."""
+    import tempfile
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(profile, separators=(",", ":"), allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        Path(tmp).replace(output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -11,6 +11,10 @@ binary file or a Parquet file named `.csv` ("looks like Parquet") and a damaged 
 one column (`schema-mismatch`, with the delimiter hint), a column whose values do not fit the type read
 from the first rows (`schema-mismatch`), and a dataset too large for memory on an engine that needs it
 all at once (`too-large`, with the Spark suggestion).
+
+`iter_batches` is the streaming reader the profile and drift gates consume; `read_pandas` / `read_spark`
+give the whole dataset to `validate-data`'s engines; `dataset_path` resolves `--data` against
+`data.dataset` in mlgate.yaml for every data gate.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgate.data.config import DEFAULT_CHUNK_ROWS, DataSection
 from mlgate.gate import GateInputError
 
 if TYPE_CHECKING:
@@ -28,8 +33,18 @@ if TYPE_CHECKING:
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-#: default rows per chunk: about 8 MB per numeric column, small next to any runner's memory
-DEFAULT_CHUNK_ROWS = 1_000_000
+
+
+def dataset_path(data: Path | None, config_path: Path, section: DataSection | None = None) -> Path:
+    """The dataset a data gate reads: `--data` when given, else `data.dataset` in mlgate.yaml (the
+    section is read only when needed; pass it when the caller has it already)."""
+    if data is not None:
+        return data
+    if section is None:
+        from mlgate.config import load_section
+
+        section = load_section(config_path, "data", DataSection)
+    return Path(section.dataset)
 
 
 def data_format(path: Path) -> str:
@@ -339,3 +354,62 @@ def check_fits_in_memory(path: Path, *, limit: int | None = None) -> None:
             fix="use the Spark engine (`data.engine: spark` in mlgate.yaml or `--engine spark`)",
             reason="too-large",
         )
+
+
+# --- whole datasets, for the engines that need one (validate-data) -------------------------------------
+
+
+def read_pandas(data: Path) -> Any:
+    """The whole dataset as a pandas DataFrame (check `check_fits_in_memory` first)."""
+    import pandas as pd
+
+    try:
+        if data_format(data) == "parquet":
+            frame = pd.read_parquet(data)
+        else:
+            frame = pd.read_csv(data, sep="\t" if data.suffix.lower() == ".tsv" else ",")
+    except UnicodeDecodeError:
+        raise GateInputError(
+            "is not UTF-8 text", file=data, fix="re-encode the file as UTF-8", reason="unreadable-data"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        raise GateInputError(
+            f"cannot read ({str(exc).splitlines()[0]})",
+            file=data,
+            fix="check the file is a valid CSV or Parquet",
+            reason="unreadable-data",
+        ) from None
+    if frame.empty:
+        raise GateInputError("has no rows", file=data, fix="check the data export", reason="empty-data")
+    return frame
+
+
+def spark_session(master: str, app_name: str = "mlgate-validate-data") -> Any:
+    """A Spark session on `master` (`local[2]`, `spark://…`); pyspark or Java missing is
+    `engine-unavailable`, naming `data.engine` / `data.spark_master`."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise GateInputError(
+            "the spark engine needs pyspark",
+            field="data.engine",
+            fix="install it (`uv add pyspark`) or use `engine: pandas`",
+            reason="engine-unavailable",
+        ) from None
+    try:
+        return SparkSession.builder.master(master).appName(app_name).getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - Java/Spark start-up failures come in many types
+        raise GateInputError(
+            f"cannot start Spark ({str(exc).splitlines()[0][:200]})",
+            field="data.spark_master",
+            fix="check Java 17+ is installed and the master URL",
+            reason="engine-unavailable",
+        ) from None
+
+
+def read_spark(data: Path, master: str) -> Any:
+    """The dataset as a Spark DataFrame (read by Spark itself: it need not fit in this process)."""
+    spark = spark_session(master)
+    if data_format(data) == "parquet":
+        return spark.read.parquet(str(data))
+    return spark.read.csv(str(data), header=True, inferSchema=True)
