@@ -85,7 +85,8 @@ def session(master: str, field: str) -> Any:
             .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
             .getOrCreate()
         )
-        spark.sparkContext.setLogLevel("ERROR")
+        # a failing task is reported as one line (`spark_failure`), not as Spark's logged stack traces
+        spark.sparkContext.setLogLevel("FATAL")
     except Exception as exc:  # noqa: BLE001 - Java/Spark start-up failures come in many types
         raise GateInputError(
             f"cannot start Spark on {master!r} ({_first_line(exc)})",
