@@ -82,6 +82,7 @@ def session(master: str, field: str) -> Any:
             SparkSession.builder.master(master)
             .appName("mlgate")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
             .getOrCreate()
         )
@@ -293,10 +294,15 @@ def _sorted_pairs(df: Any, numeric: int, values: int) -> Any:
     return pairs.repartitionByRange(parts, "c", "v").sortWithinPartitions("c", "v").persist()
 
 
-def _picker(plan: dict[tuple[int, int], tuple[int, bool]], ranks: dict[int, Any]) -> Any:
-    """The per-partition step of the sketch: a column's run of sorted values in this partition starts at
-    global rank `offset + 1`; an exact column gives its distinct values with their counts, another the
-    values at its wanted ranks (with the rank)."""
+#: kinds of the rows the sketch step emits
+PICKED, DISTINCT, DISTINCT_COUNT = 0, 1, 2
+
+
+def _picker(offsets: dict[tuple[int, int], int], ranks: dict[int, Any], size: int) -> Any:
+    """The per-partition step of the sketch. A column's run of sorted values in this partition starts at
+    global rank `offset + 1`: the run gives its values at the column's wanted ranks (with the rank), its
+    number of distinct values (capped at size + 1) and, when that is at most `size`, its distinct values
+    with their counts. Equal values share a partition, so the column's distinct count is the sum."""
 
     def pick(batches: Iterator[Any]) -> Iterator[Any]:
         import numpy as np
@@ -314,21 +320,28 @@ def _picker(plan: dict[tuple[int, int], tuple[int, bool]], ranks: dict[int, Any]
         bounds = (np.flatnonzero(np.diff(c)) + 1).tolist()
         for start, stop in zip([0, *bounds], [*bounds, len(c)], strict=True):
             column, values = int(c[start]), v[start:stop]
-            offset, exact = plan[(part, column)]
-            if exact:
-                starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-                out_v, out_w = values[starts], np.diff(np.append(starts, len(values)))
-            else:
-                wanted = ranks[column]
-                local = wanted[(wanted > offset) & (wanted <= offset + len(values))]
-                out_v, out_w = values[local - offset - 1], local
+            offset = offsets[(part, column)]
+            wanted = ranks[column]
+            local = wanted[(wanted > offset) & (wanted <= offset + len(values))]
+            out_k = [np.full(len(local), PICKED)]
+            out_v, out_w = [values[local - offset - 1]], [local]
+            starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+            out_k.append(np.array([DISTINCT_COUNT]))
+            out_v.append(np.array([np.nan]))
+            out_w.append(np.array([min(len(starts), size + 1)]))
+            if len(starts) <= size:
+                out_k.append(np.full(len(starts), DISTINCT))
+                out_v.append(values[starts])
+                out_w.append(np.diff(np.append(starts, len(values))))
+            kinds = np.concatenate(out_k)
             yield pa.record_batch(
                 [
-                    pa.array(np.full(len(out_v), column, dtype=np.int64)),
-                    pa.array(out_v, pa.float64()),
-                    pa.array(out_w, pa.int64()),
+                    pa.array(np.full(len(kinds), column, dtype=np.int64)),
+                    pa.array(kinds.astype(np.int64)),
+                    pa.array(np.concatenate(out_v).astype(np.float64)),
+                    pa.array(np.concatenate(out_w).astype(np.int64)),
                 ],
-                names=["c", "v", "w"],
+                names=["c", "k", "v", "w"],
             )
 
     return pick
@@ -342,38 +355,30 @@ def _sketches(pairs: Any, numeric: int, size: int) -> dict[int, tuple[Any, Any, 
 
     from mlgate.data.sketch import merge_ties, sketch_ranks
 
-    runs = (
-        pairs.groupBy(F.spark_partition_id().alias("p"), "c")
-        .agg(F.count(F.lit(1)).alias("n"), F.count_distinct("v").alias("d"))
-        .collect()
-    )
+    runs = pairs.groupBy(F.spark_partition_id().alias("p"), "c").agg(F.count(F.lit(1)).alias("n")).collect()
     runs.sort(key=lambda r: (r["c"], r["p"]))
     count = Counter[int]()
-    distinct = Counter[int]()
-    plan: dict[tuple[int, int], tuple[int, bool]] = {}
+    offsets: dict[tuple[int, int], int] = {}
     for r in runs:
-        distinct[r["c"]] += r["d"]
-    exact = {c: distinct[c] <= size for c in range(numeric)}
-    for r in runs:
-        plan[(r["p"], r["c"])] = (count[r["c"]], exact[r["c"]])
+        offsets[(r["p"], r["c"])] = count[r["c"]]
         count[r["c"]] += r["n"]
-    ranks = {c: sketch_ranks(count[c], size) for c in range(numeric) if not exact[c]}
-    picked = pairs.mapInArrow(_picker(plan, ranks), "c long, v double, w long").toArrow()
-    c_all = picked.column("c").to_numpy()
-    v_all = picked.column("v").to_numpy()
-    w_all = picked.column("w").to_numpy()
+    ranks = {c: sketch_ranks(count[c], size) for c in range(numeric)}
+    picked = pairs.mapInArrow(_picker(offsets, ranks, size), "c long, k long, v double, w long").toArrow()
+    c_all, k_all = picked.column("c").to_numpy(), picked.column("k").to_numpy()
+    v_all, w_all = picked.column("v").to_numpy(), picked.column("w").to_numpy()
     out: dict[int, tuple[Any, Any, bool]] = {}
     for c in range(numeric):
         mine = c_all == c
-        values, weights = v_all[mine], w_all[mine]
-        if exact[c]:
-            order = np.argsort(values, kind="stable")
-            out[c] = (values[order].astype(np.float64), weights[order].astype(np.int64), True)
-        else:
-            order = np.argsort(weights, kind="stable")  # the ranks, ascending
-            ranks_c = weights[order]
-            merged_v, merged_w = merge_ties(values[order], np.diff(ranks_c, prepend=0).astype(np.int64))
-            out[c] = (merged_v, merged_w, False)
+        if int(w_all[mine & (k_all == DISTINCT_COUNT)].sum()) <= size:  # every value kept, with its count
+            rows = mine & (k_all == DISTINCT)
+            order = np.argsort(v_all[rows], kind="stable")
+            out[c] = (v_all[rows][order].astype(np.float64), w_all[rows][order].astype(np.int64), True)
+            continue
+        rows = mine & (k_all == PICKED)
+        order = np.argsort(w_all[rows], kind="stable")  # the ranks, ascending
+        values, ranks_c = v_all[rows][order], w_all[rows][order]
+        merged_v, merged_w = merge_ties(values, np.diff(ranks_c, prepend=0).astype(np.int64))
+        out[c] = (merged_v, merged_w, False)
     return out
 
 
