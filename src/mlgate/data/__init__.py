@@ -15,6 +15,7 @@
 - `drift_report`    drift's findings and their Markdown
 - `drift_baseline`  a pull request cannot move its own drift baseline
 - `drift_check`     drift-check: the scheduled check, one GitHub issue per drift episode; the command
+- `spark_engine`    profile and drift on Spark (`drift.engine: spark`): the same profile, counts and decisions
 
 Heavy libraries (Great Expectations, pandas, pyarrow, scipy) are imported inside the functions that use
 them: importing any of these modules stays cheap.

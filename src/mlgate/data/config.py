@@ -46,6 +46,8 @@ class ProfileSettings:
     top_categories: int = 50
     exclude: tuple[str, ...] = ()
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    engine: str = "arrow"
+    spark_master: str = "local[2]"
 
 
 class DriftSection(Section):
@@ -83,6 +85,14 @@ class DriftSection(Section):
     top_categories: int = Field(50, ge=1, description="Categories kept per categorical column.")
     exclude: list[str] = Field(default_factory=list, description="Columns left out of profile and drift.")
     chunk_rows: int = Field(DEFAULT_CHUNK_ROWS, ge=1000, description="Rows read per chunk.")
+    engine: Literal["arrow", "spark"] = Field(
+        "arrow",
+        description="Engine of `mlgate profile` and `mlgate drift`: `arrow` streams the data in this "
+        "process; `spark` runs Spark jobs (pyspark and Java 17+) with the same profiles and decisions.",
+    )
+    spark_master: str = Field(
+        "local[2]", min_length=1, description="Spark master URL for the spark engine (`spark://…`, `yarn`)."
+    )
     issue_label: str = Field("data-drift", description="Label of the issue drift-check opens per episode.")
     baseline_approval_label: str = Field(
         "approve-baseline-change",
@@ -90,8 +100,10 @@ class DriftSection(Section):
         description="Pull-request label approving a change of the reference profile (--proposed-profile).",
     )
 
-    def profile_settings(self, chunk_rows: int | None = None) -> ProfileSettings:
+    def profile_settings(self, chunk_rows: int | None = None, engine: str | None = None) -> ProfileSettings:
         return ProfileSettings(
+            engine=engine or self.engine,
+            spark_master=self.spark_master,
             bins=self.bins,
             sketch_size=self.sketch_size,
             top_categories=self.top_categories,

@@ -105,6 +105,11 @@ FAILURE_REASONS: dict[str, str] = {
         "the profile is not valid JSON, not an mlgate profile, or damaged (the field is named)"
     ),
     "unknown-profile-version": "the profile's schema version is not one this mlgate reads: rebuild it",
+    "engine-unavailable": (
+        "`engine: spark` was asked for but pyspark or Java is missing, or Spark cannot start on "
+        "`spark_master`"
+    ),
+    "engine-error": "a Spark job of the spark engine failed (its first line is shown)",
     "baseline-change-unapproved": (
         "the pull request changes the reference profile (the drift baseline) without the approval label "
         "(`drift.baseline_approval_label`)"
@@ -198,7 +203,7 @@ class CategoricalCurrent:
             self.count += value
 
 
-def _check_schema(profile: dict[str, Any], data: Path) -> tuple[dict[str, str], dict[str, str]]:
+def check_schema(profile: dict[str, Any], data: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Column kinds to compare and columns skipped (with why); schema problems are input errors."""
     found = schema(data)
     names = set(found.names)
@@ -287,21 +292,15 @@ def compare(
     profile_path: Path | None = None,
 ) -> DriftReport:
     """Stream `data` once and compare every profiled column with the reference profile."""
-    import numpy as np
 
-    kinds, skipped = _check_schema(profile, data)
+    kinds, skipped = check_schema(profile, data)
     _import_in_background("scipy.stats")
     cols = profile["columns"]
     numeric: dict[str, NumericCurrent] = {}
     categorical: dict[str, CategoricalCurrent] = {}
     for name, kind in kinds.items():
         if kind == "numeric":
-            sk = cols[name]["sketch"]
-            numeric[name] = NumericCurrent(
-                edges=np.asarray(cols[name]["histogram"]["edges"], dtype=np.float64),
-                sketch_values=np.asarray(sk["values"], dtype=np.float64),
-                keep_values=reference is not None or bool(sk.get("exact")),
-            )
+            numeric[name] = new_numeric(cols[name], keep_values=reference is not None)
         else:
             categorical[name] = CategoricalCurrent()
     rows = 0
@@ -312,6 +311,44 @@ def compare(
         rows += batch.num_rows
         jobs: list[Any] = [*numeric.items(), *categorical.items()]
         in_parallel(functools.partial(_add_column, batch), jobs)
+    return judge(
+        profile,
+        data,
+        settings,
+        kinds=kinds,
+        skipped=skipped,
+        rows=rows,
+        numeric=numeric,
+        categorical=categorical,
+        reference=reference,
+    )
+
+
+def new_numeric(col: dict[str, Any], *, keep_values: bool) -> NumericCurrent:
+    """The accumulator of a numeric column's new data, on the profile's sketch values and bin edges."""
+    import numpy as np
+
+    return NumericCurrent(
+        edges=np.asarray(col["histogram"]["edges"], dtype=np.float64),
+        sketch_values=np.asarray(col["sketch"]["values"], dtype=np.float64),
+        keep_values=keep_values or bool(col["sketch"].get("exact")),
+    )
+
+
+def judge(
+    profile: dict[str, Any],
+    data: Path,
+    settings: DriftSection,
+    *,
+    kinds: dict[str, str],
+    skipped: dict[str, str],
+    rows: int,
+    numeric: dict[str, NumericCurrent],
+    categorical: dict[str, CategoricalCurrent],
+    reference: Path | None = None,
+) -> DriftReport:
+    """Decide every column from the new data's accumulators (whichever engine filled them)."""
+    cols = profile["columns"]
     if rows == 0:
         raise GateInputError("has no rows", file=data, fix="check the data export", reason="empty-data")
     _refuse_infinities(data, numeric)
@@ -538,7 +575,12 @@ def drift_gate(
     data: Path, profile_path: Path, settings: DriftSection, *, reference: Path | None = None
 ) -> GateResult:
     profile = load_profile(profile_path)
-    report = compare(profile, data, settings, reference=reference, profile_path=profile_path)
+    if settings.engine == "spark":
+        from mlgate.data.spark_engine import compare as compare_with_spark
+
+        report = compare_with_spark(profile, data, settings, reference=reference)
+    else:
+        report = compare(profile, data, settings, reference=reference, profile_path=profile_path)
     summary, details = render(report, data=data, profile_path=profile_path)
     failed = report.dataset_drift if settings.fail_on == "dataset" else bool(report.drifted)
     reason = "data-drift" if failed else ""
@@ -584,10 +626,17 @@ def drift_gate(
     "change, which fails unless the pull request has the `drift.baseline_approval_label` label.",
 )
 @config_option("drift")
+@click.option(
+    "--engine",
+    type=click.Choice(["arrow", "spark"]),
+    default=None,
+    help="Engine [default: drift.engine]: arrow (this process) or spark (drift.spark_master).",
+)
 @report_dir_option(help="Where the JSON result and report go.")
 @comment_option(False, help="Upsert the report as a PR comment.")
 def command(
     *,
+    engine: str | None,
     data: Path | None,
     profile_path: Path | None,
     reference: Path | None,
@@ -604,6 +653,8 @@ def command(
         from mlgate.github import Runner
 
         settings = load_section(config_path, "drift", DriftSection)
+        if engine is not None:
+            settings = settings.model_copy(update={"engine": engine})
         path = dataset_path(data, config_path)
         profile = profile_path or Path(settings.profile)
         change = None

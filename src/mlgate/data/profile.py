@@ -85,6 +85,11 @@ FAILURE_REASONS: dict[str, str] = {
     ),
     "all-null-column": "a profiled column holds only nulls",
     "infinite-value": "a numeric column holds `inf` or `-inf` (refused: use null)",
+    "engine-unavailable": (
+        "`engine: spark` was asked for but pyspark or Java is missing, or Spark cannot start on "
+        "`spark_master`"
+    ),
+    "engine-error": "a Spark job of the spark engine failed (its first line is shown)",
 }
 
 
@@ -282,19 +287,28 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
         if numeric
         else (next(iter(categorical.values())).rows if categorical else first.num_rows)
     )
-    if rows == 0:
-        raise GateInputError("has no rows", file=path, fix="profile a dataset with data", reason="empty-data")
+    profile = assemble_profile(
+        path,
+        settings,
+        found=first.schema,
+        kinds=kinds,
+        rows=rows,
+        numeric=numeric,
+        categorical=categorical,
+    )
+    _histogram_counts(path, settings, [first] if single else None, numeric, profile["columns"])
+    return profile
 
-    columns: dict[str, Any] = {}
-    sketches: dict[str, tuple[Any, Any, float, bool]] = {}
+
+def check_columns(
+    path: Path,
+    kinds: dict[str, str | None],
+    numeric: dict[str, NumericAccumulator],
+    categorical: dict[str, CategoricalAccumulator],
+) -> None:
+    """Refuse, in column order, a numeric column holding infinities and a column without values."""
     for name, kind in kinds.items():
-        dtype = str(first.schema.field(name).type)
         if kind is None:
-            columns[name] = {
-                "kind": "skipped",
-                "dtype": dtype,
-                "reason": "excluded in mlgate.yaml" if name in settings.exclude else "type not profiled",
-            }
             continue
         if kind == "numeric" and numeric[name].infinite:
             raise GateInputError(
@@ -304,9 +318,7 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
                 fix="replace them with null or a finite value, or list the column under `drift.exclude`",
                 reason="infinite-value",
             )
-        acc_rows = numeric[name].rows if kind == "numeric" else categorical[name].rows
-        count = numeric[name].count if kind == "numeric" else categorical[name].count
-        if count == 0:
+        if (numeric[name].count if kind == "numeric" else categorical[name].count) == 0:
             raise GateInputError(
                 "column has no values (every row is null)",
                 file=path,
@@ -314,6 +326,35 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
                 fix="fill the column, or list it under `drift.exclude` in mlgate.yaml",
                 reason="all-null-column",
             )
+
+
+def assemble_profile(
+    path: Path,
+    settings: ProfileSettings,
+    *,
+    found: pa.Schema,
+    kinds: dict[str, str | None],
+    rows: int,
+    numeric: dict[str, NumericAccumulator],
+    categorical: dict[str, CategoricalAccumulator],
+) -> dict[str, Any]:
+    """The profile mapping from the columns' accumulators (both engines fill them; the numeric columns'
+    histogram counts are left for the engine to fill on the edges given here)."""
+    if rows == 0:
+        raise GateInputError("has no rows", file=path, fix="profile a dataset with data", reason="empty-data")
+    check_columns(path, kinds, numeric, categorical)
+    columns: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        dtype = str(found.field(name).type)
+        if kind is None:
+            columns[name] = {
+                "kind": "skipped",
+                "dtype": dtype,
+                "reason": "excluded in mlgate.yaml" if name in settings.exclude else "type not profiled",
+            }
+            continue
+        acc_rows = numeric[name].rows if kind == "numeric" else categorical[name].rows
+        count = numeric[name].count if kind == "numeric" else categorical[name].count
         base = {
             "kind": kind,
             "dtype": dtype,
@@ -324,7 +365,6 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
         if kind == "numeric":
             acc = numeric[name]
             values, weights, bound, exact = acc.sketch()
-            sketches[name] = (values, weights, bound, exact)
             base.update(
                 {
                     "min": _round(acc.minimum),
@@ -357,8 +397,6 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
             )
         columns[name] = base
 
-    _histogram_counts(path, settings, [first] if single else None, numeric, columns)
-
     return {
         "schema_version": SCHEMA_VERSION,
         "mlgate_version": __version__,
@@ -375,7 +413,12 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
 
 def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateResult:
     check_output(output)
-    profile = build_profile(data, settings)
+    if settings.engine == "spark":
+        from mlgate.data.spark_engine import build_profile as build_with_spark
+
+        profile = build_with_spark(data, settings)
+    else:
+        profile = build_profile(data, settings)
     try:
         write_profile(profile, output)
     except OSError as exc:
@@ -390,7 +433,8 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
     lines = [
         f"### ✅ mlgate profile: {len(profiled)} columns of {profile['source']['rows']:,} rows",
         "",
-        f"Profile written to `{output}` (schema version {SCHEMA_VERSION}).",
+        f"Profile written to `{output}` (schema version {SCHEMA_VERSION}"
+        + (f", spark engine on `{settings.spark_master}`)." if settings.engine == "spark" else ")."),
         "",
         "| column | kind | null rate | min | max | mean | distinct |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -431,9 +475,21 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
     envvar="MLGATE_CHUNK_ROWS",
     help="Rows read per chunk [default: drift.chunk_rows].",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["arrow", "spark"]),
+    default=None,
+    help="Engine [default: drift.engine]: arrow (this process) or spark (drift.spark_master).",
+)
 @report_dir_option(help="Where the JSON result and report go.")
 def command(
-    *, data: Path, output: Path | None, config_path: Path, chunk_rows: int | None, report_dir: Path
+    *,
+    data: Path,
+    output: Path | None,
+    config_path: Path,
+    chunk_rows: int | None,
+    engine: str | None,
+    report_dir: Path,
 ) -> int:
     """Build a reference profile (versioned JSON) of trusted data, streaming it in chunks."""
 
@@ -448,7 +504,7 @@ def command(
                 fix="give a positive integer, or leave it out to use `drift.chunk_rows`",
             )
         section = load_section(config_path, "drift", DriftSection)
-        settings = section.profile_settings(chunk_rows)
+        settings = section.profile_settings(chunk_rows, engine)
         target = output or Path(section.profile)
         if problem := output_problem(target, "file"):  # drift.profile in mlgate.yaml: checked up front too
             raise GateInputError(problem, file=target, field="--output" if output else "drift.profile")

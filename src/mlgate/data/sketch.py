@@ -31,11 +31,19 @@ def summarize_sorted(values: FloatArray, size: int) -> tuple[FloatArray, IntArra
         starts = np.flatnonzero(np.concatenate(([True], changes)))
         counts = np.diff(np.append(starts, n))
         return values[starts].astype(np.float64), counts.astype(np.int64), True
-    ranks = np.ceil(np.arange(1, size + 1, dtype=np.float64) * n / size).astype(np.int64)
+    ranks = sketch_ranks(n, size)
     picked = values[ranks - 1]
     weights = np.diff(ranks, prepend=0)
     merged_values, merged_weights = merge_ties(picked, weights)
     return merged_values, merged_weights, False
+
+
+def sketch_ranks(n: int, size: int) -> IntArray:
+    """The 1-based ranks ceil(k·n/size), k = 1 … size, whose values a sketch of n values keeps."""
+    import numpy as np
+
+    ranks: IntArray = np.ceil(np.arange(1, size + 1, dtype=np.float64) * n / size).astype(np.int64)
+    return ranks
 
 
 def merge_ties(values: FloatArray, weights: IntArray) -> tuple[FloatArray, IntArray]:
