@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "validate-data": "mlgate.validate_data:command",
     "drift-check": "mlgate.drift_check:command",
     "canary": "mlgate.canary.command:command",
+    "canary-local": "mlgate.canary.local_command:command",
     "repo-settings": "mlgate.repo_settings:command",
     "template-update": "mlgate.template_update:command",
 }

@@ -53,7 +53,6 @@ BASE: frozenset[str] = frozenset(
         "mlgate.yaml",
         "params.yaml",
         "pyproject.toml",
-        "scripts/canary_local.py",  # make canary-local: the whole local canary stack
         "src/{package}/__init__.py",
         "src/{package}/data.py",
         "src/{package}/evaluate.py",

@@ -1,4 +1,5 @@
-"""`make canary-local` in the generated project, as a user runs it after `make pipeline`.
+"""`make canary-local` in the generated project, as a user runs it after `make pipeline` (the Makefile calls
+`mlgate canary-local --serve-module <package>.serve`: the stack lives in `mlgate.canary.local_stack`).
 
 One default project rendered with the real cookiecutter, synced with mlgate from a wheel of this checkout,
 its model trained by `make pipeline`. Its mlgate.yaml is pointed at free loopback ports (and another nginx
@@ -46,7 +47,7 @@ pytestmark = [
     ),
 ]
 
-NGINX_CONF = ".mlgate/nginx-under-test/nginx.conf"  # not the default: the script must follow mlgate.yaml
+NGINX_CONF = ".mlgate/nginx-under-test/nginx.conf"  # not the default: the command must follow mlgate.yaml
 RUN_TIMEOUT = 600  # a healthy rollout bakes 3 x 20 s plus start-up; generous for a loaded machine
 
 
