@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "drift-check": "mlgate.drift_check:command",
     "canary": "mlgate.canary.command:command",
     "canary-local": "mlgate.canary.local_command:command",
+    "prediction-log": "mlgate.monitor.command:command",
     "repo-settings": "mlgate.repo_settings:command",
     "template-update": "mlgate.template_update:command",
 }
