@@ -53,6 +53,8 @@ BASE: frozenset[str] = frozenset(
         "mlgate.yaml",
         "params.yaml",
         "pyproject.toml",
+        "monitoring/prometheus/rules.yml",  # alerts as code (make alerts-test)
+        "monitoring/prometheus/rules.test.yml",
         "src/{package}/__init__.py",
         "src/{package}/data.py",
         "src/{package}/evaluate.py",
