@@ -53,6 +53,12 @@ BASE: frozenset[str] = frozenset(
         "mlgate.yaml",
         "params.yaml",
         "pyproject.toml",
+        "monitoring/README.md",
+        "monitoring/grafana/dashboards/data-quality.json",
+        "monitoring/grafana/dashboards/model-behaviour.json",
+        "monitoring/grafana/dashboards/service-health.json",
+        "monitoring/grafana/provisioning/dashboards/dashboards.yml",
+        "monitoring/grafana/provisioning/datasources/prometheus.yml",
         "monitoring/prometheus/rules.yml",  # alerts as code (make alerts-test)
         "monitoring/prometheus/rules.test.yml",
         "src/{package}/__init__.py",

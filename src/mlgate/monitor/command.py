@@ -100,3 +100,31 @@ def export_command(config_path: Path, output: Path, max_rows: int, min_rows: int
         return 0
 
     return run_gate(GATE, work)
+
+
+@click.command("drift-metrics")
+@click.option(
+    "--result",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".mlgate/reports/drift.json"),
+    show_default=True,
+    help="The JSON result of `mlgate drift` / `drift-check`.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".mlgate/metrics/drift.prom"),
+    show_default=True,
+    help="Prometheus text file to write (textfile collector, Pushgateway, `mlgate monitor-local`).",
+)
+def drift_metrics_command(result: Path, output: Path) -> int:
+    """Write the drift check's per-column drift, null rates and freshness as Prometheus metrics."""
+    from mlgate.gate import run_gate
+    from mlgate.monitor.drift_metrics import convert
+
+    def work() -> int:
+        count = convert(result, output)
+        click.echo(f"{output}: {count} series from {result}", err=True)
+        return 0
+
+    return run_gate("drift-metrics", work)

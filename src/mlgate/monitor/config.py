@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from mlgate.config import Section
 
 SinkName = Literal["local", "s3"]
+KpiName = Literal["precision", "recall", "false_positive_rate"]
 LogFormat = Literal["jsonl", "parquet"]
 
 
@@ -75,7 +76,53 @@ class PredictionLogSettings(Section):
         return self
 
 
+class LivePerformanceSettings(Section):
+    """Live precision, recall and false positive rate per model version, from the prediction log joined with
+    the ground-truth labels that arrive later (`mlgate live-performance`)."""
+
+    labels: str = Field(
+        "data/labels.csv",
+        description="CSV (or JSON lines) of delayed ground truth: the prediction log's id_field and the "
+        "label_column.",
+    )
+    label_column: str = Field("is_fraud", description="The label column (1/true: positive).")
+    kpi: KpiName = Field(
+        "false_positive_rate",
+        description="The business KPI judged against its band (the others are reported).",
+    )
+    kpi_min: float | None = Field(None, ge=0, le=1, description="The KPI's band: lowest acceptable value.")
+    kpi_max: float | None = Field(
+        0.05, ge=0, le=1, description="The KPI's band: highest acceptable value (null: no ceiling)."
+    )
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="Level of the Wilson score intervals.")
+    min_labelled: int = Field(
+        100,
+        ge=1,
+        description="Labelled predictions a version needs before its KPI is judged (else: too few).",
+    )
+    max_drop: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Live precision or recall whose interval lies entirely more than this below the eval "
+        "gate's figure for the same version is reported as a regression.",
+    )
+    issue_label: str = Field(
+        "model-performance",
+        description="monitor.yml keeps one open issue with this label while the KPI is out.",
+    )
+
+    @model_validator(mode="after")
+    def _band(self) -> LivePerformanceSettings:
+        if self.kpi_min is None and self.kpi_max is None:
+            raise ValueError("set kpi_min or kpi_max: the KPI's band")
+        if self.kpi_min is not None and self.kpi_max is not None and self.kpi_min >= self.kpi_max:
+            raise ValueError(f"kpi_min ({self.kpi_min:g}) must be below kpi_max ({self.kpi_max:g})")
+        return self
+
+
 class MonitorSection(Section):
-    """What the service records of what it serves."""
+    """What the service records of what it serves, and how it is judged once labels arrive."""
 
     prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)  # type: ignore[arg-type]
+    live: LivePerformanceSettings = Field(default_factory=LivePerformanceSettings)  # type: ignore[arg-type]

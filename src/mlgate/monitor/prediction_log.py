@@ -169,7 +169,7 @@ def _s3_keys(client: Any, settings: PredictionLogSettings) -> Iterator[str]:
                 yield key
 
 
-def _parse(data: bytes, fmt: str, where: str) -> list[dict[str, Any]]:
+def parse(data: bytes, fmt: str, where: str) -> list[dict[str, Any]]:
     if fmt == "parquet":
         import io
 
@@ -222,7 +222,7 @@ def read_rows(
             (str(path), path.read_bytes) for path in _local_files(Path(settings.directory), settings.format)
         ]
     for where, read in reversed(sources):
-        rows = _parse(read(), settings.format, where)
+        rows = parse(read(), settings.format, where)
         chunks.append(rows)
         total += len(rows)
         if max_rows is not None and total >= max_rows:
