@@ -15,6 +15,7 @@ import json
 import os
 import random
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -200,6 +201,11 @@ class CanaryStack:
             self.stack.stop()
             raise
         return self
+
+    @property
+    def procs(self) -> list[subprocess.Popen[bytes]]:
+        """The processes started: the two model servers, then Prometheus."""
+        return self.stack.procs if self.stack is not None else []
 
     @property
     def prometheus_url(self) -> str:
