@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from mlgate.errors import GateInputError
 from mlgate.monitor.config import MonitorSection, PredictionLogSettings
@@ -73,6 +73,7 @@ class PredictionLog:
         self._rows = 0
         self._buffer: list[dict[str, Any]] = []
         self._sequence = 0
+        self._handle: TextIO | None = None
         self.written = 0
 
     @classmethod
@@ -100,8 +101,10 @@ class PredictionLog:
         with self._lock:
             current = self._current or self._open()
             if self.settings.format == "jsonl":
-                with current.open("a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(row, default=str) + "\n")
+                if self._handle is None:
+                    self._handle = current.open("a", encoding="utf-8")
+                self._handle.write(json.dumps(row, default=str) + "\n")
+                self._handle.flush()  # a reader (or a crash) sees every row written so far
             else:
                 self._buffer.append(row)
             self._rows += 1
@@ -127,6 +130,9 @@ class PredictionLog:
         return self._current
 
     def _rotate(self, current: Path) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
         if self.settings.format == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
