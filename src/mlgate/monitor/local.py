@@ -45,6 +45,10 @@ def serve_directory(directory: Path) -> ThreadingHTTPServer:
 def check_inputs(plan: CanarySection, rules: Path, golden: Path) -> None:
     from mlgate.canary.local_stack import missing_tools
 
+    if not rules.is_file():
+        raise GateInputError("does not exist", file=rules, fix="pass the project's alert rules with --rules")
+    if not golden.is_file():
+        raise GateInputError("does not exist", file=golden, fix="run `make pipeline` first")
     missing = missing_tools(plan)
     if missing:
         raise GateInputError(
@@ -52,10 +56,6 @@ def check_inputs(plan: CanarySection, rules: Path, golden: Path) -> None:
             field="canary.local.nginx_bin",
             fix="install them (apt-get install nginx prometheus; brew install nginx prometheus)",
         )
-    if not rules.is_file():
-        raise GateInputError("does not exist", file=rules, fix="pass the project's alert rules with --rules")
-    if not golden.is_file():
-        raise GateInputError("does not exist", file=golden, fix="run `make pipeline` first")
 
 
 def announce(plan: CanarySection, prometheus: str, rules: Path, *, fault: bool, drift: str | None) -> None:
