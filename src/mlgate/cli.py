@@ -27,6 +27,11 @@ COMMANDS: dict[str, str] = {
     "validate-data": "mlgate.data.validate:command",
     "drift-check": "mlgate.data.drift_check:command",
     "canary": "mlgate.canary.command:command",
+    "canary-local": "mlgate.canary.local_command:command",
+    "prediction-log": "mlgate.monitor.command:command",
+    "drift-metrics": "mlgate.monitor.command:drift_metrics_command",
+    "monitor-local": "mlgate.monitor.local:command",
+    "live-performance": "mlgate.monitor.live_command:command",
     "repo-settings": "mlgate.repo_settings:command",
     "template-update": "mlgate.template_update:command",
 }

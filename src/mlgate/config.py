@@ -36,6 +36,7 @@ SECTIONS: dict[str, str] = {
     "drift": "mlgate.data.config:DriftSection",
     "canary": "mlgate.canary.config:CanarySection",
     "registry": "mlgate.registry.config:RegistrySection",
+    "monitor": "mlgate.monitor.config:MonitorSection",
 }
 
 #: where the schema of this release is published: the file at the release tag (`$schema` in generated

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +25,11 @@ from pathlib import Path
 
 import httpx
 
+from mlgate.canary.config import CanarySection
+from mlgate.canary.local_stack import Arm, LocalStack
+
+REPO = Path(__file__).resolve().parents[2]
+
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 #: the generated service's latency buckets (its serve.py)
 LATENCY_BUCKETS = (
@@ -33,6 +38,30 @@ LATENCY_BUCKETS = (
     0.130, 0.150, 0.175, 0.200, 0.230, 0.260, 0.300, 0.350, 0.400, 0.450, 0.500, 0.575, 0.650, 0.750,
     0.850, 1.0, 1.25, 1.5, 2.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
+
+
+#: the request schema `mlgate canary-local` reads to shape the replayed rows
+OPENAPI = {
+    "paths": {
+        "/predict": {
+            "post": {
+                "requestBody": {
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}
+                }
+            }
+        }
+    },
+    "components": {
+        "schemas": {
+            "Request": {
+                "properties": {
+                    "transaction_id": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    "amount": {"type": "number"},
+                }
+            }
+        }
+    },
+}
 
 
 def free_port() -> int:
@@ -94,6 +123,8 @@ def serve(
         def do_GET(self) -> None:
             if self.path == "/metrics":
                 self._send(200, generate_latest(registry), "text/plain; version=0.0.4")
+            elif self.path == "/openapi.json":
+                self._send(200, json.dumps(OPENAPI).encode())
             elif self.path in ("/healthz", "/readyz"):
                 self._send(200, json.dumps({"status": "ok", "model_version": version}).encode())
             else:
@@ -125,14 +156,18 @@ def serve(
 # -- the stack the tests drive -------------------------------------------------------------------------
 @dataclass
 class CanaryStack:
+    """mlgate's own `LocalStack` (what `mlgate canary-local` runs) with this module's model servers."""
+
     workdir: Path
     canary_error_rate: float = 0.0
     canary_version: str = "2"
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     baseline_port: int = 0
     canary_port: int = 0
     prometheus_port: int = 0
     nginx_port: int = 0
+    rule_files: list[Path] = field(default_factory=list)
+    extra_jobs: dict[str, str] = field(default_factory=dict)
+    stack: LocalStack | None = None
     _stop_load: threading.Event = field(default_factory=threading.Event)
     _load_thread: threading.Thread | None = None
     sent: int = 0
@@ -140,55 +175,37 @@ class CanaryStack:
     def start(self) -> CanaryStack:
         self.baseline_port, self.canary_port = free_port(), free_port()
         self.prometheus_port, self.nginx_port = free_port(), free_port()
-        for port, version, error_rate, seed in (
-            (self.baseline_port, "1", 0.0, 1),
-            (self.canary_port, self.canary_version, self.canary_error_rate, 2),
-        ):
-            self.procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "tests.support.canary_stack",
-                        "serve",
-                        "--port",
-                        str(port),
-                        "--version",
-                        version,
-                        "--error-rate",
-                        str(error_rate),
-                        "--seed",
-                        str(seed),
-                    ],
-                    cwd=Path(__file__).resolve().parents[2],
-                )
-            )
-        prom_dir = self.workdir / "prometheus"
-        prom_dir.mkdir(parents=True, exist_ok=True)
-        (prom_dir / "prometheus.yml").write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
-            + "".join(
-                f"  - job_name: {job}\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-                for job, port in (("baseline", self.baseline_port), ("canary", self.canary_port))
-            ),
-            encoding="utf-8",
+        self.stack = LocalStack(
+            canary=CanarySection.model_validate(self.config()),
+            serve_module="tests.support.canary_stack",
+            work=self.workdir / "stack",
+            arms=[
+                Arm("baseline", f"127.0.0.1:{self.baseline_port}", {"MODEL_VERSION": "1", "SEED": "1"}),
+                Arm(
+                    "canary",
+                    f"127.0.0.1:{self.canary_port}",
+                    {
+                        "MODEL_VERSION": self.canary_version,
+                        "FAULT_ERROR_RATE": str(self.canary_error_rate),
+                        "SEED": "2",
+                    },
+                ),
+            ],
+            rule_files=self.rule_files,
+            extra_jobs=self.extra_jobs,
+            cwd=REPO,
         )
-        self.procs.append(
-            subprocess.Popen(
-                [
-                    shutil.which("prometheus") or "prometheus",
-                    f"--config.file={prom_dir / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={prom_dir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        wait_http(f"http://127.0.0.1:{self.baseline_port}/healthz")
-        wait_http(f"http://127.0.0.1:{self.canary_port}/healthz")
-        wait_http(f"{self.prometheus_url}/-/ready")
+        try:
+            self.stack.start()
+        except BaseException:
+            self.stack.stop()
+            raise
         return self
+
+    @property
+    def procs(self) -> list[subprocess.Popen[bytes]]:
+        """The processes started: the two model servers, then Prometheus."""
+        return self.stack.procs if self.stack is not None else []
 
     @property
     def prometheus_url(self) -> str:
@@ -246,18 +263,8 @@ class CanaryStack:
         self._stop_load.set()
         if self._load_thread is not None:
             self._load_thread.join(timeout=10)
-        pid_file = self.nginx_conf.parent / "nginx.pid"
-        if pid_file.exists():
-            subprocess.run(
-                ["nginx", "-c", str(self.nginx_conf), "-s", "stop"], check=False, capture_output=True
-            )
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if self.stack is not None:
+            self.stack.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,6 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--latency-ms", type=float, default=5.0)
     s.add_argument("--score-shift", type=float, default=0.0)
     s.add_argument("--seed", type=int, default=0)
+    if not (argv if argv is not None else sys.argv[1:]):  # as `LocalStack` runs a service: from the env
+        serve(
+            int(os.environ["PORT"]),
+            os.environ.get("MODEL_VERSION", "1"),
+            error_rate=float(os.environ.get("FAULT_ERROR_RATE") or 0),
+            latency_ms=5.0,
+            score_shift=float(os.environ.get("SCORE_SHIFT") or 0),
+            seed=int(os.environ.get("SEED") or 0),
+        )
+        return 0
     args = parser.parse_args(argv)
     serve(
         args.port,

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.project import ROOT, TEMPLATE_OPTIONS, render_project, snapshot_template
+from tests.support.project import (
+    ROOT,
+    TEMPLATE_OPTIONS,
+    render_project,
+    run_in,
+    snapshot_template,
+    sync_project,
+)
 
 TOOLS_BIN = Path(sys.executable).parent
 RELEASE_TAG = str(TEMPLATE_OPTIONS["mlgate_ref"])
@@ -58,3 +67,52 @@ def render_cached(
         return cache[key]
 
     yield render
+
+
+# -- the generated project's local stack (make canary-local, make monitor-local) --------------------------
+#: not the default nginx config path: the commands must follow mlgate.yaml
+STACK_NGINX_CONF = ".mlgate/nginx-under-test/nginx.conf"
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports free on 127.0.0.1 (all held open while choosing, so they differ)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
+    """The default project, synced, with a trained model and data/golden.csv (`make pipeline`)."""
+    path = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir)
+    sync_project(path, wheel_dir)
+    run_in(path, "make", "pipeline", wheel_dir=wheel_dir, timeout=1800)
+    assert (path / "models" / "model.joblib").is_file()
+    assert (path / "data" / "golden.csv").is_file()
+    return path
+
+
+@pytest.fixture(scope="session")
+def stack_ports(trained_project: Path) -> dict[str, int]:
+    """Point the canary section of the generated mlgate.yaml at free ports and another nginx config."""
+    chosen = dict(zip(("listen", "baseline", "canary", "prometheus"), free_ports(4), strict=True))
+    config = trained_project / "mlgate.yaml"
+    text = config.read_text(encoding="utf-8")
+    for old, new in (
+        ("    url: http://127.0.0.1:9090\n", f"    url: http://127.0.0.1:{chosen['prometheus']}\n"),
+        (
+            "  local:\n    listen: 127.0.0.1:8080\n",
+            f"  local:\n    nginx_conf: {STACK_NGINX_CONF}\n    listen: 127.0.0.1:{chosen['listen']}\n",
+        ),
+        (
+            "    baseline_upstream: 127.0.0.1:8001\n",
+            f"    baseline_upstream: 127.0.0.1:{chosen['baseline']}\n",
+        ),
+        ("    canary_upstream: 127.0.0.1:8002\n", f"    canary_upstream: 127.0.0.1:{chosen['canary']}\n"),
+    ):
+        assert text.count(old) == 1, f"the generated mlgate.yaml no longer has {old!r}"
+        text = text.replace(old, new)
+    config.write_text(text, encoding="utf-8")
+    return chosen

@@ -53,7 +53,14 @@ BASE: frozenset[str] = frozenset(
         "mlgate.yaml",
         "params.yaml",
         "pyproject.toml",
-        "scripts/canary_local.py",  # make canary-local: the whole local canary stack
+        "monitoring/README.md",
+        "monitoring/grafana/dashboards/data-quality.json",
+        "monitoring/grafana/dashboards/model-behaviour.json",
+        "monitoring/grafana/dashboards/service-health.json",
+        "monitoring/grafana/provisioning/dashboards/dashboards.yml",
+        "monitoring/grafana/provisioning/datasources/prometheus.yml",
+        "monitoring/prometheus/rules.yml",  # alerts as code (make alerts-test)
+        "monitoring/prometheus/rules.test.yml",
         "src/{package}/__init__.py",
         "src/{package}/data.py",
         "src/{package}/evaluate.py",

@@ -1,4 +1,5 @@
-"""`make canary-local` in the generated project, as a user runs it after `make pipeline`.
+"""`make canary-local` in the generated project, as a user runs it after `make pipeline` (the Makefile calls
+`mlgate canary-local --serve-module <package>.serve`: the stack lives in `mlgate.canary.local_stack`).
 
 One default project rendered with the real cookiecutter, synced with mlgate from a wheel of this checkout,
 its model trained by `make pipeline`. Its mlgate.yaml is pointed at free loopback ports (and another nginx
@@ -32,7 +33,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.project import project_env, render_project, run_in, sync_project
+from tests.support.project import project_env, run_in
+from tests.template.conftest import STACK_NGINX_CONF as NGINX_CONF
 from tests.template.conftest import needs_template
 
 MISSING_TOOLS = [tool for tool in ("nginx", "prometheus") if shutil.which(tool) is None]
@@ -46,17 +48,7 @@ pytestmark = [
     ),
 ]
 
-NGINX_CONF = ".mlgate/nginx-under-test/nginx.conf"  # not the default: the script must follow mlgate.yaml
 RUN_TIMEOUT = 600  # a healthy rollout bakes 3 x 20 s plus start-up; generous for a loaded machine
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports free on 127.0.0.1 (all held open while choosing, so they differ)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 def listening(port: int) -> bool:
@@ -90,38 +82,15 @@ def processes_of(project: Path) -> dict[int, str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
-    """The default project, synced, with a trained model and data/golden.csv (`make pipeline`)."""
-    path = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir)
-    sync_project(path, wheel_dir)
-    run_in(path, "make", "pipeline", wheel_dir=wheel_dir, timeout=1800)
-    assert (path / "models" / "model.joblib").is_file()
-    assert (path / "data" / "golden.csv").is_file()
-    return path
+def project(trained_project: Path) -> Path:
+    """The default project, synced, with a trained model and data/golden.csv (conftest: shared with
+    test_monitor_local.py, which runs the same stack)."""
+    return trained_project
 
 
 @pytest.fixture(scope="module")
-def ports(project: Path) -> dict[str, int]:
-    """Point the canary section of the generated mlgate.yaml at free ports and another nginx config."""
-    chosen = dict(zip(("listen", "baseline", "canary", "prometheus"), free_ports(4), strict=True))
-    config = project / "mlgate.yaml"
-    text = config.read_text(encoding="utf-8")
-    for old, new in (
-        ("    url: http://127.0.0.1:9090\n", f"    url: http://127.0.0.1:{chosen['prometheus']}\n"),
-        (
-            "  local:\n    listen: 127.0.0.1:8080\n",
-            f"  local:\n    nginx_conf: {NGINX_CONF}\n    listen: 127.0.0.1:{chosen['listen']}\n",
-        ),
-        (
-            "    baseline_upstream: 127.0.0.1:8001\n",
-            f"    baseline_upstream: 127.0.0.1:{chosen['baseline']}\n",
-        ),
-        ("    canary_upstream: 127.0.0.1:8002\n", f"    canary_upstream: 127.0.0.1:{chosen['canary']}\n"),
-    ):
-        assert text.count(old) == 1, f"the generated mlgate.yaml no longer has {old!r}"
-        text = text.replace(old, new)
-    config.write_text(text, encoding="utf-8")
-    return chosen
+def ports(stack_ports: dict[str, int]) -> dict[str, int]:
+    return stack_ports
 
 
 @pytest.fixture

@@ -53,6 +53,19 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, fitted: Pipeline) -> Pat
 
 
 @pytest.fixture
-def client(model_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(str(model_dir))) as test_client:
+def log_config(tmp_path: Path) -> Path:
+    """mlgate.yaml with the project's `monitor` section, its prediction log in a temporary directory."""
+    import yaml
+
+    raw = yaml.safe_load((PROJECT / "mlgate.yaml").read_text(encoding="utf-8"))
+    section = {**raw["monitor"]["prediction_log"], "sink": "local"}
+    section["directory"] = str(tmp_path / "predictions")
+    config = tmp_path / "mlgate.yaml"
+    config.write_text(yaml.safe_dump({"monitor": {"prediction_log": section}}), encoding="utf-8")
+    return config
+
+
+@pytest.fixture
+def client(model_dir: Path, log_config: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(str(model_dir), config=log_config)) as test_client:
         yield test_client

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
+import yaml
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.__package_name }}.serve import create_app
@@ -83,3 +86,60 @@ def test_not_ready_without_a_model(tmp_path: Path) -> None:
         assert ready.status_code == 503
         assert "no-model-here" in ready.json()["reason"]
         assert client.post("/predict", json=LEGIT).status_code == 503
+
+
+def prediction_log_config(tmp_path: Path, **settings: object) -> Path:
+    section = {"directory": str(tmp_path / "predictions"), **settings}
+    config = tmp_path / "log.yaml"
+    config.write_text(yaml.safe_dump({"monitor": {"prediction_log": section}}), encoding="utf-8")
+    return config
+
+
+def logged_rows(tmp_path: Path) -> list[dict[str, object]]:
+    files = sorted((tmp_path / "predictions").glob("predictions-*.jsonl"))
+    return [json.loads(line) for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_prediction_log_samples_and_never_writes_sensitive_fields(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    """mlgate.yaml's monitor.prediction_log: a field in never_write never reaches the file, a masked one
+    is unreadable, and the share of requests logged matches sample_rate (a 5-sigma binomial bound)."""
+    config = prediction_log_config(tmp_path, sample_rate=0.3, never_write=["device"], mask=["country"])
+    requests = 600
+    with TestClient(create_app(str(model_dir), config=config)) as client:
+        for i in range(requests):
+            assert client.post("/predict", json={**LEGIT, "transaction_id": f"t-{i}"}).status_code == 200
+        metrics = client.get("/metrics").text
+    rows = logged_rows(tmp_path)
+    spread = 5 * math.sqrt(requests * 0.3 * 0.7)
+    assert requests * 0.3 - spread <= len(rows) <= requests * 0.3 + spread, len(rows)
+    assert f"model_prediction_log_rows_total {float(len(rows))}" in metrics
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "predictions").iterdir())
+    for secret in (b"device", b'"pos"', b'"DE"'):
+        assert secret not in raw
+    for row in rows:
+        assert row["country"] == "***"
+        assert "device" not in row
+        assert str(row["transaction_id"]).startswith("t-")
+        assert row["_model_version"] == "7"
+        assert 0.0 <= float(row["_score"]) <= 1.0  # type: ignore[arg-type]
+
+
+def test_the_prediction_log_is_bounded(model_dir: Path, tmp_path: Path) -> None:
+    config = prediction_log_config(tmp_path, sample_rate=1.0, rows_per_file=20, max_files=2)
+    with TestClient(create_app(str(model_dir), config=config)) as client:
+        for i in range(150):
+            client.post("/predict", json={**LEGIT, "transaction_id": f"t-{i}"})
+    rows = logged_rows(tmp_path)
+    assert len(list((tmp_path / "predictions").iterdir())) <= 3
+    assert [row["transaction_id"] for row in rows] == [f"t-{i}" for i in range(150 - len(rows), 150)]
+    assert len(rows) <= 20 * 3
+
+
+def test_a_bad_prediction_log_section_keeps_the_service_not_ready(model_dir: Path, tmp_path: Path) -> None:
+    config = prediction_log_config(tmp_path, sample_rate=2)
+    with TestClient(create_app(str(model_dir), config=config)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "monitor.prediction_log.sample_rate" in ready.json()["reason"]

@@ -18,6 +18,15 @@ Environment
     HOST, PORT           where `python -m <package>.serve` listens (default 127.0.0.1:8000)
     FAULT_ERROR_RATE     share of /predict requests answered 500 on purpose (default 0): the switch that
                          makes a canary bad in `make canary-local CANARY_BAD=1`; never set it in production
+    MLGATE_CONFIG        the mlgate.yaml whose `monitor.prediction_log` section describes the prediction
+                         log (default `mlgate.yaml`)
+
+Prediction log
+    A sampled, bounded log of the requests answered and their scores (mlgate.monitor.prediction_log):
+    sample rate, fields never written or masked, sink (a local directory, or the data bucket) and bounds
+    come from `monitor.prediction_log` in mlgate.yaml. A bad section keeps the service not ready (the
+    reason names the field); a failing write never fails a prediction (it counts in
+    `model_prediction_log_errors_total`).
 
 Metrics (every series labelled by `model_version`)
     model_requests_total{endpoint,method,status}     counter
@@ -27,6 +36,8 @@ Metrics (every series labelled by `model_version`)
                                                      predictions; labelled like the requests so `mlgate
                                                      canary` filters requests, errors and scores alike)
     model_info{model_name,model_uri}                 gauge, 1 for the loaded model
+    model_prediction_log_rows_total                  counter of rows written to the prediction log
+    model_prediction_log_errors_total                counter of failed prediction-log writes
 """
 
 from __future__ import annotations
@@ -44,6 +55,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
+from mlgate.errors import GateInputError
+from mlgate.monitor.prediction_log import PredictionLog
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -166,6 +179,12 @@ class ServiceMetrics:
             buckets=SCORE_BUCKETS,
             registry=self.registry,
         )
+        self.logged = Counter(
+            "model_prediction_log_rows", "Rows written to the prediction log.", registry=self.registry
+        )
+        self.log_errors = Counter(
+            "model_prediction_log_errors", "Failed prediction-log writes.", registry=self.registry
+        )
         self.info = Gauge(
             "model_info",
             "The loaded model (value 1).",
@@ -174,9 +193,43 @@ class ServiceMetrics:
         )
 
 
-def create_app(model_uri: str | None = None) -> FastAPI:
-    """The service; the model (from `model_uri`, else `MODEL_URI`) loads at startup."""
-    state: dict[str, Any] = {"model": None, "problem": "model not loaded yet"}
+def open_prediction_log(config: Path) -> tuple[PredictionLog | None, str | None]:
+    """The prediction log `monitor.prediction_log` of `config` describes (None when disabled), or the
+    problem with that section (one line naming the file and field)."""
+    try:
+        return PredictionLog.from_config(config), None
+    except GateInputError as exc:
+        return None, f"prediction log: {exc}"
+
+
+def record_prediction(
+    prediction_log: PredictionLog | None,
+    metrics: ServiceMetrics,
+    request: dict[str, Any],
+    *,
+    score: float,
+    loaded: LoadedModel,
+) -> None:
+    """Offer one prediction to the (sampled) log; a failing write never fails a prediction."""
+    if prediction_log is None:
+        return
+    try:
+        written = prediction_log.record(
+            request, score=score, decision=score >= loaded.threshold, model_version=loaded.version
+        )
+    except Exception:
+        metrics.log_errors.inc()
+        log.exception("prediction log write failed")
+    else:
+        metrics.logged.inc(written)
+
+
+def create_app(  # noqa: PLR0915 - the app factory defines the routes as closures over its state
+    model_uri: str | None = None, config: Path | None = None
+) -> FastAPI:
+    """The service; the model (from `model_uri`, else `MODEL_URI`) and the prediction log (from `config`,
+    else `MLGATE_CONFIG`, else mlgate.yaml) load at startup."""
+    state: dict[str, Any] = {"model": None, "problem": "model not loaded yet", "log": None}
     fault_rate = float(os.environ.get("FAULT_ERROR_RATE") or 0.0)
     fault_random = secrets.SystemRandom()
     metrics = ServiceMetrics()
@@ -192,7 +245,14 @@ def create_app(model_uri: str | None = None) -> FastAPI:
         else:
             state["model"], state["problem"] = loaded, None
             metrics.info.labels(loaded.name, loaded.version, loaded.uri).set(1)
+        config_file = config or Path(os.environ.get("MLGATE_CONFIG") or "mlgate.yaml")
+        state["log"], problem = open_prediction_log(config_file)
+        if problem:  # a bad monitor section: not ready, and the reason names the field
+            state["model"], state["problem"] = None, problem
+            log.error(problem)
         yield
+        if state["log"] is not None:
+            state["log"].close()
 
     app = FastAPI(title=SERVICE_TITLE, version=__version__, lifespan=lifespan)
 
@@ -241,6 +301,8 @@ def create_app(model_uri: str | None = None) -> FastAPI:
         row = pd.DataFrame([transaction.model_dump(mode="json")]).loc[:, list(FEATURE_COLUMNS)]
         score = float(loaded.model.predict_proba(row)[0, 1])
         metrics.scores.labels("/predict", loaded.version).observe(score)
+        request = transaction.model_dump(mode="json")
+        record_prediction(state["log"], metrics, request, score=score, loaded=loaded)
         return Prediction(
             transaction_id=transaction.transaction_id,
             fraud_probability=score,

@@ -1,0 +1,115 @@
+"""`mlgate live-performance`: live precision, recall and false positive rate per model version against
+delayed ground truth; the KPI judged against its band, an issue opened or updated while it is out (see
+`mlgate.monitor.live`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlgate.gate import config_option, report_dir_option
+from mlgate.monitor.live import FAILURE_REASONS, GATE
+
+__all__ = ["FAILURE_REASONS", "command"]
+
+
+@click.command(GATE)
+@config_option("monitor")
+@click.option(
+    "--labels",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Delayed ground truth, CSV or JSON lines [default: monitor.live.labels].",
+)
+@click.option(
+    "--predictions",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A prediction-log file (JSON lines) instead of the configured sink (monitor.prediction_log).",
+)
+@click.option(
+    "--eval-report",
+    "eval_reports",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="eval-gate.json of a model version (repeatable): its figures are compared with the live ones.",
+)
+@click.option("--issue/--no-issue", default=True, show_default=True, help="Open/update/close the KPI issue.")
+@report_dir_option()
+def command(
+    *,
+    config_path: Path,
+    labels: Path | None,
+    predictions: Path | None,
+    eval_reports: tuple[Path, ...],
+    issue: bool,
+    report_dir: Path,
+) -> int:
+    """Live precision, recall and false positive rate per model version, with intervals, against labels."""
+    from mlgate import github
+    from mlgate.config import load_section
+    from mlgate.gate import GateInputError, GateResult, finish, run_gate
+    from mlgate.monitor import live
+    from mlgate.monitor.config import MonitorSection
+    from mlgate.monitor.prediction_log import parse, read_rows
+
+    def work() -> int:
+        section = load_section(config_path, "monitor", MonitorSection)
+        settings, log_settings = section.live, section.prediction_log
+        truth = live.read_labels(
+            labels or Path(settings.labels),
+            id_field=log_settings.id_field,
+            label_column=settings.label_column,
+        )
+        if predictions is not None:
+            if not predictions.is_file():
+                raise GateInputError("does not exist", file=predictions, fix="pass a prediction-log file")
+            rows = parse(predictions.read_bytes(), "jsonl", str(predictions))
+        else:
+            rows = read_rows(log_settings)
+        results = live.measure(
+            rows, truth, settings, id_field=log_settings.id_field, evals=live.eval_figures(eval_reports)
+        )
+        summary, details = live.render(results, settings)
+        out = [perf.version for perf in results if perf.kpi_status == "out"]
+        result = GateResult(
+            gate=GATE,
+            passed=not out,
+            failure_reason="kpi-out-of-band" if out else "",
+            summary_md=summary,
+            details_md=details,
+            data={"kpi": settings.kpi, "versions": live.as_json(results), "out_of_band": out},
+            outputs={"out-of-band-versions": ",".join(out)},
+        )
+        runner = github.Runner.from_env()
+        if issue:
+            try:
+                if out:
+                    action, number = runner.open_or_update_issue(
+                        marker=live.MARKER,
+                        label=settings.issue_label,
+                        title=f"Live {settings.kpi} out of its band: version(s) {', '.join(out)}",
+                        summary=summary + (f"\n\nRun: {runner.run_url}" if runner.run_url else ""),
+                        details=details,
+                    )
+                elif results and all(p.kpi_status in ("ok", "watch") for p in results):
+                    action, number = runner.close_issue_if_open(
+                        marker=live.MARKER,
+                        label=settings.issue_label,
+                        comment=f"{summary}\n\nThe KPI is back within its band: closing this episode.",
+                    )
+                else:
+                    action, number = "none", None
+            except github.GitHubAPIError as exc:
+                raise GateInputError(
+                    f"cannot update the live-performance issue ({exc})",
+                    field=f"issue labelled {settings.issue_label!r}",
+                    fix="check the workflow grants `issues: write` and GitHub's status, then rerun",
+                    reason="github-api-error",
+                ) from None
+            result.outputs["issue-action"] = action
+            result.outputs["issue-number"] = str(number or "")
+        return finish(result, report_dir=report_dir)
+
+    return run_gate(GATE, work)
