@@ -1,7 +1,9 @@
 """The MLflow model registry as the model gates see it: load a model, resolve an alias, hash a model.
 
 Shared by `mlgate eval-gate`, `mlgate promote` and `mlgate model-card`. MLflow is imported lazily inside
-each function (it costs ~10 s), so importing this module is cheap.
+each function (it costs ~3 s of CPU), so importing this module is cheap; a local model folder with a
+scikit-learn or plain `MLmodel` is opened and loaded without importing MLflow at all (`mlmodel`), so the
+eval gate on a downloaded candidate and a GitOps champion never pays for it.
 
 - A *model reference* is an MLflow model URI (`models:/name/3`, `models:/name@champion`, `runs:/id/model`,
   `models:/m-…`) or a local MLflow model directory (a folder with an `MLmodel` file).
