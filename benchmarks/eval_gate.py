@@ -3,6 +3,7 @@
     uv run python benchmarks/eval_gate.py            # full sizes (several minutes on 2 cores)
     uv run python benchmarks/eval_gate.py --quick    # small sizes (about a minute)
     uv run python benchmarks/eval_gate.py --latency-only [--quick]   # only 4., the latency rule under load
+    uv run python benchmarks/eval_gate.py --process [--before REF] [--quick]   # only 5., a whole CLI run
 
 Prints three groups of figures, each with its baseline measured in the same run:
 
@@ -28,15 +29,26 @@ Prints three groups of figures, each with its baseline measured in the same run:
    candidate that really does twice the work per call is blocked — goal at least 95 %. Both in one run,
    next to the previous procedure (wall clock, one round, no confirmation) under the same load; the
    four cases run at once (each one more competing process for the others).
+5. A whole `mlgate eval-gate` process, as a CI job runs it (imports, opening and loading both models,
+   scoring, bootstrap; latency timing off): this checkout against `--before REF` (default `main`, its
+   `src/` from `git archive`), interleaved, on the same two local model folders (scikit-learn saved
+   with skops, as the template saves them) and an 8,500-row golden set (the template's size) with the
+   template's `eval` section. Wall and CPU seconds (user + sys of the child), whether MLflow was
+   imported, and whether both variants wrote the same result (latency aside).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
+import resource
+import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -460,11 +472,127 @@ def latency_noise(healthy_trials: int, slow_trials: int, old_trials: int) -> Non
     print(f"   ({time.perf_counter() - start:.0f} s)")
 
 
+# -- 5. a whole CLI process ------------------------------------------------------------------------------
+
+PROCESS_SCRIPT = (
+    "import sys\n"
+    "from mlgate.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "print('mlflow-imported', 'mlflow' in sys.modules)\n"
+    "sys.exit(rc)\n"
+)
+
+
+def _export_src(ref: str, dest: Path) -> Path:
+    """`src/` of `ref` from `git archive`: the package as that ref ships it."""
+    import io
+
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "src"], cwd=ROOT, check=True, capture_output=True
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "src"
+
+
+def _decision(path: Path) -> dict[str, Any]:
+    """The result file without what is measured in time (latency figures and their checks)."""
+    result = json.loads(path.read_text(encoding="utf-8"))
+    data = result["data"]
+    data.pop("latency_ms", None)
+    data["checks"] = [c for c in data["checks"] if not c["subject"].startswith("latency")]
+    return {k: v for k, v in result.items() if k not in ("summary_md", "details_md")}
+
+
+def whole_process(before: str, repeats: int) -> None:
+    import mlflow.sklearn
+    import yaml
+    from mlflow.models import infer_signature
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    train, y_train = population(20_000, seed=1)
+    features = [c for c in train.columns if c != "country"]
+    golden, y_golden = population(8_500, seed=2)
+    golden["label"] = y_golden
+    with tempfile.TemporaryDirectory(prefix="mlgate-bench-eval-") as tmp:
+        root = Path(tmp)
+        models = {
+            "candidate": HistGradientBoostingClassifier(max_iter=100, random_state=0),
+            "baseline": LogisticRegression(max_iter=500),
+        }
+        for name, model in models.items():
+            model.fit(train[features], y_train)
+            mlflow.sklearn.save_model(
+                model,
+                str(root / name),
+                pip_requirements=["scikit-learn"],
+                serialization_format="skops",
+                skops_trusted_types=["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"],
+                signature=infer_signature(head := train[features].head(50), model.predict_proba(head)[:, 1]),
+            )
+        golden.to_csv(root / "golden.csv", index=False)
+        # the synthetic golden set has no must-pass scenarios: every rule on every row
+        section = template_eval_section(root / "golden.csv").model_copy(update={"golden_sets": None})
+        (root / "mlgate.yaml").write_text(
+            yaml.safe_dump({"eval": section.model_dump(mode="json")}), encoding="utf-8"
+        )
+        variants = {"before": _export_src(before, root / "before"), "after": ROOT / "src"}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MLGATE_"))}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+        imported: dict[str, str] = {}
+        for index in range(repeats + 1):  # the first round warms the page cache, unmeasured
+            for name, src in variants.items():
+                out = root / f"out-{name}"
+                args = ["--candidate", "candidate", "--baseline", "baseline", "--no-comment"]
+                cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                done = subprocess.run(
+                    [sys.executable, "-c", PROCESS_SCRIPT, "eval-gate", *args, "--report-dir", str(out)],
+                    cwd=root,
+                    env={**env, "PYTHONPATH": str(src)},
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                wall = time.perf_counter() - start
+                cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+                if done.returncode not in (0, 1) or not (out / "eval-gate.json").is_file():
+                    log = (done.stdout + done.stderr)[-2000:]
+                    raise SystemExit(f"{name}: eval-gate exited {done.returncode}\n{log}")
+                imported[name] = "yes" if "mlflow-imported True" in done.stdout else "no"
+                if index:
+                    times[name].append((wall, cpu))
+        same = _decision(root / "out-before" / "eval-gate.json") == _decision(
+            root / "out-after" / "eval-gate.json"
+        )
+    print(
+        f"\n5. A whole `mlgate eval-gate` process, 8,500 golden rows, template rules, latency off; "
+        f"before = {before}, {repeats} interleaved runs each (medians)"
+    )
+    print("   variant   wall s    CPU s   MLflow imported")
+    med = {
+        n: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t)) for n, t in times.items()
+    }
+    for name, (wall, cpu) in med.items():
+        print(f"   {name:<8} {wall:7.2f} {cpu:8.2f}   {imported[name]}")
+    print(
+        f"   after / before: wall {med['after'][0] / med['before'][0]:.2f}x, "
+        f"CPU {med['after'][1] / med['before'][1]:.2f}x; same result (latency aside): {same}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes for a fast run")
     parser.add_argument("--latency-only", action="store_true", help="only 4., the latency rule under load")
+    parser.add_argument("--process", action="store_true", help="only 5., a whole CLI run against --before")
+    parser.add_argument("--before", default="main", help="git ref compared in 5. (default: main)")
     args = parser.parse_args(argv)
+    if args.process:
+        whole_process(args.before, repeats=3 if args.quick else 7)
+        return 0
     if args.latency_only:
         latency_noise(*((20, 12, 6) if args.quick else (300, 100, 40)))
         return 0

@@ -6,6 +6,7 @@
 - `gitops`         GTO git tags + GitHub release assets (`backend: github`)
 - `mlflow_aliases` MLflow registry aliases (`backend: mlflow`)
 - `models`         opening a model (local folder or MLflow URI), its digest and its predict function
+- `mlmodel`        a local model's MLmodel and scikit-learn estimator read without importing MLflow
 - `promote`        `mlgate promote`: publish a gated version as the champion, or roll back
 - `model_card`     `mlgate model-card`: the card of a version from its eval result and lineage
 

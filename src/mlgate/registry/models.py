@@ -1,7 +1,9 @@
 """The MLflow model registry as the model gates see it: load a model, resolve an alias, hash a model.
 
 Shared by `mlgate eval-gate`, `mlgate promote` and `mlgate model-card`. MLflow is imported lazily inside
-each function (it costs ~10 s), so importing this module is cheap.
+each function (it costs ~3 s of CPU), so importing this module is cheap; a local model folder with a
+scikit-learn or plain `MLmodel` is opened and loaded without importing MLflow at all (`mlmodel`), so the
+eval gate on a downloaded candidate and a GitOps champion never pays for it.
 
 - A *model reference* is an MLflow model URI (`models:/name/3`, `models:/name@champion`, `runs:/id/model`,
   `models:/m-…`) or a local MLflow model directory (a folder with an `MLmodel` file).
@@ -28,6 +30,7 @@ from typing import Any, TypeVar
 import yaml
 
 from mlgate.gate import GateInputError
+from mlgate.registry.mlmodel import load_sklearn, read_mlmodel
 
 #: libyaml's safe loader when installed (same objects as `yaml.safe_load`, ~10x faster)
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -171,10 +174,10 @@ def _resolve_registry_ref(ref: str) -> tuple[str | None, str | None]:
 
 
 def open_model(ref: str, *, field_name: str = "candidate") -> ModelHandle:
-    """Find (and download when remote) the model behind `ref`; bad or missing models are input errors."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.models import Model
+    """Find (and download when remote) the model behind `ref`; bad or missing models are input errors.
 
+    A local folder whose `MLmodel` holds only what `read_mlmodel` verifies is opened without importing
+    MLflow; anything else is read by MLflow's own `Model.load`."""
     name: str | None = None
     version: str | None = None
     if is_local_model(ref):
@@ -188,6 +191,7 @@ def open_model(ref: str, *, field_name: str = "candidate") -> ModelHandle:
             )
     else:
         import mlflow
+        from mlflow.exceptions import MlflowException
 
         try:
             name, version = _resolve_registry_ref(ref)
@@ -210,6 +214,23 @@ def open_model(ref: str, *, field_name: str = "candidate") -> ModelHandle:
                 field=field_name,
                 fix="point at the model folder inside the run's artifacts",
             )
+    read = read_mlmodel(local)
+    flavors, input_names = read if read is not None else _mlflow_mlmodel(local, ref, field_name)
+    return ModelHandle(
+        ref=ref,
+        local_path=local,
+        digest=model_files_digest(local),
+        flavors=flavors,
+        input_names=input_names,
+        name=name,
+        version=version,
+    )
+
+
+def _mlflow_mlmodel(local: Path, ref: str, field_name: str) -> tuple[dict[str, Any], list[Any] | None]:
+    """Flavors and input names as MLflow's `Model.load` reads them (the authority on every MLmodel)."""
+    from mlflow.models import Model
+
     try:
         meta = Model.load(str(local))
     except Exception as exc:  # noqa: BLE001 - any parse failure of a corrupt MLmodel is the same input error
@@ -218,15 +239,7 @@ def open_model(ref: str, *, field_name: str = "candidate") -> ModelHandle:
         ) from None
     schema = meta.get_input_schema()  # type: ignore[no-untyped-call, unused-ignore]  # mlflow typed only when installed
     input_names = list(schema.input_names()) if schema is not None and schema.has_input_names() else None
-    return ModelHandle(
-        ref=ref,
-        local_path=local,
-        digest=model_files_digest(local),
-        flavors=dict(meta.flavors),
-        input_names=input_names,
-        name=name,
-        version=version,
-    )
+    return dict(meta.flavors), input_names
 
 
 def load_predictor(handle: ModelHandle, *, want_scores: bool) -> Callable[[Any], Any]:
@@ -237,9 +250,7 @@ def load_predictor(handle: ModelHandle, *, want_scores: bool) -> Callable[[Any],
         return handle._predictor  # type: ignore[no-any-return]
     try:
         if want_scores and "sklearn" in handle.flavors:
-            import mlflow.sklearn
-
-            estimator = mlflow.sklearn.load_model(str(handle.local_path))
+            estimator = load_sklearn(handle.local_path, handle.flavors["sklearn"])
             if hasattr(estimator, "predict_proba"):
 
                 def predict(frame: Any) -> Any:
