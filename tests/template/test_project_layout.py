@@ -220,3 +220,27 @@ def test_readme_gate_check_sees_a_missing_and_an_extra_job(
     del workflow["jobs"]["train"], workflow["jobs"]["eval-gate"]
     ci.write_text(yaml.safe_dump(workflow), encoding="utf-8")
     assert ("ci.yml", "train") in set(readme_gate_rows(project)) - set(workflow_jobs(project))
+
+
+# --- the runbook's rollback steps match cd.yml ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("answers", [{}, {"mlflow_tracking": "server"}], ids=["github-registry", "mlflow"])
+def test_runbook_rollback_steps_match_the_cd_workflow(
+    render_cached: Callable[..., Path], answers: dict[str, str]
+) -> None:
+    project = render_cached(**answers)
+    runbook = (project / "docs" / "runbook.md").read_text(encoding="utf-8")
+    steps = runbook.split("\n## Rollback\n", 1)[1].split("\n## ", 1)[0]
+    cd = yaml.safe_load((project / ".github" / "workflows" / "cd.yml").read_text(encoding="utf-8"))
+    dispatch = cd[True]["workflow_dispatch"]["inputs"]  # PyYAML reads the key `on` as True
+    assert dispatch["rollback"]["type"] == "boolean"
+    assert "gh workflow run cd.yml --ref main -f rollback=true" in steps
+    rollback = cd["jobs"]["rollback"]
+    assert f"`{rollback['environment']}` environment" in steps
+    promote = next(step for step in rollback["steps"] if "actions/promote-model@" in step.get("uses", ""))
+    assert promote["with"]["rollback"] == "true"
+    assert '`rollback: "true"`' in steps and "`actions/promote-model`" in steps
+    assert "rollback" in cd["jobs"]["model-card"]["needs"] and "`model-card` job" in steps
+    registry = "champion` alias" if answers else "uvx gto show"
+    assert registry in steps
