@@ -120,6 +120,18 @@ def test_shipped_notebook_is_stripped_and_its_code_runs(project: Path, wheel_dir
     assert "30000 ['amount', 'card_age_days', 'country', 'device', 'hour', 'is_fraud'" in out
 
 
+def test_jupyter_is_an_optional_extra_that_make_notebook_installs(project: Path) -> None:
+    import tomllib
+
+    lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+    own = next(package for package in lock["package"] if package["name"] == "fraud-detection")
+    assert {dep["name"] for dep in own["optional-dependencies"]["notebooks"]} == {"ipykernel", "jupyterlab"}
+    dev = {dep["name"] for dep in own["dev-dependencies"]["dev"]}
+    assert "jupyterlab" not in dev and "nbstripout" in dev  # make setup: the hook's tool, not Jupyter
+    dry_run = run_in(project, "make", "-n", "notebook").stdout
+    assert "run --extra notebooks jupyter lab notebooks/" in dry_run
+
+
 def test_git_commit_with_the_hooks_installed_refuses_notebook_outputs(project: Path, wheel_dir: Path) -> None:
     run_in(project, "make", "setup", wheel_dir=wheel_dir)
     path = project / "notebooks" / "committed.ipynb"
