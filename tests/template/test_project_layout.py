@@ -244,3 +244,28 @@ def test_runbook_rollback_steps_match_the_cd_workflow(
     assert "rollback" in cd["jobs"]["model-card"]["needs"] and "`model-card` job" in steps
     registry = "champion` alias" if answers else "uvx gto show"
     assert registry in steps
+
+
+# --- the model card keeps its hand-written sections in CD ------------------------------------------------
+
+
+def test_cd_renders_into_the_shipped_model_card_which_keeps_its_hand_written_sections(
+    render_cached: Callable[..., Path],
+) -> None:
+    from mlgate.registry.model_card import BEGIN_MARKER, END_MARKER, merge_card
+
+    project = render_cached()
+    card = project / "docs" / "model_card.md"
+    shipped = card.read_text(encoding="utf-8")
+    assert shipped.startswith(BEGIN_MARKER) and shipped.count(END_MARKER) == 1
+    hand_written = shipped.split(END_MARKER, 1)[1]
+    assert "## Ethical considerations and fairness" in hand_written
+    merged = merge_card("# Model card: fraud-detection v3\n\nrendered", shipped, path=card)
+    assert merged.endswith(hand_written) and "rendered" in merged and "Not rendered yet" not in merged
+
+    cd = yaml.safe_load((project / ".github" / "workflows" / "cd.yml").read_text(encoding="utf-8"))
+    for job in ("promote", "rollback"):
+        steps = cd["jobs"][job]["steps"]
+        render = next(step for step in steps if "actions/promote-model@" in step.get("uses", ""))
+        upload = next(step for step in steps if "actions/upload-artifact@" in step.get("uses", ""))
+        assert render["with"]["model-card"] == upload["with"]["path"] == "docs/model_card.md", job
