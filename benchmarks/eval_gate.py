@@ -376,13 +376,14 @@ def template_default_model() -> tuple[Any, Any, Any]:
     sys.path.insert(0, str(project / "src"))
     package = next(p.name for p in (project / "src").iterdir() if (p / "train.py").exists())
     data = importlib.import_module(f"{package}.data")
+    synthetic = importlib.import_module(f"{package}.synthetic")
     train = importlib.import_module(f"{package}.train")
     params = importlib.import_module(f"{package}.params").load_params(project / "params.yaml")
-    frame = data.generate_transactions(params.data.n_rows, seed=params.data.seed)
+    frame = synthetic.generate_transactions(params.data.n_rows, seed=params.data.seed)
     train_df, _ = data.stratified_split(frame, test_size=params.data.test_size, seed=params.data.seed)
     model = train.fit(train_df, params.train)
     config = yaml.safe_load((project / "mlgate.yaml").read_text(encoding="utf-8"))["eval"]
-    golden = data.golden_dataset()
+    golden = synthetic.golden_dataset()
     drop = [config["label"], *config["exclude_columns"], config["golden_sets"]["column"]]
     return model, golden.drop(columns=drop), LatencyRules.model_validate(config["latency"])
 

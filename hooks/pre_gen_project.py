@@ -40,10 +40,11 @@ FREE_TEXT_FORBIDDEN = ('"', "\\", "\n", "\r", "\t", "`")
 # package the project imports or runs (its dependencies and dev tools).
 RESERVED_PACKAGES = frozenset(
     {
-        "mlgate", "test", "tests", "src", "docs", "conftest", "setup",
+        "mlgate", "test", "tests", "src", "docs", "notebooks", "conftest", "setup",
         "sklearn", "scikit_learn", "numpy", "pandas", "scipy", "mlflow", "dvc", "fastapi", "starlette",
         "uvicorn", "pydantic", "prometheus_client", "httpx", "great_expectations", "gx", "pytest", "yaml",
         "click", "joblib", "pyarrow", "boto3", "requests", "ruff", "pre_commit", "pre_commit_hooks",
+        "nbstripout", "jupyterlab", "ipykernel",
     }
 )  # fmt: skip
 

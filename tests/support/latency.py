@@ -35,13 +35,14 @@ def measured_single_row_budget_ms(project: Path, *, factor: float = FACTOR) -> f
     package = next(p.name for p in (project / "src").iterdir() if (p / "train.py").exists())
     sys.path.insert(0, src)
     try:
-        data = importlib.import_module(f"{package}.data")
+        synthetic = importlib.import_module(f"{package}.synthetic")
         train = importlib.import_module(f"{package}.train")
         params = importlib.import_module(f"{package}.params").load_params(project / "params.yaml")
-        frame = data.generate_transactions(5_000, seed=params.data.seed)
+        frame = synthetic.generate_transactions(5_000, seed=params.data.seed)
         model = train.fit(frame, params.train)
-        golden = data.golden_scenarios()
-        features = golden.drop(columns=["transaction_id", "scenario", "is_fraud", data.GOLDEN_SET_COLUMN])
+        golden = synthetic.golden_scenarios()
+        ignored = ["transaction_id", "scenario", "is_fraud", synthetic.GOLDEN_SET_COLUMN]
+        features = golden.drop(columns=ignored)
     finally:
         sys.path.remove(src)
         for name in [m for m in sys.modules if m.split(".")[0] == package]:

@@ -1,6 +1,6 @@
 """The generated project's golden dataset tells models apart, with the project's own rules.
 
-Models are trained by the generated project's own code (`data.generate_transactions`, `train.fit` with
+Models are trained by the generated project's own code (`synthetic.generate_transactions`, `train.fit` with
 params.yaml's defaults), saved as MLflow model folders and judged by `mlgate eval-gate`'s core with the
 `eval` section of the generated mlgate.yaml, on the golden dataset its `prepare` stage writes:
 
@@ -54,7 +54,7 @@ def package(name: str) -> ModuleType:
 def golden(project: Path) -> Path:
     path = project / "data" / "golden.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    package("data").golden_dataset().to_csv(path, index=False)
+    package("synthetic").golden_dataset().to_csv(path, index=False)
     return path
 
 
@@ -73,7 +73,7 @@ def train_model(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Call
     holds one feature constant (its training median), so the model cannot use it."""
     import mlflow.sklearn
 
-    data, train = package("data"), package("train")
+    data, synthetic, train = package("data"), package("synthetic"), package("train")
     params = package("params").load_params(project / "params.yaml")
     root = tmp_path_factory.mktemp("models")
 
@@ -81,7 +81,9 @@ def train_model(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Call
         path = root / f"seed{seed}-{drop or 'all'}"
         if path.exists():
             return path
-        frame = data.generate_transactions(params.data.n_rows, seed=seed, fraud_rate=params.data.fraud_rate)
+        frame = synthetic.generate_transactions(
+            params.data.n_rows, seed=seed, fraud_rate=params.data.fraud_rate
+        )
         train_df, _ = data.stratified_split(frame, test_size=params.data.test_size, seed=seed)
         if drop is not None:
             train_df = train_df.assign(**{drop: train_df[drop].median()})

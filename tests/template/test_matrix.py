@@ -199,6 +199,8 @@ def test_reserved_package_names_cover_the_projects_dependencies(render_cached: C
     requirements = list(pyproject["project"]["dependencies"])
     for group in pyproject.get("dependency-groups", {}).values():
         requirements += [item for item in group if isinstance(item, str)]
+    for extra in pyproject["project"].get("optional-dependencies", {}).values():
+        requirements += extra
     for requirement in requirements:
         name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower()
         module = IMPORT_NAMES.get(name, name.replace("-", "_"))

@@ -293,7 +293,7 @@ def test_model_card_renders_the_champion_with_metrics_lineage_and_profile(
     )
     assert code == 0
     card = (world.root / "docs" / "model_card.md").read_text()
-    assert card.startswith(f"# Model card: {name} v1")
+    assert card.startswith(f"<!-- mlgate:begin generated -->\n# Model card: {name} v1")
     assert "(aliases: `champion`)" in card
     assert "Flag card transactions for manual review." in card
     assert "Not validated for merchants outside the EU." in card

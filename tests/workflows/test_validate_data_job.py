@@ -83,9 +83,9 @@ def baseline_change_pr(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path
 
     sys.path.insert(0, str(project / "src"))
     try:
-        from fraud_detection import data  # the generated project's own data code
+        from fraud_detection import data, synthetic  # the generated project's own data code
 
-        frame = data.generate_transactions(30_000, seed=7)
+        frame = synthetic.generate_transactions(30_000, seed=7)
         train, _ = data.stratified_split(frame, test_size=0.25, seed=7)
     finally:
         sys.path.remove(str(project / "src"))

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.pipeline import Pipeline
 
-from {{ cookiecutter.__package_name }} import data, train
-from {{ cookiecutter.__package_name }}.params import Params, load_params
+from {{ cookiecutter.__package_name }} import data, synthetic, train
+from {{ cookiecutter.__package_name }}.params import MODEL_FILE, MODEL_INFO_FILE, Params, load_params
 from {{ cookiecutter.__package_name }}.serve import create_app
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ def params() -> Params:
 
 @pytest.fixture(scope="session")
 def splits(params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
-    df = data.generate_transactions(
+    df = synthetic.generate_transactions(
         params.data.n_rows, seed=params.data.seed, fraud_rate=params.data.fraud_rate
     )
     train_df, test_df = data.stratified_split(df, test_size=params.data.test_size, seed=params.data.seed)
@@ -46,9 +46,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, fitted: Pipeline) -> Pat
     import joblib
 
     directory = tmp_path_factory.mktemp("models")
-    joblib.dump(fitted, directory / train.MODEL_FILE)
+    joblib.dump(fitted, directory / MODEL_FILE)
     info = {"name": "test-model", "version": "7", "run_id": "test", "threshold": 0.5}
-    (directory / train.MODEL_INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
+    (directory / MODEL_INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
     return directory
 
 

@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .params import DEFAULT_PARAMS, load_params
+from .metrics import compute_metrics
+from .params import DEFAULT_PARAMS, MODEL_FILE, load_params
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,34 +31,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CURVE_POINTS = 200
-
-
-def compute_metrics(
-    labels: Sequence[int] | pd.Series, scores: Sequence[float] | np.ndarray, threshold: float
-) -> dict[str, float | None]:
-    """Classification metrics at `threshold`; AUCs are None when only one class is present."""
-    import numpy as np
-    from sklearn.metrics import (
-        average_precision_score,
-        f1_score,
-        precision_score,
-        recall_score,
-        roc_auc_score,
-    )
-
-    y = np.asarray(labels, dtype=int)
-    s = np.asarray(scores, dtype=float)
-    predicted = (s >= threshold).astype(int)
-    both_classes = len(np.unique(y)) == 2
-    return {
-        "precision": float(precision_score(y, predicted, zero_division=0)),
-        "recall": float(recall_score(y, predicted, zero_division=0)),
-        "f1": float(f1_score(y, predicted, zero_division=0)),
-        "roc_auc": float(roc_auc_score(y, s)) if both_classes else None,
-        "pr_auc": float(average_precision_score(y, s)) if both_classes else None,
-        "fraud_rate": float(y.mean()) if len(y) else 0.0,
-        "rows": len(y),
-    }
 
 
 def segment_metrics(df: pd.DataFrame, scores: np.ndarray, by: str, threshold: float) -> dict[str, Any]:
@@ -110,8 +83,8 @@ def evaluate(
     model: Any, test: pd.DataFrame, golden: pd.DataFrame, *, threshold: float, segment_by: Sequence[str]
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """metrics.json content and the two curves for a fitted model."""
-    from .data import GOLDEN_SET_COLUMN, KEY_SCENARIOS, REPRESENTATIVE_SAMPLE
     from .features import split_xy
+    from .synthetic import GOLDEN_SET_COLUMN, KEY_SCENARIOS, REPRESENTATIVE_SAMPLE
 
     features, labels = split_xy(test)
     scores = model.predict_proba(features)[:, 1]
@@ -121,7 +94,7 @@ def evaluate(
     metrics["segments"] = {column: segment_metrics(test, scores, column, threshold) for column in segment_by}
     golden_features, golden_labels = split_xy(golden)
     golden_scores = model.predict_proba(golden_features)[:, 1]
-    # the two parts of the golden dataset (data.GOLDEN_SET_COLUMN): must-pass scenarios and the sample
+    # the two parts of the golden dataset (synthetic.GOLDEN_SET_COLUMN): must-pass scenarios and the sample
     part = golden[GOLDEN_SET_COLUMN].to_numpy() if GOLDEN_SET_COLUMN in golden else None
     for key, name in (("golden", KEY_SCENARIOS), ("golden_sample", REPRESENTATIVE_SAMPLE)):
         rows = (part == name) if part is not None else (golden_labels.to_numpy() >= 0)
@@ -138,8 +111,6 @@ def evaluate(
 def main(argv: list[str] | None = None) -> int:
     import joblib
     import pandas as pd
-
-    from .train import MODEL_FILE
 
     parser = argparse.ArgumentParser(description="Evaluate the trained model.")
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)

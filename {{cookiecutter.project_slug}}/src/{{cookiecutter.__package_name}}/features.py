@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .data import Country, Device, MerchantCategory
+from .schema import TARGET, Country, Device, MerchantCategory
 
 if TYPE_CHECKING:
     import pandas as pd
     from sklearn.compose import ColumnTransformer
 
-TARGET = "is_fraud"
-ID_COLUMN = "transaction_id"
 LOG_SCALED_FEATURES = ("amount", "card_age_days")
 CYCLIC_FEATURES = ("hour",)
 CATEGORICAL_FEATURES = ("merchant_category", "country", "device")

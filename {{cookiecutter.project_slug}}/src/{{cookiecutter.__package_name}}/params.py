@@ -13,6 +13,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_PARAMS = Path("params.yaml")
+# the files the train stage writes into `train.model_dir` (the service and the evaluation read them)
+MODEL_FILE = "model.joblib"
+MODEL_INFO_FILE = "model.json"
 
 
 class _Strict(BaseModel):

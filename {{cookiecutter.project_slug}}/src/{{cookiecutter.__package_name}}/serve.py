@@ -68,8 +68,8 @@ from prometheus_client import (
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
-from .data import MAX_AMOUNT, MAX_CARD_AGE_DAYS, Country, Device, MerchantCategory
 from .features import FEATURE_COLUMNS
+from .schema import MAX_AMOUNT, MAX_CARD_AGE_DAYS, Country, Device, MerchantCategory
 
 log = logging.getLogger(__name__)
 

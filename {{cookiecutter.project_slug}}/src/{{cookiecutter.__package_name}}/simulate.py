@@ -14,7 +14,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .data import MAX_AMOUNT, MAX_CARD_AGE_DAYS, generate_transactions
+from .schema import MAX_AMOUNT, MAX_CARD_AGE_DAYS
+from .synthetic import generate_transactions
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .evaluate import compute_metrics
 from .features import TARGET, build_preprocessor, split_xy
-from .params import DEFAULT_PARAMS, TrainParams, load_params
+from .metrics import compute_metrics
+from .params import DEFAULT_PARAMS, MODEL_FILE, MODEL_INFO_FILE, TrainParams, load_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
 LOCAL_ARTIFACT_DIR = Path("mlartifacts")
-MODEL_FILE = "model.joblib"
-MODEL_INFO_FILE = "model.json"
 UNTRACKED = "untracked"
 # Types the MLflow model (saved with skops, not pickle) may contain beyond skops' defaults; reviewed: the
 # spline transformer's B-splines, scipy's array helper and gradient-boosted trees' node arrays.
