@@ -306,8 +306,11 @@ class SlicedTraffic:
     every request a 5xx, and the canary happens to get `outage_share` x its share of the outage's
     requests (the chance imbalance that made the old controller blame it)."""
 
-    def __init__(self, rate: float, outage: tuple[float, float], outage_share: float) -> None:
+    def __init__(
+        self, rate: float, outage: tuple[float, float], outage_share: float, canary_error: float = 0.01
+    ) -> None:
         self.rate, self.outage, self.outage_share = rate, outage, outage_share
+        self.canary_error = canary_error
         self.now, self.weight = 0.0, 0.0
         self.log: list[tuple[float, float, float, float, float]] = []  # end, base n/e, canary n/e
 
@@ -332,7 +335,7 @@ class SlicedTraffic:
                 can_n *= self.outage_share
                 self.log.append((self.now + 10, base_n, base_n, can_n, can_n))
             else:
-                self.log.append((self.now + 10, base_n, 0.01 * base_n, can_n, 0.01 * can_n))
+                self.log.append((self.now + 10, base_n, 0.01 * base_n, can_n, self.canary_error * can_n))
             self.now += 10
         return False
 
@@ -398,3 +401,27 @@ def test_evidence_from_before_an_outage_is_kept_as_its_own_stratum() -> None:
     error_rate = next(c for c in looks[2].judgement["checks"] if c["signal"] == "error-rate")
     assert error_rate["canary"] == "1.00 % (6/600)", error_rate  # bakes 1 and 3: 300 + 300 requests
     assert outcome.result == "promoted"
+
+
+def test_a_failure_right_after_an_outage_is_held_and_counts_only_when_the_next_look_confirms_it() -> None:
+    """A canary with 4x the baseline's errors and an outage in the first bake: the look after the outage
+    fails, but only clears the outage (held: inconclusive, `outage`); the next look fails again and the
+    canary is rolled back for its errors."""
+    p = CanarySection.model_validate(
+        {
+            "bake_seconds": 300,
+            "min_requests": 30,
+            "analysis": {"signals": ["error-rate"], "error_rate_min_delta": 0.03},
+        }
+    )
+    sim = SlicedTraffic(rate=100.0, outage=(150.0, 180.0), outage_share=1.0, canary_error=0.04)
+    outcome = Controller(p, sim, sim, clock=sim.clock, sleep=sim.sleep, verify_interval=0).run()
+    looks = [e for e in outcome.timeline if e.action == "analyse"]
+    assert [(e.verdict, e.reason) for e in looks] == [
+        ("outage", "outage"),
+        ("inconclusive", "outage"),
+        ("fail", "error-rate"),
+    ], [e.why for e in looks]
+    assert "first look after a shared outage" in looks[1].why
+    assert (outcome.result, outcome.failure_reason) == ("rolled-back", "error-rate")
+    assert sim.weight == 0

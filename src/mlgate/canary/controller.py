@@ -21,7 +21,9 @@ rollback too. A shared outage (both arms above an absolute guard) holds the step
 canary, and the outage's counts never enter the evidence: the current step's window up to the last look
 before the outage is kept as a stratum of its own, everything from that look to the outage look is
 dropped, and the step's window restarts after the outage look — so the next look (guards included)
-judges only traffic after it. (The outage's 5xx hit both arms alike, so keeping them would not bias the
+judges only traffic after it. That first look after an outage only clears it: a failure there is held
+(inconclusive, `outage`) and counts against the canary only when the next look, on more evidence, fails
+too. (The outage's 5xx hit both arms alike, so keeping them would not bias the
 exact tests, but thousands of shared errors in one stratum make a chance imbalance of the outage's
 traffic look like a canary regression.)
 """
@@ -147,6 +149,8 @@ class Controller:
         self.step_start = self.started
         #: the current step's evidence from before a shared outage (one stratum per stretch between outages)
         self.kept: list[StepWindow] = []
+        #: a look of the current step was a shared outage (the next look after it only clears it)
+        self.outage_seen = False
 
     # -- bookkeeping ---------------------------------------------------------------------------------
     def _record(self, action: str, percent: float, **kwargs: Any) -> TimelineEntry:
@@ -237,6 +241,7 @@ class Controller:
 
     def _start_step(self, percent: float) -> None:
         self.step_percent = percent
+        self.outage_seen = False
         self.step_start = self.clock()
         self.previous = None
         self.kept = []
@@ -277,27 +282,33 @@ class Controller:
             )
         except Exception as exc:  # a judge that cannot judge must not leave traffic shifted
             raise LookError(f"look {look}: the judge raised {type(exc).__name__}: {exc}") from exc
-        why = judgement.why
-        if judgement.verdict == "outage":
+        verdict, reason, why = judgement.verdict, judgement.reason, judgement.why
+        clearing = self.previous is None and self.outage_seen
+        if verdict == "outage":
             # hold: keep the step's evidence up to the last look before the outage, drop the rest, and
             # judge the next look on what comes after this one only
             if self.previous is not None:
                 self.kept.append(self.previous)
-            self.step_start, self.previous = self.clock(), None
+            self.step_start, self.previous, self.outage_seen = self.clock(), None, True
             why += (
                 "; the step holds and its evidence restarts after this look (the outage's counts are dropped)"
             )
         else:
             self.previous = window
+            if clearing and verdict == "fail":
+                # the first look after an outage only clears it: a failure must show again at the next
+                # look (on more evidence) before it counts against the canary
+                verdict, reason = "inconclusive", "outage"
+                why = f"first look after a shared outage, held until the next look confirms: {why}"
         self._record(
             "analyse",
             percent,
-            verdict=judgement.verdict,
-            reason=judgement.reason,
+            verdict=verdict,
+            reason=reason,
             why=f"{'interim ' if interim else ''}look {look}: {why}",
             judgement=judgement.to_json(),
         )
-        return judgement.verdict, judgement.reason, judgement.why, window
+        return verdict, reason, why, window
 
     def _run_steps(self) -> CanaryOutcome:  # noqa: PLR0911, PLR0912 - each way out is one rollback reason
         plan = self.plan
