@@ -371,6 +371,9 @@ def test_an_outage_with_more_of_its_errors_on_the_canary_holds_then_resumes_on_c
     # the look after the outage counted the step's traffic after the outage look only (300-600 s)
     checks = {c["signal"]: c for c in looks[1].judgement["checks"]}
     assert checks["error-rate"]["canary"] == "1.00 % (15/1500)", checks["error-rate"]
+    # ...at the level of a fresh step's first bake (the alpha schedule restarts with the evidence)
+    assert looks[1].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
+    assert looks[0].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
     # the same step judged on its whole window, outage included, blames the canary
     whole = judge_canary(
         [sim.between(0, 600)],

@@ -21,7 +21,9 @@ rollback too. A shared outage (both arms above an absolute guard) holds the step
 canary, and the outage's counts never enter the evidence: the current step's window up to the last look
 before the outage is kept as a stratum of its own, everything from that look to the outage look is
 dropped, and the step's window restarts after the outage look — so the next look (guards included)
-judges only traffic after it. That first look after an outage only clears it: a failure there is held
+judges only traffic after it, at the levels of a fresh step's bakes (the first bake after the outage
+at bake 1's level, and so on: never more than its own bake's). That first look after an outage only
+clears it: a failure there is held
 (inconclusive, `outage`) and counts against the canary only when the next look, on more evidence, fails
 too. (The outage's 5xx hit both arms alike, so keeping them would not bias the
 exact tests, but thousands of shared errors in one stratum make a chance imbalance of the outage's
@@ -151,6 +153,9 @@ class Controller:
         self.kept: list[StepWindow] = []
         #: a look of the current step was a shared outage (the next look after it only clears it)
         self.outage_seen = False
+        #: bakes of the current step before its window last restarted: the alpha schedule restarts too
+        #: (bake b after the restart is judged at the level of bake b - restart_bake, never more)
+        self.restart_bake = 0
 
     # -- bookkeeping ---------------------------------------------------------------------------------
     def _record(self, action: str, percent: float, **kwargs: Any) -> TimelineEntry:
@@ -242,6 +247,7 @@ class Controller:
     def _start_step(self, percent: float) -> None:
         self.step_percent = percent
         self.outage_seen = False
+        self.restart_bake = 0
         self.step_start = self.clock()
         self.previous = None
         self.kept = []
@@ -276,7 +282,7 @@ class Controller:
                 [*self.completed, *self.kept, window],
                 plan.analysis,
                 min_requests=plan.min_requests,
-                alphas=plan.test_alphas(self.step_percent, self.bake),
+                alphas=plan.test_alphas(self.step_percent, max(1, self.bake - self.restart_bake)),
                 beta_look=plan.beta_per_look,
                 recent=recent,
             )
@@ -290,6 +296,7 @@ class Controller:
             if self.previous is not None:
                 self.kept.append(self.previous)
             self.step_start, self.previous, self.outage_seen = self.clock(), None, True
+            self.restart_bake = self.bake if not interim else self.bake - 1
             why += (
                 "; the step holds and its evidence restarts after this look (the outage's counts are dropped)"
             )
