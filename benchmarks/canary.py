@@ -262,19 +262,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="60 rollouts per scenario")
     parser.add_argument("--runs", type=int, default=None, help="rollouts per scenario")
-    parser.add_argument("--only", default="", help="run only scenarios whose name contains this")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="run only scenarios whose name contains this (or one of these, comma-separated)",
+    )
     parser.add_argument("--power", type=float, default=None, help="override canary.analysis.power")
+    parser.add_argument("--seed", type=int, default=20261206, help="random seed of the simulation")
+    parser.add_argument(
+        "--alpha-weights",
+        default="",
+        help="override canary.analysis.alpha_weights, e.g. error_rate=4,latency_p95=2",
+    )
     args = parser.parse_args()
     runs = args.runs or (60 if args.quick else 300)
     section, threshold = template_settings()
     if args.power is not None:
         section["analysis"] = {**dict(section.get("analysis") or {}), "power": args.power}  # type: ignore[dict-item]
+    if args.alpha_weights:
+        weights = {k: float(v) for k, v in (item.split("=") for item in args.alpha_weights.split(","))}
+        section["analysis"] = {**dict(section.get("analysis") or {}), "alpha_weights": weights}  # type: ignore[dict-item]
     plan = CanarySection.model_validate(section)
     shares = sum(plan.analysed_steps) / 100
     started = time.perf_counter()
+    bakes = range(1, plan.max_inconclusive + 1)
+    levels = "; ".join(
+        f"{step:g} %: "
+        + ", ".join(
+            f"{test} {'/'.join(f'{plan.test_alphas(step, bake)[test]:.2g}' for bake in bakes)}"
+            for test in plan.test_alphas(step)
+        )
+        for step in plan.analysed_steps
+    )
     print(
         f"canary judge at the template's settings: steps {plan.steps}, bake {plan.bake_seconds:g} s, alpha "
-        f"{plan.analysis.alpha:g} ({plan.alpha_per_test:.2g} per test at each of {plan.looks} looks), power "
+        f"{plan.analysis.alpha:g} (per test at a look of bake {'/'.join(map(str, bakes))} of each step — "
+        f"{levels}), power "
         f"{plan.analysis.power:g}, max_error_rate {plan.analysis.max_error_rate}, min_requests "
         f"{plan.min_requests}, max_inconclusive {plan.max_inconclusive}, decision threshold {threshold:g}; "
         f"{runs} rollouts per scenario"
@@ -282,9 +305,9 @@ def main() -> None:
     print()
     columns = f"{'promoted':>9} {'blamed':>8} {'inconcl.':>9} {'outage':>7}  {'oracle n':>9} {'plan n':>7}"
     print(f"{'scenario':<36} {columns}  reasons")
-    rng = np.random.default_rng(20261206)
+    rng = np.random.default_rng(args.seed)
     for s in scenarios():
-        if args.only and args.only not in s.name:
+        if args.only and not any(part in s.name for part in args.only.split(",")):
             continue
         results: Counter[str] = Counter()
         reasons: Counter[str] = Counter()

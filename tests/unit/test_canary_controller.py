@@ -12,7 +12,7 @@ import pytest
 
 from mlgate.canary.config import CanarySection
 from mlgate.canary.controller import Controller, MetricsUnavailableError, TargetError
-from mlgate.canary.judge import ArmWindow, StepWindow
+from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary
 
 
 class MemoryTarget:
@@ -163,10 +163,16 @@ def test_rerun_resets_a_half_shifted_router_first() -> None:
 
 
 def test_bonferroni_budget_counts_every_possible_look() -> None:
-    p = plan(bake_seconds=600, interval_seconds=60, max_inconclusive=2)
+    p = plan(
+        bake_seconds=600,
+        interval_seconds=60,
+        max_inconclusive=2,
+        analysis={"signals": ["error-rate"], "step_alpha": "even"},
+    )
     assert p.looks_per_bake == 10
-    assert p.alpha_per_test == pytest.approx(0.05 / (3 * 2 * 10 * 2))  # error-rate test and its guard
-    assert CanarySection().alpha_per_test == pytest.approx(0.05 / (3 * 3 * 1 * 6))
+    # error-rate test (weight 3) and its guard (1); each step a third, bake b of 2 b/3 of it, 10 looks
+    assert p.test_alphas(5, 1)["error-rate"] == pytest.approx(0.05 / 3 * 1 / 3 / 10 * 3 / 4)
+    assert p.test_alphas(25, 2)["error-rate guard"] == pytest.approx(0.05 / 3 * 2 / 3 / 10 * 1 / 4)
     with pytest.raises(ValueError, match="interval_seconds"):
         plan(bake_seconds=10, interval_seconds=20)
 
@@ -222,7 +228,8 @@ def test_shared_outage_holds_the_step_and_never_blames_the_canary() -> None:
     outcome = run(p, target, Outage(target, bad_looks=1))
     looks = [e for e in outcome.timeline if e.action == "analyse"]
     assert looks[0].verdict == "outage" and "shared outage" in looks[0].why
-    # held, not blamed: the next look judges the step's whole window (the outage's errors hit both arms)
+    assert "evidence restarts" in looks[0].why
+    # held, not blamed: the next look judges only what came after the outage look
     after = next(c for c in looks[1].judgement["checks"] if c["signal"] == "error-rate guard")
     assert after["status"] == "pass", after
     assert outcome.result == "promoted", outcome.timeline[-1].why
@@ -291,3 +298,133 @@ def test_an_unexpected_exception_from_the_router_is_a_target_error_and_rolls_bac
     assert (outcome.result, outcome.failure_reason) == ("rolled-back", "target-error")
     assert "ConnectionResetError" in outcome.timeline[-1].why
     assert target.weight == 0
+
+
+class SlicedTraffic:
+    """Router, clock and metrics source of one rollout on a simulated clock: `rate` requests/s split by
+    the weights in 10-second slices, 1 % 5xx in both arms, except during `outage` (start, end seconds):
+    every request a 5xx, and the canary happens to get `outage_share` x its share of the outage's
+    requests (the chance imbalance that made the old controller blame it)."""
+
+    def __init__(
+        self, rate: float, outage: tuple[float, float], outage_share: float, canary_error: float = 0.01
+    ) -> None:
+        self.rate, self.outage, self.outage_share = rate, outage, outage_share
+        self.canary_error = canary_error
+        self.now, self.weight = 0.0, 0.0
+        self.log: list[tuple[float, float, float, float, float]] = []  # end, base n/e, canary n/e
+
+    def set_weights(self, canary_percent: float) -> None:
+        self.weight = canary_percent
+
+    def read_weights(self) -> float:
+        return self.weight
+
+    def describe(self) -> str:
+        return "sliced"
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float, _cancel: threading.Event) -> bool:
+        end = self.now + seconds
+        while self.now < end - 1e-9:
+            share = self.weight / 100
+            base_n, can_n = self.rate * 10 * (1 - share), self.rate * 10 * share
+            if self.outage[0] <= self.now < self.outage[1]:
+                can_n *= self.outage_share
+                self.log.append((self.now + 10, base_n, base_n, can_n, can_n))
+            else:
+                self.log.append((self.now + 10, base_n, 0.01 * base_n, can_n, self.canary_error * can_n))
+            self.now += 10
+        return False
+
+    def between(self, start: float, end: float) -> StepWindow:
+        rows = [row for row in self.log if start < row[0] <= end + 1e-9]
+        return StepWindow(
+            ArmWindow(requests=sum(r[1] for r in rows), errors=sum(r[2] for r in rows)),
+            ArmWindow(requests=sum(r[3] for r in rows), errors=sum(r[4] for r in rows)),
+            end - start,
+        )
+
+    def window(self, seconds: float) -> StepWindow:
+        return self.between(self.now - seconds, self.now)
+
+
+def test_an_outage_with_more_of_its_errors_on_the_canary_holds_then_resumes_on_clean_evidence() -> None:
+    """A 30-second outage in the first bake, with the canary getting 1.5x its share of the outage's
+    requests by chance: the look that sees it holds (outage); the step's evidence restarts after it, so
+    the next look judges clean traffic only, passes, and the rollout is promoted. Judging the step's whole
+    window instead (the outage inside it, as the controller used to) blames the canary."""
+    p = CanarySection.model_validate(
+        {
+            "bake_seconds": 300,
+            "min_requests": 30,
+            "analysis": {"signals": ["error-rate"], "error_rate_min_delta": 0.02},
+        }
+    )
+    sim = SlicedTraffic(rate=100.0, outage=(150.0, 180.0), outage_share=1.5)
+    outcome = Controller(p, sim, sim, clock=sim.clock, sleep=sim.sleep, verify_interval=0).run()
+    looks = [e for e in outcome.timeline if e.action == "analyse"]
+    assert [e.verdict for e in looks] == ["outage", "pass", "pass", "pass"], [e.why for e in looks]
+    assert outcome.result == "promoted" and sim.weight == 100
+    # the look after the outage counted the step's traffic after the outage look only (300-600 s)
+    checks = {c["signal"]: c for c in looks[1].judgement["checks"]}
+    assert checks["error-rate"]["canary"] == "1.00 % (15/1500)", checks["error-rate"]
+    # ...at the level of a fresh step's first bake (the alpha schedule restarts with the evidence)
+    assert looks[1].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
+    assert looks[0].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
+    # the same step judged on its whole window, outage included, blames the canary
+    whole = judge_canary(
+        [sim.between(0, 600)],
+        p.analysis,
+        min_requests=30,
+        alphas=p.test_alphas(5),
+        beta_look=p.beta_per_look,
+        recent=sim.between(300, 600),  # the guards: the counts since the previous look
+    )
+    assert (whole.verdict, whole.reason) == ("fail", "error-rate"), whole.why
+
+
+def test_evidence_from_before_an_outage_is_kept_as_its_own_stratum() -> None:
+    """An outage in the second bake of a step (the first bake could not pass yet): the first bake's window
+    stays in the evidence as a stratum, the outage bake is dropped, and the third bake's window starts
+    after the outage look."""
+    p = CanarySection.model_validate(
+        {
+            "bake_seconds": 300,
+            "min_requests": 30,
+            "analysis": {"signals": ["error-rate"], "error_rate_min_delta": 0.03},
+        }
+    )
+    sim = SlicedTraffic(rate=20.0, outage=(400.0, 430.0), outage_share=1.0)
+    outcome = Controller(p, sim, sim, clock=sim.clock, sleep=sim.sleep, verify_interval=0).run()
+    looks = [e for e in outcome.timeline if e.action == "analyse"]
+    assert [e.verdict for e in looks[:3]] == ["inconclusive", "outage", "pass"], [e.why for e in looks]
+    error_rate = next(c for c in looks[2].judgement["checks"] if c["signal"] == "error-rate")
+    assert error_rate["canary"] == "1.00 % (6/600)", error_rate  # bakes 1 and 3: 300 + 300 requests
+    assert outcome.result == "promoted"
+
+
+def test_a_failure_right_after_an_outage_is_held_and_counts_only_when_the_next_look_confirms_it() -> None:
+    """A canary with 4x the baseline's errors and an outage in the first bake: the look after the outage
+    fails, but only clears the outage (held: inconclusive, `outage`); the next look fails again and the
+    canary is rolled back for its errors."""
+    p = CanarySection.model_validate(
+        {
+            "bake_seconds": 300,
+            "min_requests": 30,
+            "analysis": {"signals": ["error-rate"], "error_rate_min_delta": 0.03},
+        }
+    )
+    sim = SlicedTraffic(rate=100.0, outage=(150.0, 180.0), outage_share=1.0, canary_error=0.04)
+    outcome = Controller(p, sim, sim, clock=sim.clock, sleep=sim.sleep, verify_interval=0).run()
+    looks = [e for e in outcome.timeline if e.action == "analyse"]
+    assert [(e.verdict, e.reason) for e in looks] == [
+        ("outage", "outage"),
+        ("inconclusive", "outage"),
+        ("fail", "error-rate"),
+    ], [e.why for e in looks]
+    assert "first look after a shared outage" in looks[1].why
+    assert (outcome.result, outcome.failure_reason) == ("rolled-back", "error-rate")
+    assert sim.weight == 0

@@ -10,7 +10,13 @@ import math
 import numpy as np
 import pytest
 
-from mlgate.canary.config import AnalysisSettings, CanarySection, look_test_count
+from mlgate.canary.config import (
+    AnalysisSettings,
+    CanarySection,
+    alpha_shares,
+    look_test_count,
+    look_tests,
+)
 from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary
 from tests.support.canary_stack import LATENCY_BUCKETS
 
@@ -49,12 +55,20 @@ def arm(
 
 SETTINGS = AnalysisSettings()
 PLAN = CanarySection()
-ALPHA, BETA = PLAN.alpha_per_test, PLAN.beta_per_look
+BETA = PLAN.beta_per_look
 
 
-def judge(*strata: StepWindow, settings: AnalysisSettings = SETTINGS, recent: StepWindow | None = None):
+def judge(
+    *strata: StepWindow,
+    settings: AnalysisSettings = SETTINGS,
+    recent: StepWindow | None = None,
+    step: float = 5.0,
+    bake: int = 1,
+):
+    """Judge at a look of bake `bake` of `step` of the default plan with these analysis settings."""
+    alphas = CanarySection(analysis=settings).test_alphas(step, bake)
     return judge_canary(
-        list(strata), settings, min_requests=100, alpha_test=ALPHA, beta_look=BETA, recent=recent
+        list(strata), settings, min_requests=100, alphas=alphas, beta_look=BETA, recent=recent
     )
 
 
@@ -216,8 +230,63 @@ def test_look_test_count_counts_the_guards() -> None:
     assert look_test_count(AnalysisSettings(max_error_rate=None, max_p99_ms=200)) == 6
     assert look_test_count(AnalysisSettings(signals=["error-rate"])) == 2
     plan = CanarySection()
-    assert plan.alpha_per_test == pytest.approx(0.05 / (3 * 3 * 1 * 6))
     assert plan.beta_per_look == pytest.approx((1 - 0.95) / 3)
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        {},
+        {"analysis": {"step_alpha": "even"}},
+        {"steps": [1, 10, 100], "max_inconclusive": 4, "bake_seconds": 600, "interval_seconds": 60},
+        {"analysis": {"signals": ["error-rate", "latency"], "max_p99_ms": 250, "max_error_rate": None}},
+        {"analysis": {"alpha": 0.01, "alpha_weights": {"error_rate": 10, "positive_rate": 0.5}}},
+    ],
+    ids=["defaults", "even-steps", "other-plan", "error-and-latency", "own-weights"],
+)
+def test_alpha_over_every_look_and_test_sums_to_the_configured_alpha(section: dict[str, object]) -> None:
+    plan = CanarySection.model_validate(section)
+    bakes = range(1, plan.max_inconclusive + 1)
+    spent = sum(
+        sum(plan.test_alphas(step, bake).values()) * plan.looks_per_bake
+        for step in plan.analysed_steps
+        for bake in bakes
+    )
+    assert spent == pytest.approx(plan.analysis.alpha)
+    assert sum(alpha_shares(plan.analysis).values()) == pytest.approx(1.0)
+    assert sum(plan.step_alpha_share(step) for step in plan.analysed_steps) == pytest.approx(1.0)
+    assert sum(plan.bake_alpha_share(bake) for bake in bakes) == pytest.approx(1.0)
+    assert set(plan.test_alphas(plan.analysed_steps[0])) == set(look_tests(plan.analysis))
+
+
+def test_the_error_rate_and_p95_tests_the_first_step_and_later_bakes_get_the_largest_shares() -> None:
+    """Defaults: the error-rate and p95 tests get 3/11 of a look's alpha each (p99 2/11, the guard and
+    the prediction tests 1/11); the 5 % step 1/5 / (1/5 + 1/25 + 1/50) = 77 % of the rollout's alpha
+    (25 %: 15 %, 50 %: 8 %); bake b of 3 gets b/6 of its step's."""
+    plan = CanarySection()
+    shares = alpha_shares(plan.analysis)
+    assert shares["error-rate"] == pytest.approx(3 / 11) and shares["latency p95"] == pytest.approx(3 / 11)
+    assert shares["latency p99"] == pytest.approx(2 / 11) and shares["positive-rate"] == pytest.approx(1 / 11)
+    assert [round(plan.step_alpha_share(step), 3) for step in plan.analysed_steps] == [0.769, 0.154, 0.077]
+    assert [plan.bake_alpha_share(bake) for bake in (1, 2, 3)] == pytest.approx([1 / 6, 2 / 6, 3 / 6])
+    assert plan.test_alphas(5, 3)["error-rate"] == pytest.approx(0.05 / 0.26 * 0.2 * 0.5 * 3 / 11)
+    assert plan.test_alphas(5, 3)["error-rate"] == pytest.approx(3 * plan.test_alphas(5, 1)["error-rate"])
+    with pytest.raises(ValueError, match="bake 4 outside"):
+        plan.test_alphas(5, 4)
+    even = CanarySection.model_validate({"analysis": {"step_alpha": "even"}})
+    assert even.test_alphas(5, 2)["error-rate"] == pytest.approx(0.05 / 3 * 2 / 6 * 3 / 11)
+    assert even.test_alphas(50, 2) == even.test_alphas(5, 2)
+
+
+def test_a_judged_test_without_a_level_is_an_error_never_a_pass() -> None:
+    """The judge takes every test's level from the plan: a test missing from it raises (the controller
+    turns that into a `judge-error` rollback), so nothing is judged outside the alpha budget."""
+    rng = np.random.default_rng(12)
+    window = StepWindow(arm(rng, 20_000), arm(rng, 2_000))
+    alphas = CanarySection().test_alphas(5)
+    del alphas["latency p95"]
+    with pytest.raises(KeyError, match="latency p95"):
+        judge_canary([window], SETTINGS, min_requests=100, alphas=alphas, beta_look=BETA)
 
 
 def test_repeated_looks_false_rollback_rate_stays_below_alpha() -> None:
@@ -233,7 +302,7 @@ def test_repeated_looks_false_rollback_rate_stays_below_alpha() -> None:
                 n = 1_500 * look
                 n_can = int(n * percent / 100)
                 window = StepWindow(arm(rng, n - n_can, error_rate=0.02), arm(rng, n_can, error_rate=0.02))
-                j = judge(*completed, window)
+                j = judge(*completed, window, step=percent, bake=look)
                 if j.verdict != "inconclusive":
                     break
             if j.verdict == "fail":

@@ -220,6 +220,10 @@ SLIM_JOBS = {
     "lint": {"mlflow", "scikit-learn", "dvc", "great-expectations", "pandas", "pyspark"},
     "train": {"dvc", "great-expectations", "pre-commit", "pytest"},
     "eval-gate": {"dvc", "great-expectations", "pre-commit", "pytest"},
+    # the project's tests need the project, pytest and httpx: no DVC, GX, lint tools or mlgate
+    "test": {"dvc", "great-expectations", "pre-commit", "ruff", "mlgate"},
+    # the data gates need the project (dvc repro prepare), DVC and mlgate[data]: no test or lint tools
+    "validate-data": {"pytest", "pre-commit", "ruff"},
 }
 
 
@@ -253,5 +257,7 @@ def test_a_ci_job_installs_only_what_it_runs(job: str, project: Path, wheel_dir:
     ).stdout
     names = {canonical(re.split(r"[=<>;@ \[]", line, maxsplit=1)[0]) for line in exported.splitlines()}
     names.discard("")
-    assert "mlgate" in names or job == "train", f"{job}: mlgate not installed ({sorted(names)})"
+    assert "mlgate" in names or job in {"train", "test"}, f"{job}: mlgate not installed ({sorted(names)})"
+    needed = {"test": {"pytest", "httpx"}, "validate-data": {"dvc", "great-expectations"}}.get(job, set())
+    assert needed <= names, f"{job} lacks {sorted(needed - names)}"
     assert not names & SLIM_JOBS[job], f"{job} installs {sorted(names & SLIM_JOBS[job])}"

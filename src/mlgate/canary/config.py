@@ -18,6 +18,25 @@ SignalName = Literal["error-rate", "latency", "prediction-shift", "positive-rate
 ALL_SIGNALS: tuple[SignalName, ...] = ("error-rate", "latency", "prediction-shift", "positive-rate")
 
 
+class AlphaWeights(Section):
+    """How each look's share of `alpha` is divided between the tests judged at it: a test gets its weight
+    over the sum of the judged tests' weights (tests of signals not judged, and guards that are off, take
+    none). The error-rate and p95 tests get the most (3 each with the defaults): they must catch the
+    regressions a step has to rule out (2x errors, a 1.25x p95) on the first step's small sample; p99 gets
+    2; the guards and the prediction tests, which fail only on large effects (an error rate above the
+    guard, PSI above 0.2, 5 points of positive rate), 1 each."""
+
+    error_rate: float = Field(3.0, gt=0, description="The error-rate test against the baseline.")
+    error_rate_guard: float = Field(
+        1.0, gt=0, description="The absolute error-rate guard (`max_error_rate`)."
+    )
+    latency_p95: float = Field(3.0, gt=0, description="The p95 latency test.")
+    latency_p99: float = Field(2.0, gt=0, description="The p99 latency test.")
+    latency_p99_guard: float = Field(1.0, gt=0, description="The absolute p99 guard (`max_p99_ms`).")
+    prediction_shift: float = Field(1.0, gt=0, description="The prediction-shift (PSI and KS) test.")
+    positive_rate: float = Field(1.0, gt=0, description="The positive-rate test.")
+
+
 class AnalysisSettings(Section):
     """How the canary is judged: exact tests against the baseline on the counts since the rollout started,
     absolute guards that tell a shared outage from a bad canary, and the evidence a step needs to pass."""
@@ -27,9 +46,21 @@ class AnalysisSettings(Section):
         gt=0,
         lt=0.5,
         description="Bound on the probability of rolling back a healthy canary over the whole rollout. "
-        "Split evenly (Bonferroni) over every possible look (analysed steps x max_inconclusive x looks per "
-        "bake) and every test judged at a look (error rate, error guard, latency p95 and p99, p99 guard, "
-        "prediction shift, positive rate).",
+        "Split (Bonferroni) evenly over every possible look (analysed steps x max_inconclusive x looks per "
+        "bake) and, at each look, over the tests judged there in proportion to `alpha_weights`.",
+    )
+    step_alpha: Literal["inverse-share", "even"] = Field(
+        "inverse-share",
+        description="How `alpha` is split over the analysed steps. inverse-share: in proportion to 1 / the "
+        "step's traffic percentage — the first step, where the canary's sample is smallest and a regression "
+        "must be caught before it gets more traffic, gets the most (77 % with steps 5/25/50), and the later "
+        "steps, with many times its sample, little; even: the same to every step. Within a step, bake b "
+        "of max_inconclusive gets b / (1 + 2 + ... + max_inconclusive) of the step's share (a later bake "
+        "judges more evidence), and its looks the same each.",
+    )
+    alpha_weights: AlphaWeights = Field(
+        default_factory=AlphaWeights,  # type: ignore[arg-type]
+        description="How each look's share of `alpha` is divided between its tests.",
     )
     power: float = Field(
         0.95,
@@ -105,17 +136,44 @@ class AnalysisSettings(Section):
     )
 
 
-def look_test_count(settings: AnalysisSettings) -> int:
-    """Statistical tests one look runs among the judged signals — the Bonferroni divisor per look."""
-    tests = 0
+#: test name (as in the judge's checks) -> its field in `AlphaWeights`
+TEST_WEIGHT_FIELDS: dict[str, str] = {
+    "error-rate": "error_rate",
+    "error-rate guard": "error_rate_guard",
+    "latency p95": "latency_p95",
+    "latency p99": "latency_p99",
+    "latency p99 guard": "latency_p99_guard",
+    "prediction-shift": "prediction_shift",
+    "positive-rate": "positive_rate",
+}
+
+
+def look_tests(settings: AnalysisSettings) -> list[str]:
+    """The statistical tests one look runs among the judged signals (names as in the judge's checks)."""
+    tests: list[str] = []
     for signal in settings.signals or ALL_SIGNALS:
         if signal == "error-rate":
-            tests += 1 + (settings.max_error_rate is not None)
+            tests += ["error-rate"] + (["error-rate guard"] if settings.max_error_rate is not None else [])
         elif signal == "latency":
-            tests += 2 + (settings.max_p99_ms is not None)
+            tests += ["latency p95", "latency p99"]
+            tests += ["latency p99 guard"] if settings.max_p99_ms is not None else []
         else:
-            tests += 1
+            tests.append(signal)
     return tests
+
+
+def look_test_count(settings: AnalysisSettings) -> int:
+    """Statistical tests one look runs among the judged signals."""
+    return len(look_tests(settings))
+
+
+def alpha_shares(settings: AnalysisSettings) -> dict[str, float]:
+    """Each judged test's share of a look's alpha: its weight over the judged tests' weights (sums to 1)."""
+    weights = {
+        test: getattr(settings.alpha_weights, TEST_WEIGHT_FIELDS[test]) for test in look_tests(settings)
+    }
+    total = sum(weights.values())
+    return {test: weight / total for test, weight in weights.items()}
 
 
 class PrometheusSettings(Section):
@@ -263,10 +321,32 @@ class CanarySection(Section):
         """The most looks a rollout can take: analysed steps x bakes per step x looks per bake."""
         return max(1, len(self.analysed_steps)) * self.max_inconclusive * self.looks_per_bake
 
-    @property
-    def alpha_per_test(self) -> float:
-        """Bonferroni share of `analysis.alpha` for one test at one look (see `look_test_count`)."""
-        return self.analysis.alpha / (self.looks * look_test_count(self.analysis))
+    def step_alpha_share(self, step: float) -> float:
+        """The share of `analysis.alpha` spent on an analysed step's looks (see `analysis.step_alpha`)."""
+        steps = self.analysed_steps or [step]
+        if self.analysis.step_alpha == "even":
+            return 1 / len(steps)
+        return (1 / step) / sum(1 / s for s in steps)
+
+    def bake_alpha_share(self, bake: int) -> float:
+        """The share of a step's alpha spent on its bake `bake` (1 .. max_inconclusive): in proportion to
+        the bake's number, as the evidence a bake judges grows with it."""
+        if not 1 <= bake <= self.max_inconclusive:
+            raise ValueError(f"bake {bake} outside 1..{self.max_inconclusive}")
+        return bake / (self.max_inconclusive * (self.max_inconclusive + 1) / 2)
+
+    def test_alphas(self, step: float, bake: int = 1) -> dict[str, float]:
+        """Each judged test's level at one look of bake `bake` of `step`: `analysis.alpha` x the step's
+        share (`step_alpha_share`) x the bake's share (`bake_alpha_share`) / looks per bake x the test's
+        share of a look (`alpha_shares`). Over every possible look and test they add up to
+        `analysis.alpha` (Bonferroni)."""
+        per_look = (
+            self.analysis.alpha
+            * self.step_alpha_share(step)
+            * self.bake_alpha_share(bake)
+            / self.looks_per_bake
+        )
+        return {test: per_look * share for test, share in alpha_shares(self.analysis).items()}
 
     @property
     def beta_per_look(self) -> float:

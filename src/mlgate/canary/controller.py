@@ -18,8 +18,16 @@ judged (`judge-error`), cancellation (the `cancel` event: SIGTERM/SIGINT in the 
 look's reason) roll back to the baseline, and the weights are read back until they show 0 % on the canary
 (bounded retries). A metrics source that stops answering makes a look inconclusive, so it leads to
 rollback too. A shared outage (both arms above an absolute guard) holds the step without blaming the
-canary; when it is over, the step goes on with its evidence (the outage hit both arms alike, so the
-stratified tests stay valid).
+canary, and the outage's counts never enter the evidence: the current step's window up to the last look
+before the outage is kept as a stratum of its own, everything from that look to the outage look is
+dropped, and the step's window restarts after the outage look — so the next look (guards included)
+judges only traffic after it, at the levels of a fresh step's bakes (the first bake after the outage
+at bake 1's level, and so on: never more than its own bake's). That first look after an outage only
+clears it: a failure there is held
+(inconclusive, `outage`) and counts against the canary only when the next look, on more evidence, fails
+too. (The outage's 5xx hit both arms alike, so keeping them would not bias the
+exact tests, but thousands of shared errors in one stratum make a chance imbalance of the outage's
+traffic look like a canary regression.)
 """
 
 from __future__ import annotations
@@ -136,6 +144,18 @@ class Controller:
         self.completed: list[StepWindow] = []
         #: the current step's window at the previous look (the guards judge what came after it)
         self.previous: StepWindow | None = None
+        #: the analysed step being judged and its bake (1 .. max_inconclusive): their share of alpha
+        self.step_percent = plan.analysed_steps[0] if plan.analysed_steps else 100.0
+        self.bake = 1
+        #: when the current step's window starts (the step's start, or the last outage look)
+        self.step_start = self.started
+        #: the current step's evidence from before a shared outage (one stratum per stretch between outages)
+        self.kept: list[StepWindow] = []
+        #: a look of the current step was a shared outage (the next look after it only clears it)
+        self.outage_seen = False
+        #: bakes of the current step before its window last restarted: the alpha schedule restarts too
+        #: (bake b after the restart is judged at the level of bake b - restart_bake, never more)
+        self.restart_bake = 0
 
     # -- bookkeeping ---------------------------------------------------------------------------------
     def _record(self, action: str, percent: float, **kwargs: Any) -> TimelineEntry:
@@ -224,14 +244,27 @@ class Controller:
             return self._rollback("target-error", str(exc))
         return self._run_steps()
 
+    def _start_step(self, percent: float) -> None:
+        self.step_percent = percent
+        self.outage_seen = False
+        self.restart_bake = 0
+        self.step_start = self.clock()
+        self.previous = None
+        self.kept = []
+
+    def _step_evidence(self, window: StepWindow) -> list[StepWindow]:
+        """The current step's strata when it passes with `window` as its last look."""
+        return [*self.kept, window]
+
     def _look(
-        self, percent: float, step_start: float, look: int, *, interim: bool = False
+        self, percent: float, look: int, *, interim: bool = False
     ) -> tuple[str, str, str, StepWindow | None]:
         """Judge the evidence so far (completed steps + this step since `step_start`); an interim look is
-        recorded but can only fail. LookError when the metrics source or the judge raised."""
+        recorded but can only fail. After an outage look the step's window restarts (see the module
+        docstring). LookError when the metrics source or the judge raised."""
         plan = self.plan
         try:
-            window = self.metrics.window(self.clock() - step_start)
+            window = self.metrics.window(self.clock() - self.step_start)
         except MetricsUnavailableError as exc:
             entry = self._record(
                 "analyse",
@@ -246,25 +279,43 @@ class Controller:
         try:
             recent = window.minus(self.previous) if self.previous is not None else window
             judgement = judge_canary(
-                [*self.completed, window],
+                [*self.completed, *self.kept, window],
                 plan.analysis,
                 min_requests=plan.min_requests,
-                alpha_test=plan.alpha_per_test,
+                alphas=plan.test_alphas(self.step_percent, max(1, self.bake - self.restart_bake)),
                 beta_look=plan.beta_per_look,
                 recent=recent,
             )
         except Exception as exc:  # a judge that cannot judge must not leave traffic shifted
             raise LookError(f"look {look}: the judge raised {type(exc).__name__}: {exc}") from exc
-        self.previous = window
+        verdict, reason, why = judgement.verdict, judgement.reason, judgement.why
+        clearing = self.previous is None and self.outage_seen
+        if verdict == "outage":
+            # hold: keep the step's evidence up to the last look before the outage, drop the rest, and
+            # judge the next look on what comes after this one only
+            if self.previous is not None:
+                self.kept.append(self.previous)
+            self.step_start, self.previous, self.outage_seen = self.clock(), None, True
+            self.restart_bake = self.bake if not interim else self.bake - 1
+            why += (
+                "; the step holds and its evidence restarts after this look (the outage's counts are dropped)"
+            )
+        else:
+            self.previous = window
+            if clearing and verdict == "fail":
+                # the first look after an outage only clears it: a failure must show again at the next
+                # look (on more evidence) before it counts against the canary
+                verdict, reason = "inconclusive", "outage"
+                why = f"first look after a shared outage, held until the next look confirms: {why}"
         self._record(
             "analyse",
             percent,
-            verdict=judgement.verdict,
-            reason=judgement.reason,
-            why=f"{'interim ' if interim else ''}look {look}: {judgement.why}",
+            verdict=verdict,
+            reason=reason,
+            why=f"{'interim ' if interim else ''}look {look}: {why}",
             judgement=judgement.to_json(),
         )
-        return judgement.verdict, judgement.reason, judgement.why, window
+        return verdict, reason, why, window
 
     def _run_steps(self) -> CanaryOutcome:  # noqa: PLR0911, PLR0912 - each way out is one rollback reason
         plan = self.plan
@@ -275,12 +326,11 @@ class Controller:
                     return self._rollback("cancelled", "cancelled before shifting traffic")
                 self._apply(percent)
                 self._record("shift", percent, why=f"canary {percent:g}% (read back)")
-                step_start = self.clock()
-                self.previous = None
+                self._start_step(percent)
                 interval = plan.interval_seconds or plan.bake_seconds
                 look = 0
                 verdict, reason, why = "inconclusive", "no-data", ""
-                for _bake in range(plan.max_inconclusive):
+                for self.bake in range(1, plan.max_inconclusive + 1):
                     bake_end = self.clock() + plan.bake_seconds
                     for index in range(plan.looks_per_bake):
                         final_look = index == plan.looks_per_bake - 1
@@ -293,13 +343,11 @@ class Controller:
                                 f"weights changed outside mlgate: canary {seen:g}%, expected {percent:g}%"
                             )
                         look += 1
-                        verdict, reason, why, window = self._look(
-                            percent, step_start, look, interim=not final_look
-                        )
+                        verdict, reason, why, window = self._look(percent, look, interim=not final_look)
                         if verdict == "fail":
                             return self._rollback(reason, f"step {percent:g}%: {why}")
                     if verdict == "pass" and window is not None:
-                        self.completed.append(window)
+                        self.completed.extend(self._step_evidence(window))
                         inconclusive_in_row = 0
                         break
                     inconclusive_in_row += 1
@@ -329,17 +377,16 @@ class Controller:
         look = 0
         try:
             for percent in plan.analysed_steps:
-                step_start = self.clock()
-                self.previous = None
-                for _bake in range(plan.max_inconclusive):
+                self._start_step(percent)
+                for self.bake in range(1, plan.max_inconclusive + 1):
                     if self.sleep(plan.bake_seconds, self.cancel):
                         return self._dry_outcome("rolled-back (cancelled)")
                     look += 1
-                    verdict, reason, _why, window = self._look(start_weights, step_start, look)
+                    verdict, reason, _why, window = self._look(start_weights, look)
                     if verdict == "fail":
                         return self._dry_outcome(f"rolled-back ({reason}) at the {percent:g}% step")
                     if verdict == "pass" and window is not None:
-                        self.completed.append(window)
+                        self.completed.extend(self._step_evidence(window))
                         inconclusive_in_row = 0
                         break
                     inconclusive_in_row += 1

@@ -22,9 +22,10 @@ Signals, and how each fails (any failing signal rolls back):
   fault (an error-rate failure at the same look is not counted against it), and the rollout holds. The
   same for p99 with `max_p99_ms` (the share above it against 1 %).
 
-Every statistical test runs at `alpha_test` = `alpha` / (most looks x tests per look) — Bonferroni over a
-bounded number of looks — so a healthy canary is rolled back by the judge with probability ≤ `alpha` over
-the whole rollout, however the evidence accumulates.
+Every statistical test runs at its own level `alphas[test]` = `alpha` / (most looks) x the test's share of
+a look (`alpha_weights`, see `mlgate.canary.config.alpha_shares`) — Bonferroni over a bounded number of
+looks and tests — so a healthy canary is rolled back by the judge with probability ≤ `alpha` over the
+whole rollout, however the evidence accumulates.
 
 Power before pass: a step passes only when every judged signal passes, both arms have `min_requests` in
 the step, and the data *rule out* the regressions the canary must be able to detect, each at `beta_look`:
@@ -41,7 +42,7 @@ positives above predictions) make the look inconclusive, never a pass and never 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -66,6 +67,8 @@ GUARD_BASELINE_LEVEL = 0.05
 
 #: (upper bound in seconds, cumulative count) pairs, +Inf last
 Buckets = Sequence[tuple[float, float]]
+#: test name -> its level at this look (`CanarySection.test_alphas`)
+Alphas = Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,8 @@ class StepJudgement:
     reason: str
     why: str
     checks: list[Check]
-    alpha_per_test: float
+    #: each judged test's level at this look
+    alphas: dict[str, float]
     beta_per_look: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -148,7 +152,7 @@ class StepJudgement:
             "verdict": self.verdict,
             "reason": self.reason,
             "why": self.why,
-            "alpha_per_test": self.alpha_per_test,
+            "alphas": self.alphas,
             "beta_per_look": self.beta_per_look,
             "checks": [asdict(check) for check in self.checks],
         }
@@ -192,7 +196,8 @@ def _cumulative(buckets: Buckets | None, what: str) -> tuple[list[float], list[i
 
 
 # -- signals -------------------------------------------------------------------------------------------
-def _error_rate(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float, beta: float) -> Check:
+def _error_rate(strata: Sequence[StepWindow], s: AnalysisSettings, alphas: Alphas, beta: float) -> Check:
+    alpha = alphas["error-rate"]
     counts = []
     for w in strata:
         ce, cn = _arm_counts(w.canary, "canary")
@@ -248,7 +253,7 @@ def _above(cum: list[int], index: int | None) -> int:
     return cum[-1] - (cum[index] if index is not None else 0)
 
 
-def _latency(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float, beta: float) -> list[Check]:
+def _latency(strata: Sequence[StepWindow], s: AnalysisSettings, alphas: Alphas, beta: float) -> list[Check]:
     arms = []
     edges: list[float] | None = None
     for w in strata:
@@ -268,6 +273,7 @@ def _latency(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float, be
     checks = []
     for q, label in ((0.95, "p95"), (0.99, "p99")):
         name = f"latency {label}"
+        alpha = alphas[name]
         pooled = [sum(b[i] for b, _ in arms) for i in range(len(edges))]
         j = next((i for i, count in enumerate(pooled) if count >= q * base_total), None)
         if j is None:
@@ -326,7 +332,8 @@ def _bins(arm: ArmWindow, what: str) -> list[int]:
     return [_count(v, f"{what} score bucket") for v in arm.score_counts]
 
 
-def _prediction_shift(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float) -> Check:
+def _prediction_shift(strata: Sequence[StepWindow], s: AnalysisSettings, alphas: Alphas) -> Check:
+    alpha = alphas["prediction-shift"]
     base: list[int] = []
     can: list[int] = []
     for w in strata:
@@ -353,7 +360,8 @@ def _prediction_shift(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: 
     return check
 
 
-def _positive_rate(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: float) -> Check:
+def _positive_rate(strata: Sequence[StepWindow], s: AnalysisSettings, alphas: Alphas) -> Check:
+    alpha = alphas["positive-rate"]
     counts = []
     for w in strata:
         row = []
@@ -387,11 +395,11 @@ def _positive_rate(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: flo
     return check
 
 
-def _guards(recent: StepWindow, s: AnalysisSettings, alpha: float, signals: Sequence[str]) -> list[Check]:
+def _guards(recent: StepWindow, s: AnalysisSettings, alphas: Alphas, signals: Sequence[str]) -> list[Check]:
     """Absolute guards on the counts since the previous look: canary alone -> fail, both -> outage."""
     checks = []
     if s.max_error_rate is not None and "error-rate" in signals:
-        guard = s.max_error_rate
+        guard, alpha = s.max_error_rate, alphas["error-rate guard"]
         ce, cn = _arm_counts(recent.canary, "canary")
         be, bn = _arm_counts(recent.baseline, "baseline")
         p = stats.binomial_above(ce, cn, guard)
@@ -414,7 +422,7 @@ def _guards(recent: StepWindow, s: AnalysisSettings, alpha: float, signals: Sequ
     if s.max_p99_ms is not None and "latency" in signals:
         b_edges, b_cum = _cumulative(recent.baseline.latency_buckets, "baseline latency")
         c_edges, c_cum = _cumulative(recent.canary.latency_buckets, "canary latency")
-        limit = s.max_p99_ms / 1000
+        limit, alpha = s.max_p99_ms / 1000, alphas["latency p99 guard"]
         k = next((n for n, le in enumerate(c_edges) if le >= limit - 1e-12), None)
         if k is None or b_edges != c_edges:
             checks.append(
@@ -449,16 +457,18 @@ def judge_canary(  # noqa: PLR0911, PLR0912 - one verdict per way out, in order 
     settings: AnalysisSettings,
     *,
     min_requests: int,
-    alpha_test: float,
+    alphas: Alphas,
     beta_look: float,
     recent: StepWindow | None = None,
 ) -> StepJudgement:
     """Judge the evidence since the rollout started: `strata` holds one window per step (the current step
     last), `recent` the counts since the previous look (for the absolute guards; default the current
-    step). See the module docstring for the rules."""
+    step). `alphas` gives each judged test's level (`CanarySection.test_alphas`); a judged test without
+    one is a KeyError, so a caller cannot judge outside the budget by accident. See the module docstring
+    for the rules."""
 
     def verdict(v: Verdict, reason: str, why: str, checks: list[Check]) -> StepJudgement:
-        return StepJudgement(v, reason, why, checks, alpha_test, beta_look)
+        return StepJudgement(v, reason, why, checks, dict(alphas), beta_look)
 
     if not strata:
         return verdict("inconclusive", "no-data", "no window to judge", [])
@@ -488,18 +498,18 @@ def judge_canary(  # noqa: PLR0911, PLR0912 - one verdict per way out, in order 
     for signal in signals:
         try:
             if signal == "error-rate":
-                checks.append(_error_rate(strata, settings, alpha_test, beta_look))
+                checks.append(_error_rate(strata, settings, alphas, beta_look))
             elif signal == "latency":
-                checks.extend(_latency(strata, settings, alpha_test, beta_look))
+                checks.extend(_latency(strata, settings, alphas, beta_look))
             elif signal == "prediction-shift":
-                checks.append(_prediction_shift(strata, settings, alpha_test))
+                checks.append(_prediction_shift(strata, settings, alphas))
             elif signal == "positive-rate":
-                checks.append(_positive_rate(strata, settings, alpha_test))
+                checks.append(_positive_rate(strata, settings, alphas))
         except BadDataError as exc:
             checks.append(Check(signal, "inconclusive", note=str(exc)))
             missing.append(f"{signal}: {exc}")
     try:
-        checks.extend(_guards(recent or current, settings, alpha_test, signals))
+        checks.extend(_guards(recent or current, settings, alphas, signals))
     except BadDataError as exc:
         checks.append(Check("guards", "inconclusive", note=str(exc)))
         missing.append(f"guards: {exc}")
