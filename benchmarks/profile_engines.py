@@ -54,7 +54,9 @@ def make_data(directory: Path, rows: int, seed: int = 0) -> tuple[Path, Path]:
         )
 
     ref, cur = directory / f"ref_{rows}.parquet", directory / f"cur_{rows}.parquet"
-    pq.write_table(table(0.0), ref, row_group_size=1_000_000)
+    # one row group: the arrow engine's one-chunk run (`chunk_rows` = rows) then reads it as one batch
+    # (Parquet batches never span row groups)
+    pq.write_table(table(0.0), ref, row_group_size=rows)
     pq.write_table(table(0.5), cur, row_group_size=1_000_000)
     return ref, cur
 
