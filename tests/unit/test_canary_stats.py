@@ -15,9 +15,9 @@ from mlgate.canary.stats import (
     binned_ks,
     binomial_above,
     binomial_below,
-    psi,
     stratified_tails,
 )
+from mlgate.data.statistics import psi  # the judge's PSI is the drift gate's
 
 CASES = [
     (3, 50, 10, 1000),  # canary worse

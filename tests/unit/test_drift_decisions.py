@@ -20,7 +20,7 @@ from mlgate.data.config import DriftSection, ProfileSettings
 from mlgate.data.drift import drift_gate
 from mlgate.data.profile import build_profile, profile_gate
 from mlgate.data.profile_format import load_profile
-from mlgate.data.statistics import EMPTY_BIN_SHARE, ks_smallest_p, psi, psi_conclusive, psi_noise
+from mlgate.data.statistics import SHARE_FLOOR, ks_smallest_p, psi, psi_conclusive, psi_noise
 from mlgate.gate import GateInputError
 
 
@@ -154,8 +154,8 @@ def psi_by_hand(reference: list[int], current: list[int]) -> float:
     total_p, total_q = sum(reference), sum(current)
     value = 0.0
     for r, c in zip(reference, current, strict=True):
-        p = r / total_p or EMPTY_BIN_SHARE
-        q = c / total_q or EMPTY_BIN_SHARE
+        p = max(r / total_p, SHARE_FLOOR)
+        q = max(c / total_q, SHARE_FLOOR)
         value += (q - p) * math.log(q / p)
     return value
 
@@ -168,6 +168,7 @@ def psi_by_hand(reference: list[int], current: list[int]) -> float:
         ([1, 0, 3], [0, 2, 2]),  # empty bins on both sides
         ([100], [3]),  # one bin (a constant column)
         ([7, 7, 7, 7, 7], [35, 0, 0, 0, 0]),  # every new value tied in one bin
+        ([1, 99_999, 0], [60_000, 0, 3]),  # shares below the floor (1e-5, 3e-5) count as the floor
     ],
 )
 def test_psi_matches_an_independent_computation(reference: list[int], current: list[int]) -> None:

@@ -11,6 +11,7 @@ from scipy import stats
 from mlgate.data.profile import NumericAccumulator
 from mlgate.data.sketch import compress, sketch_cdf, summarize_sorted
 from mlgate.data.statistics import (
+    SHARE_FLOOR,
     chi_square,
     cumulative_counts,
     ks_p_value_asymptotic,
@@ -42,12 +43,49 @@ def test_psi_equals_symmetric_kl_divergence_from_scipy() -> None:
         assert psi(p, q) == pytest.approx(expected, rel=1e-10)
 
 
-def test_psi_empty_bins_use_evidently_floor() -> None:
-    # an empty bin counts as 0.0001 of the mass, as Evidently's PSI does
-    p, q = np.array([0.5, 0.5, 0.0]), np.array([0.4, 0.4, 0.2])
-    p_floor = np.where(p == 0, 0.0001, p)
-    expected = float(np.sum((q - p_floor) * np.log(q / p_floor)))
+def test_psi_empty_bin_counts_as_the_floor() -> None:
+    # (0.4-0.5)·ln(0.4/0.5) twice + (0.2-0.0001)·ln(0.2/0.0001): the empty bin counts as 0.0001
+    expected = 2 * (-0.1) * math.log(0.8) + (0.2 - 0.0001) * math.log(0.2 / 0.0001)
     assert psi([50, 50, 0], [40, 40, 20]) == pytest.approx(expected, rel=1e-12)
+    # a share below the floor counts as the floor too: 1 of 1,000,000 is 0.0001, not 0.000001
+    expected = (0.5 - 0.0001) * math.log(0.5 / 0.0001) + (0.5 - 0.999999) * math.log(0.5 / 0.999999)
+    assert psi([1, 999_999], [1, 1]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_psi_matches_scipy_relative_entropy_of_the_floored_shares() -> None:
+    """(q - p)·ln(q/p) = q·ln(q/p) + p·ln(p/q): PSI is the sum of scipy's elementwise relative entropies
+    both ways, on shares floored at SHARE_FLOOR (counts with empty bins and shares far below the floor)."""
+    from scipy.special import rel_entr
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        k = int(rng.integers(1, 25))
+        p = rng.choice([0, 1, 3, 50, 10_000, 2_000_000], size=k)
+        q = rng.choice([0, 1, 7, 400, 90_000, 5_000_000], size=k)
+        p[0], q[-1] = max(p[0], 1), max(q[-1], 1)
+        fp = np.maximum(p / p.sum(), SHARE_FLOOR)
+        fq = np.maximum(q / q.sum(), SHARE_FLOOR)
+        expected = float(np.sum(rel_entr(fq, fp) + rel_entr(fp, fq)))
+        assert psi(p, q) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+        assert psi(p, q) >= 0.0
+
+
+def test_psi_is_continuous_where_a_bin_empties() -> None:
+    # the reference puts 10 % in each of 10 bins; a million new values leave bin 0 empty, or hold one
+    # value there: one value more in that bin is a step towards the reference and cannot raise PSI
+    # (replacing only exact zeros would: 0.69 for the empty bin, 1.15 with one value in it)
+    reference = [100] * 10
+    empty = [0] + [111_111] * 9
+    one = [1] + [111_111] * 9
+    assert psi(reference, one) <= psi(reference, empty)
+    assert psi(reference, one) == pytest.approx(psi(reference, empty), abs=1e-5)
+    assert psi(reference, empty) > 0.6
+
+
+@pytest.mark.parametrize(("reference", "current"), [([1, 2], [1, 2, 3]), ([0, 0], [1, 1]), ([3], [0])])
+def test_psi_refuses_counts_it_cannot_compare(reference: list[int], current: list[int]) -> None:
+    with pytest.raises(ValueError, match="PSI needs"):
+        psi(reference, current)
 
 
 def test_chi_square_matches_scipy_and_formula() -> None:

@@ -3,7 +3,7 @@
 - `config`     the `canary` section of mlgate.yaml
 - `judge`      `judge_canary`: the evidence since the rollout started, canary vs baseline → pass / fail /
                inconclusive / outage
-- `stats`      the exact tests (stratified Fisher, binomial, PSI / binned KS)
+- `stats`      the exact tests (stratified Fisher, binomial, binned KS; PSI is `mlgate.data.statistics.psi`)
 - `controller` the step plan against a `Target` (set / read weights) and a `MetricsSource`
 - `prometheus` metrics through Prometheus' HTTP API (PromQL)
 - `targets`    local (nginx), sagemaker, kserve

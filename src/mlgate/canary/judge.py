@@ -47,6 +47,7 @@ from typing import Any, Literal
 
 from mlgate.canary import stats
 from mlgate.canary.config import ALL_SIGNALS, AnalysisSettings
+from mlgate.data.statistics import psi
 
 Verdict = Literal["pass", "fail", "inconclusive", "outage"]
 CheckStatus = Literal["pass", "fail", "inconclusive", "skipped", "outage"]
@@ -336,7 +337,7 @@ def _prediction_shift(strata: Sequence[StepWindow], s: AnalysisSettings, alpha: 
         can = [x + y for x, y in zip(can or [0] * len(c), c, strict=True)]
     if sum(base) <= 0 or sum(can) <= 0:
         return Check("prediction-shift", "inconclusive", note="no prediction scores in one arm")
-    value = stats.psi(base, can)
+    value = psi(base, can)
     d, p = stats.binned_ks(base, can)
     check = Check(
         "prediction-shift",

@@ -1,5 +1,5 @@
 """Exact tests the canary judge runs on counts: a stratified conditional (Fisher) test of two arms, and the
-PSI / binned KS pair for score histograms.
+binned KS test for score histograms (their PSI is `mlgate.data.statistics.psi`, the one PSI of mlgate).
 
 One stratum is one rollout step: (canary events, canary trials, baseline events, baseline trials). Within a
 step the canary's share of traffic is fixed, so comparing the arms inside each step and adding the
@@ -115,17 +115,6 @@ def rate_lower_bound(events: int, trials: int, level: float) -> float:
     if events <= 0 or trials <= 0:
         return 0.0
     return float(stats.beta.ppf(level, events, trials - events + 1))
-
-
-def psi(baseline_counts: Sequence[float], canary_counts: Sequence[float], epsilon: float = 1e-4) -> float:
-    """Population stability index between two histograms over the same bins."""
-    b_total, c_total = sum(baseline_counts), sum(canary_counts)
-    value = 0.0
-    for b, c in zip(baseline_counts, canary_counts, strict=True):
-        bp = max(b / b_total, epsilon)
-        cp = max(c / c_total, epsilon)
-        value += (cp - bp) * math.log(cp / bp)
-    return value
 
 
 def binned_ks(baseline_counts: Sequence[float], canary_counts: Sequence[float]) -> tuple[float, float]:

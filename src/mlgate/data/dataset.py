@@ -2,7 +2,8 @@
 
 The data gates never need a whole dataset in memory to profile it or to check it for drift: they read
 record batches of at most `chunk_rows` rows through pyarrow (`pyarrow.csv.open_csv` streams a CSV block by
-block; `ParquetFile.iter_batches` streams a Parquet file row group by row group).
+block; `ParquetFile.iter_batches` streams a Parquet file row group by row group; `pyarrow.dataset` streams
+a directory of Parquet files file by file, re-cut into the same `chunk_rows` batches one file would give).
 
 Problems a user can fix become `GateInputError`s naming the file, the column and what to do:
 missing or empty file (`missing-file`, `empty-data`), a CSV that is not UTF-8 or not parseable, a
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,7 +208,7 @@ def schema(path: Path) -> pa.Schema:
         import pyarrow.parquet as pq
 
         try:
-            found = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
+            found = pq.read_schema(path) if path.is_file() else parquet_directory(path).schema
         except (pa.ArrowInvalid, OSError) as exc:
             raise GateInputError(
                 f"cannot read Parquet ({str(exc).splitlines()[0]})",
@@ -261,6 +262,67 @@ def _widen(
     return out
 
 
+def parquet_directory(path: Path) -> Any:
+    """A directory of Parquet files as one `pyarrow.dataset.Dataset`: its files in path order (pyarrow's
+    discovery sorts them), `key=value` subdirectories read as columns (hive partitioning, as
+    `pyarrow.parquet.ParquetDataset` reads them), files starting with `.` or `_` ignored."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(path, format="parquet", partitioning="hive")
+
+
+#: record batches the Parquet directory scan reads ahead: with one file at a time, at most this many
+#: batches of `chunk_rows` rows are in memory besides the one being consumed
+DIRECTORY_READAHEAD = 2
+
+
+def _directory_batches(path: Path, chunk_rows: int, columns: list[str] | None) -> Iterator[pa.RecordBatch]:
+    """Stream a Parquet directory as `iter_batches` streams one file: batches of exactly `chunk_rows` rows
+    (the last one shorter), across file and row-group boundaries, so a directory gives the same batches
+    (and so the same profile, bit for bit) as the one file holding its files end to end. The scan reads
+    one file and a few batches ahead, never the whole directory."""
+    import pyarrow.dataset as ds
+
+    dataset = parquet_directory(path)
+    check_header(path, list(dataset.schema.names))
+    scan = dataset.to_batches(
+        columns=columns,
+        batch_size=chunk_rows,
+        batch_readahead=DIRECTORY_READAHEAD,
+        fragment_readahead=1,
+        fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False),
+    )
+    yield from rebatched(scan, chunk_rows)
+
+
+def rebatched(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """The same rows in batches of exactly `rows` rows (the last one shorter; empty batches dropped).
+    Holds at most one output batch's rows beyond the input batch at hand."""
+
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        start = 0
+        while start < batch.num_rows:
+            take = min(rows - held, batch.num_rows - start)
+            pending.append(batch.slice(start, take))
+            held, start = held + take, start + take
+            if held == rows:
+                yield _joined(pending)
+                pending, held = [], 0
+    if held:
+        yield _joined(pending)
+
+
+def _joined(parts: list[pa.RecordBatch]) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    if len(parts) == 1:
+        return parts[0]
+    joined: pa.RecordBatch = pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
+    return joined
+
+
 def iter_batches(
     path: Path,
     *,
@@ -280,8 +342,7 @@ def iter_batches(
 
         try:
             if path.is_dir():
-                check_header(path, list(pq.ParquetDataset(path).schema.names))
-                yield from pq.ParquetDataset(path).read(columns=columns).to_batches(max_chunksize=chunk_rows)
+                yield from _directory_batches(path, chunk_rows, columns)
                 return
             # pre_buffer (pyarrow's default, meant for object stores) reads whole row groups into large
             # fresh buffers first: for a local file that costs seconds of page faults per GB, no I/O saved

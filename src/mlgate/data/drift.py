@@ -9,8 +9,8 @@ Outputs: `passed`, `failure-reason`, `dataset-drift`, `drift-share`, `drifted-co
 Statistics per column (standard definitions in `mlgate.data.statistics`, checked against scipy):
 
 - PSI = Σ (q - p) · ln(q / p) over the reference's bins (numeric: bins at the reference's quantiles;
-  categorical: the stored categories plus one bucket for all others), empty bins counted as 0.0001 —
-  as Evidently does. Drift when PSI ≥ `psi_threshold` (0.1).
+  categorical: the stored categories plus one bucket for all others), every share floored at 0.0001
+  (an empty bin included; see `mlgate.data.statistics.psi`). Drift when PSI ≥ `psi_threshold` (0.1).
 - KS two-sample: exact through `scipy.stats.ks_2samp` when the reference data is at hand (`--reference`,
   or a profile small enough to hold every value); otherwise D is computed from the profile's ECDF
   sketch against the exact counts of the new data, within ± `error_bound / 2` of the exact D, and the

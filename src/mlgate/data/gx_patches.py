@@ -4,7 +4,8 @@
 deliberate, re-tested bump). Four GX behaviours cost seconds or noise a gate run does not need; each is
 changed here, only for the length of the call that needs it, and each falls back to GX's own behaviour
 when the GX internal it relies on is missing (another GX version), so a GX upgrade can make mlgate slower,
-never wrong. `tests/unit/test_validate_data.py` runs each patch against GX itself and compares results.
+never wrong. Every validate-data test runs through all four; `tests/unit/test_validate_data.py` also
+compares the Data Docs pages and the Decimal answers with GX's own.
 
 - `quiet_suite_loading` — GX logs a traceback at ERROR for each expectation it drops while loading a
   suite. mlgate checks every expectation itself beforehand (`validate.check_expectations`) and after

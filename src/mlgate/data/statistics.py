@@ -8,8 +8,8 @@ Columns (`mlgate profile` and `mlgate drift` both read them this way):
 
 Drift statistics: pure functions on arrays, checked against scipy and independent computations.
 
-- `psi`: population stability index of two count vectors over the same bins (empty bins count as
-  `EMPTY_BIN_SHARE`, Evidently's convention).
+- `psi`: population stability index of two count vectors over the same bins, the one PSI of mlgate
+  (drift and the canary judge): every share floored at `SHARE_FLOOR` (0.0001), empty bins included.
 - `ks_statistic_from_sketch`, `ks_p_value_asymptotic`: two-sample KS from a reference ECDF sketch and
   the new data's counts at its points; the p-value as `ks_2samp(method='asymp')` computes it.
 - `chi_square`: goodness of fit of new category counts against reference frequencies.
@@ -36,23 +36,36 @@ if TYPE_CHECKING:
 
     FloatArray = npt.NDArray[np.float64]
 
-#: an empty bin counts as this share, so PSI stays finite (Evidently's convention)
-EMPTY_BIN_SHARE = 0.0001
+#: the smallest share a bin counts for in PSI (and in the chi-square's expected frequencies): a share
+#: below it, an empty bin included, counts as this, so PSI stays finite
+SHARE_FLOOR = 0.0001
 #: the PSI a column shows by sampling noise alone, at this quantile of its null distribution, must stay
 #: below the threshold for a PSI decision to count
 PSI_NOISE_QUANTILE = 0.99
 
 
 def psi(reference_counts: Any, current_counts: Any) -> float:
-    """Population stability index of two count vectors over the same bins."""
+    """Population stability index Σ (q - p) · ln(q / p) of two count vectors over the same bins.
+
+    The one PSI of mlgate: `mlgate drift` (numeric bins, categories) and the canary judge (prediction
+    scores) both use it. Empty-bin rule: each share is floored at `SHARE_FLOOR`, p = max(count / total,
+    0.0001), on both sides. That keeps PSI finite and continuous in the counts: a bin holding one value
+    in a million counts exactly as an empty one. (Replacing only exact zeros, Evidently's rule, is not
+    monotone: where the reference has 10 % and a million new values leave the bin empty, the bin adds
+    0.69; one new value in it, a step *towards* the reference, makes that 1.15.) The two rules agree
+    whenever every share is 0 or at least 0.0001, so on samples under 10,000 values. Shares are not
+    renormalised after flooring: each term (q - p) · ln(q / p) is ≥ 0, so PSI ≥ 0, and 0 exactly when
+    the floored shares agree. Counts of different lengths, or no count on a side, are a ValueError."""
     import numpy as np
 
     p = np.asarray(reference_counts, dtype=np.float64)
     q = np.asarray(current_counts, dtype=np.float64)
-    p = p / p.sum()
-    q = q / q.sum()
-    p = np.where(p == 0, EMPTY_BIN_SHARE, p)
-    q = np.where(q == 0, EMPTY_BIN_SHARE, q)
+    if p.shape != q.shape or p.ndim != 1:
+        raise ValueError(f"PSI needs two count vectors over the same bins, not {p.shape} and {q.shape}")
+    if not (p.sum() > 0 and q.sum() > 0):
+        raise ValueError("PSI needs at least one value on each side")
+    p = np.maximum(p / p.sum(), SHARE_FLOOR)
+    q = np.maximum(q / q.sum(), SHARE_FLOOR)
     return float(np.sum((q - p) * np.log(q / p)))
 
 
@@ -96,14 +109,14 @@ def cumulative_counts(sorted_values: Any, points: Any) -> tuple[Any, Any]:
 
 def chi_square(reference_counts: Any, current_counts: Any) -> tuple[float, float]:
     """Chi-square goodness of fit of current counts against reference frequencies (empty reference
-    buckets get EMPTY_BIN_SHARE of the mass, so an unseen category gives a huge statistic, not inf)."""
+    buckets get SHARE_FLOOR of the mass, so an unseen category gives a huge statistic, not inf)."""
     import numpy as np
     from scipy.stats import chisquare
 
     p = np.asarray(reference_counts, dtype=np.float64)
     q = np.asarray(current_counts, dtype=np.float64)
     p = p / p.sum()
-    p = np.where(p == 0, EMPTY_BIN_SHARE, p)
+    p = np.where(p == 0, SHARE_FLOOR, p)
     expected = p / p.sum() * q.sum()
     if len(q) < 2:
         return 0.0, 1.0

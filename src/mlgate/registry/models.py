@@ -125,11 +125,9 @@ def registered_version_of(directory: Path) -> tuple[str, str] | None:
 
 
 def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
+    """sha256 of a file's bytes, read in blocks by `hashlib.file_digest` (never the whole file at once)."""
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass
