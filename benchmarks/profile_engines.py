@@ -54,15 +54,20 @@ def make_data(directory: Path, rows: int, seed: int = 0) -> tuple[Path, Path]:
         )
 
     ref, cur = directory / f"ref_{rows}.parquet", directory / f"cur_{rows}.parquet"
-    pq.write_table(table(0.0), ref, row_group_size=1_000_000)
+    # one row group: the arrow engine's one-chunk run (`chunk_rows` = rows) then reads it as one batch
+    # (Parquet batches never span row groups)
+    pq.write_table(table(0.0), ref, row_group_size=rows)
     pq.write_table(table(0.5), cur, row_group_size=1_000_000)
     return ref, cur
 
 
-def timed(fn):  # type: ignore[no-untyped-def]
+def timed(fn, label: str = ""):  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     out = fn()
-    return out, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if label:
+        print(f"  {label}: {seconds:.1f} s (load average {os.getloadavg()[0]:.1f})", flush=True)
+    return out, seconds
 
 
 def decisions(report: Any) -> dict[str, bool]:
@@ -129,19 +134,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (ref, cur), t_data = timed(lambda: make_data(work, rows))
-        print(f"data: {rows:,} rows x 5 columns, reference + current Parquet written in {t_data:.1f} s")
+        print(
+            f"data: {rows:,} rows x 5 columns, reference + current Parquet written in {t_data:.1f} s",
+            flush=True,
+        )
 
         import scipy.stats  # noqa: F401 - imported once, not counted (both engines use it)
 
-        arrow_profile, t_arrow_profile = timed(lambda: build_profile(ref, settings.profile_settings()))
-        arrow_report, t_arrow_drift = timed(lambda: compare(arrow_profile, cur, settings))
-        _, t_start = timed(lambda: spark_engine.session(args.master, "drift.spark_master"))
+        arrow_profile, t_arrow_profile = timed(
+            lambda: build_profile(ref, settings.profile_settings()), "arrow profile"
+        )
+        arrow_report, t_arrow_drift = timed(lambda: compare(arrow_profile, cur, settings), "arrow drift")
+        _, t_start = timed(lambda: spark_engine.session(args.master, "drift.spark_master"), "spark start")
         spark_settings = settings.model_copy(update={"engine": "spark"})
         spark_profile, t_spark_profile = timed(
-            lambda: spark_engine.build_profile(ref, spark_settings.profile_settings())
+            lambda: spark_engine.build_profile(ref, spark_settings.profile_settings()), "spark profile"
         )
-        spark_report, t_spark_drift = timed(lambda: spark_engine.compare(arrow_profile, cur, spark_settings))
-        one_chunk, t_one_chunk = timed(lambda: build_profile(ref, settings.profile_settings(rows)))
+        spark_report, t_spark_drift = timed(
+            lambda: spark_engine.compare(arrow_profile, cur, spark_settings), "spark drift"
+        )
+        one_chunk, t_one_chunk = timed(
+            lambda: build_profile(ref, settings.profile_settings(rows)), "arrow profile, one chunk"
+        )
 
     print(f"spark start ({args.master}, once): {t_start:.1f} s")
     print(f"{'step':<10} {'arrow s':>9} {'spark s':>9} {'spark/arrow':>12}")
