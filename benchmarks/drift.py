@@ -68,7 +68,7 @@ def run_mlgate(ref: Path, cur: Path, work: Path) -> tuple[dict[str, tuple[bool, 
 
     from mlgate.data.config import DriftSection, ProfileSettings
     from mlgate.data.drift import drift_gate
-    from mlgate.data.profile import build_profile
+    from mlgate.data.profile_core import build_profile
 
     profile, t_profile = timed(lambda: build_profile(ref, ProfileSettings()))
     (work / "profile.json").write_text(json.dumps(profile))

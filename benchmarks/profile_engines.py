@@ -127,8 +127,8 @@ def main() -> None:
 
     from mlgate.data import spark_engine
     from mlgate.data.config import DriftSection
-    from mlgate.data.drift import compare
-    from mlgate.data.profile import build_profile
+    from mlgate.data.drift_core import compare
+    from mlgate.data.profile_core import build_profile
 
     settings = DriftSection(spark_master=args.master)
     with tempfile.TemporaryDirectory() as tmp:

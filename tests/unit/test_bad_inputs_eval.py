@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlgate.data.config import ProfileSettings
-from mlgate.data.profile import build_profile
+from mlgate.data.profile_core import build_profile
 from tests.support.bad_inputs import BadInput, check_bad_input
 
 EVAL = """\

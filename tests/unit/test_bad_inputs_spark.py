@@ -17,7 +17,7 @@ NO_JAVA = {"PATH": "/nonexistent", "JAVA_HOME": ""}
 def _profile(root: Path) -> None:
     """A real profile of the data, written by the arrow engine."""
     from mlgate.data.config import DriftSection
-    from mlgate.data.profile import build_profile
+    from mlgate.data.profile_core import build_profile
     from mlgate.data.profile_format import write_profile
 
     write_profile(build_profile(root / "data.csv", DriftSection().profile_settings()), root / "ref.json")

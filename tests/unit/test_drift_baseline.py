@@ -10,7 +10,7 @@ import pytest
 
 from mlgate.data.config import ProfileSettings
 from mlgate.data.drift_baseline import FAILURE_REASON, baseline_change, with_baseline_change
-from mlgate.data.profile import build_profile
+from mlgate.data.profile_core import build_profile
 from mlgate.gate import GateResult
 from mlgate.github import Runner
 from tests.support.bad_inputs import run_mlgate

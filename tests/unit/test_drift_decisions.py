@@ -18,7 +18,8 @@ from scipy import stats
 
 from mlgate.data.config import DriftSection, ProfileSettings
 from mlgate.data.drift import drift_gate
-from mlgate.data.profile import build_profile, profile_gate
+from mlgate.data.profile import profile_gate
+from mlgate.data.profile_core import build_profile
 from mlgate.data.profile_format import load_profile
 from mlgate.data.statistics import SHARE_FLOOR, ks_smallest_p, psi, psi_conclusive, psi_noise
 from mlgate.gate import GateInputError

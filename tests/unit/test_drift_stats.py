@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mlgate.data.profile import NumericAccumulator
+from mlgate.data.profile_core import NumericAccumulator
 from mlgate.data.sketch import compress, sketch_cdf, summarize_sorted
 from mlgate.data.statistics import (
     SHARE_FLOOR,

@@ -17,7 +17,7 @@ import pytest
 from mlgate.data.config import DriftSection, ProfileSettings
 from mlgate.data.dataset import iter_batches, rebatched, schema
 from mlgate.data.drift import drift_gate
-from mlgate.data.profile import build_profile
+from mlgate.data.profile_core import build_profile
 from mlgate.data.profile_format import write_profile
 from mlgate.gate import GateInputError
 

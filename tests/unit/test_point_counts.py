@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlgate.data.config import ProfileSettings
-from mlgate.data.profile import build_profile
+from mlgate.data.profile_core import build_profile
 from mlgate.data.sketch import PointCounts, histogram_edges, summarize_sorted
 from mlgate.data.statistics import cumulative_counts, numeric_values
 

@@ -13,7 +13,7 @@ from scipy import stats
 from mlgate import cli
 from mlgate.data import drift, profile, profile_format
 from mlgate.data.config import DriftSection, ProfileSettings
-from mlgate.data.profile import build_profile
+from mlgate.data.profile_core import build_profile
 from mlgate.gate import GateInputError
 
 

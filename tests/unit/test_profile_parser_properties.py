@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlgate.data.config import DriftSection, ProfileSettings
-from mlgate.data.drift import compare
-from mlgate.data.profile import build_profile
+from mlgate.data.drift_core import compare
+from mlgate.data.profile_core import build_profile
 from mlgate.data.profile_format import load_profile
 from mlgate.gate import GateInputError
 

@@ -27,7 +27,7 @@ import pytest
 from mlgate.data import spark_engine
 from mlgate.data.config import DriftSection
 from mlgate.data.drift import drift_gate
-from mlgate.data.profile import build_profile
+from mlgate.data.profile_core import build_profile
 from mlgate.errors import GateInputError
 
 pytest.importorskip("pyspark", reason="pyspark is not installed (the `spark` extra)")

@@ -115,7 +115,7 @@ def drifted(frame):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> Path:
     from mlgate.data.config import ProfileSettings
-    from mlgate.data.profile import build_profile
+    from mlgate.data.profile_core import build_profile
 
     root = tmp_path_factory.mktemp("payments")
     build_gx_project(root)

@@ -75,7 +75,7 @@ def baseline_change_pr(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path
     import sys
 
     from mlgate.data.config import DriftSection
-    from mlgate.data.profile import build_profile
+    from mlgate.data.profile_core import build_profile
 
     generated = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True)
     project = as_github_repository(generated, REPO)

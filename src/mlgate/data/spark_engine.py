@@ -406,7 +406,7 @@ def _categories(df: Any, categorical: int) -> dict[int, tuple[Counter[str], bool
     only the most frequent `MAX_TRACKED_CATEGORIES + 1` are kept)."""
     from pyspark.sql import functions as F  # noqa: N812
 
-    from mlgate.data.profile import MAX_TRACKED_CATEGORIES
+    from mlgate.data.profile_core import MAX_TRACKED_CATEGORIES
 
     at = F.struct(F.input_file_name().alias("f"), F.monotonically_increasing_id().alias("i"))
     tagged = df.select(at.alias("at"), *[F.col(f"s{j}") for j in range(categorical)])
@@ -454,7 +454,7 @@ def _categories(df: Any, categorical: int) -> dict[int, tuple[Counter[str], bool
 def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
     """The profile of `path` computed by Spark: the default engine's profile of the same data read in one
     chunk (see the module docstring for where the engines can differ)."""
-    from mlgate.data.profile import (
+    from mlgate.data.profile_core import (
         CategoricalAccumulator,
         NumericAccumulator,
         assemble_profile,
@@ -573,7 +573,7 @@ def compare(
     import numpy as np
     from pyspark.sql import functions as F  # noqa: N812
 
-    from mlgate.data.drift import CategoricalCurrent, check_schema, judge, new_numeric
+    from mlgate.data.drift_core import CategoricalCurrent, check_schema, judge, new_numeric
 
     kinds, skipped = check_schema(profile, data)
     cols = profile["columns"]
