@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "validate-data": "mlgate.validate_data:command",
     "drift-check": "mlgate.drift_check:command",
     "canary": "mlgate.canary.command:command",
+    "image-metadata": "mlgate.deploy.command:image_command",
+    "fetch-model": "mlgate.deploy.command:fetch_command",
     "repo-settings": "mlgate.repo_settings:command",
     "template-update": "mlgate.template_update:command",
 }

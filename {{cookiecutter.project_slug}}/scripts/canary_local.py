@@ -3,10 +3,15 @@
     make canary-local                  # a healthy canary: promoted step by step to 100 %
     make canary-local CANARY_BAD=1     # the canary answers 30 % of requests with 500: rolled back
 
+    python scripts/canary_local.py start   # only the stack (services, Prometheus, traffic) in the
+    python scripts/canary_local.py stop    # background, for a `mlgate canary` run in between (cd.yml's
+                                           # local target: the champion against the previous model)
+
 What runs (addresses from the `canary` section of mlgate.yaml):
 - the baseline and the canary: two copies of this project's service (`python -m <package>.serve`) on
   `canary.local.baseline_upstream` / `canary_upstream`, both serving `MODEL_URI` (default `models/`;
-  set `CANARY_MODEL_URI` to serve another model as the canary);
+  `BASELINE_MODEL_URI` / `CANARY_MODEL_URI` serve other models on one arm, and `BASELINE_MODEL_VERSION` /
+  `CANARY_MODEL_VERSION` name the versions they report — defaults `baseline` and `candidate`);
 - Prometheus on `canary.prometheus.url`, scraping both every second (jobs `baseline` and `canary`);
 - nginx on `canary.local.listen` — started and re-weighted by `mlgate canary` itself;
 - a load generator replaying `data/golden.csv` through nginx (`CANARY_RPS`, default 60 requests/s,
@@ -59,7 +64,8 @@ def say(message: str) -> None:
 
 
 def settings() -> dict[str, Any]:
-    raw = yaml.safe_load((ROOT / "mlgate.yaml").read_text(encoding="utf-8")) or {}
+    """Addresses from the `canary` section of mlgate.yaml (or of `CANARY_CONFIG`, relative to the project)."""
+    raw = yaml.safe_load((ROOT / os.environ.get("CANARY_CONFIG", "mlgate.yaml")).read_text(encoding="utf-8")) or {}
     canary = raw.get("canary") or {}
     local = canary.get("local") or {}
     prometheus = canary.get("prometheus") or {}
@@ -151,8 +157,9 @@ def demo_config() -> Path:
 def run_mlgate(config: Path) -> int:
     """`mlgate canary`; on Ctrl-C or SIGTERM mlgate gets the signal too and rolls back before we stop."""
     mlgate = shutil.which("mlgate") or "mlgate"
+    version = os.environ.get("CANARY_MODEL_VERSION") or "candidate"
     proc = subprocess.Popen(
-        [mlgate, "canary", "--config", str(config), "--environment", "local", "--model-version", "candidate"],
+        [mlgate, "canary", "--config", str(config), "--environment", "local", "--model-version", version],
         cwd=ROOT,
     )
     try:
@@ -202,45 +209,30 @@ def replay(url: str, rows: list[dict[str, Any]], rate: float, stop: threading.Ev
                 stop.wait(1.0 / rate)
 
 
-def main() -> int:
-    s = settings()
-    missing = [tool for tool in (s["nginx_bin"], "prometheus") if shutil.which(tool) is None]
-    if missing:
-        say(f"install {' and '.join(missing)} first (apt-get install nginx prometheus)")
-        return 2
-    if not (ROOT / "models" / "model.joblib").is_file() and not os.environ.get("CANARY_MODEL_URI"):
-        say("no trained model in models/ — run `make pipeline` first")
-        return 2
-    bad = os.environ.get("CANARY_BAD", "") not in ("", "0", "false")
-    stop_nginx(s)  # left over by an interrupted run: start from a known state
-    busy = [a for a in (s["baseline"], s["canary"], s["listen"], s["prometheus"]) if address_in_use(a)]
-    if busy:
-        say(
-            f"{', '.join(busy)} already in use (an earlier canary-local still running?): stop it or "
-            "change the addresses in mlgate.yaml (canary.local, canary.prometheus.url)"
-        )
-        return 2
-    shutil.rmtree(WORK / "tsdb", ignore_errors=True)  # Prometheus starts empty: no series of a past run
-    WORK.mkdir(parents=True, exist_ok=True)
+def run_stack(s: dict[str, Any], *, bad: bool, until: Any) -> int:
+    """Start the services, Prometheus and the traffic; return `until()` and stop everything after it."""
     procs: list[subprocess.Popen[bytes]] = []
     logs: list[Path] = []
     stop = threading.Event()
+    shutil.rmtree(WORK / "tsdb", ignore_errors=True)  # Prometheus starts empty: no series of a past run
+    WORK.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, raise_interrupt)  # a killed run cleans up like Ctrl-C
+    arms = {
+        "baseline": {
+            "MODEL_URI": os.environ.get("BASELINE_MODEL_URI", os.environ.get("MODEL_URI", "models")),
+            "MODEL_VERSION": os.environ.get("BASELINE_MODEL_VERSION") or "baseline",
+            "FAULT_ERROR_RATE": "0",
+        },
+        "canary": {
+            "MODEL_URI": os.environ.get("CANARY_MODEL_URI", os.environ.get("MODEL_URI", "models")),
+            "MODEL_VERSION": os.environ.get("CANARY_MODEL_VERSION") or "candidate",
+            "FAULT_ERROR_RATE": "0.3" if bad else "0",
+        },
+    }
     try:
-        for name, address, extra in (
-            ("baseline", s["baseline"], {}),
-            (
-                "canary",
-                s["canary"],
-                {
-                    "MODEL_URI": os.environ.get("CANARY_MODEL_URI", os.environ.get("MODEL_URI", "models")),
-                    "MODEL_VERSION": "candidate",
-                    "FAULT_ERROR_RATE": "0.3" if bad else "0",
-                },
-            ),
-        ):
+        for name, address in (("baseline", s["baseline"]), ("canary", s["canary"])):
             host, port = address.rsplit(":", 1)
-            env = {**os.environ, "HOST": host, "PORT": port, "MODEL_VERSION": name, **extra}
+            env = {**os.environ, "HOST": host, "PORT": port, **arms[name]}
             logs.append(WORK / f"{name}.log")
             with logs[-1].open("wb") as log:
                 procs.append(
@@ -290,10 +282,12 @@ def main() -> int:
             url = f"http://{s['listen']}/predict"
             threading.Thread(target=replay, args=(url, rows, rate / workers, stop, seed), daemon=True).start()
         say(
-            f"baseline {s['baseline']}, canary {s['canary']}{' (BAD: 30 % errors)' if bad else ''}, "
+            f"baseline {s['baseline']} ({arms['baseline']['MODEL_URI']}, version "
+            f"{arms['baseline']['MODEL_VERSION']}), canary {s['canary']} ({arms['canary']['MODEL_URI']}, "
+            f"version {arms['canary']['MODEL_VERSION']}){' (BAD: 30 % errors)' if bad else ''}, "
             f"nginx {s['listen']}, Prometheus {s['prometheus']}"
         )
-        return run_mlgate(demo_config())
+        return int(until())
     except KeyboardInterrupt:
         return 130
     finally:
@@ -310,6 +304,127 @@ def main() -> int:
                 proc.kill()
                 proc.wait()
 
+
+def preflight(s: dict[str, Any]) -> int:
+    """0 when the tools, a model and free addresses are there; else says what is missing and returns 2."""
+    missing = [tool for tool in (s["nginx_bin"], "prometheus") if shutil.which(tool) is None]
+    if missing:
+        say(f"install {' and '.join(missing)} first (apt-get install nginx prometheus)")
+        return 2
+    given = os.environ.get("CANARY_MODEL_URI") and os.environ.get("BASELINE_MODEL_URI")
+    if not (ROOT / "models" / "model.joblib").is_file() and not given:
+        say("no trained model in models/ — run `make pipeline` first")
+        return 2
+    stop_nginx(s)  # left over by an interrupted run: start from a known state
+    busy = [a for a in (s["baseline"], s["canary"], s["listen"], s["prometheus"]) if address_in_use(a)]
+    if busy:
+        say(
+            f"{', '.join(busy)} already in use (an earlier canary-local still running?): stop it or "
+            "change the addresses in mlgate.yaml (canary.local, canary.prometheus.url)"
+        )
+        return 2
+    return 0
+
+
+PID_FILE = WORK / "stack.pid"
+READY_FILE = WORK / "stack.ready"
+
+
+def start_background() -> int:
+    """`start`: run the stack in a detached process until `stop`; return once it serves (or failed)."""
+    s = settings()
+    code = preflight(s)
+    if code:
+        return code
+    WORK.mkdir(parents=True, exist_ok=True)
+    READY_FILE.unlink(missing_ok=True)
+    log = WORK / "stack.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "serve-stack"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,  # outlives the shell step that started it, until `stop`
+        )
+    PID_FILE.write_text(str(proc.pid), encoding="utf-8")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if READY_FILE.exists():
+            say(f"stack running (pid {proc.pid}, log {log.relative_to(ROOT)}); `stop` ends it")
+            return 0
+        if proc.poll() is not None:
+            say(f"the stack exited ({proc.returncode}):\n{log_tail(log)}")
+            return 1
+        time.sleep(0.3)
+    say(f"the stack was not ready within 180 s:\n{log_tail(log)}")
+    stop_background()
+    return 1
+
+
+def serve_stack() -> int:
+    """The detached process `start` runs: the stack until SIGTERM."""
+    s = settings()
+    forever = threading.Event()
+
+    def until() -> int:
+        READY_FILE.write_text("ready", encoding="utf-8")
+        forever.wait(3600)  # bounded: an hour at most
+        return 0
+
+    try:
+        return run_stack(s, bad=False, until=until)
+    finally:
+        READY_FILE.unlink(missing_ok=True)
+
+
+def stop_background() -> int:
+    """`stop`: end the stack `start` began (SIGTERM, then wait); nginx too."""
+    try:
+        pid = int(PID_FILE.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        say("no stack running")
+        stop_nginx(settings())
+        return 0
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        time.sleep(0.2)
+    else:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    PID_FILE.unlink(missing_ok=True)
+    stop_nginx(settings())
+    say("stack stopped")
+    return 0
+
+
+def main() -> int:
+    command = sys.argv[1] if len(sys.argv) > 1 else "demo"
+    if command == "start":
+        return start_background()
+    if command == "stop":
+        return stop_background()
+    if command == "serve-stack":
+        return serve_stack()
+    if command != "demo":
+        say(f"unknown command {command!r}: use start, stop or no argument (the demo)")
+        return 2
+    return demo()
+
+
+def demo() -> int:
+    s = settings()
+    code = preflight(s)
+    if code:
+        return code
+    bad = os.environ.get("CANARY_BAD", "") not in ("", "0", "false")
+    return run_stack(s, bad=bad, until=lambda: run_mlgate(demo_config()))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,87 @@
+"""`mlgate image-metadata` and `mlgate fetch-model`: what cd.yml needs between the promotion and serving.
+
+    mlgate image-metadata --promotion .mlgate/reports/promote.json --model candidate/model \
+        --registry ghcr.io --repository acme/fraud-detection
+        outputs `image`, `tags` (one per line) and `labels` (KEY=VALUE, one per line) for
+        docker/build-push-action, and writes them to <report-dir>/image-metadata.json
+    mlgate fetch-model --version 1.0.0 --dest serving/previous
+        downloads that exact version from the registry of record (digest-checked); outputs `model-dir`
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mlgate.gate import config_option, path_option, report_dir_option
+
+
+@click.command("image-metadata")
+@path_option("--promotion", required=True, help="promote.json of the promotion (mlgate promote).")
+@path_option("--model", "model_dir", required=True, help="The promoted model folder the image will serve.")
+@click.option(
+    "--registry", envvar="MLGATE_IMAGE_REGISTRY", default="ghcr.io", help="Container registry host."
+)
+@click.option(
+    "--repository", envvar="GITHUB_REPOSITORY", required=True, help="owner/name (default: GITHUB_REPOSITORY)."
+)
+@click.option("--git-sha", envvar="GITHUB_SHA", default="", help="Commit built (default: GITHUB_SHA).")
+@click.option("--server-url", envvar="GITHUB_SERVER_URL", default="https://github.com", help="GitHub URL.")
+@report_dir_option()
+def image_command(
+    *,
+    promotion: Path,
+    model_dir: Path,
+    registry: str,
+    repository: str,
+    git_sha: str,
+    server_url: str,
+    report_dir: Path,
+) -> int:
+    """OCI labels and tags for the service image of the promoted model."""
+    from mlgate import github
+    from mlgate.deploy.image import image_metadata
+    from mlgate.gate import run_gate
+
+    def work() -> int:
+        meta = image_metadata(
+            promotion=promotion,
+            model_dir=model_dir,
+            registry=registry,
+            repository=repository,
+            git_sha=git_sha,
+            server_url=server_url,
+        )
+        report_dir.mkdir(parents=True, exist_ok=True)
+        out = report_dir / "image-metadata.json"
+        out.write_text(
+            json.dumps({"image": meta.image, "tags": meta.tags, "labels": meta.labels}, indent=2) + "\n",
+            encoding="utf-8",
+        )
+        runner = github.Runner.from_env()
+        runner.set_outputs({"image": meta.image, "tags": "\n".join(meta.tags), "labels": meta.labels_text()})
+        click.echo(f"image {meta.image}: tags {', '.join(meta.tags)}; {len(meta.labels)} labels ({out})")
+        return 0
+
+    return run_gate("image-metadata", work)
+
+
+@click.command("fetch-model")
+@config_option(help="mlgate.yaml (sections `eval` and `registry`).")
+@click.option("--version", "version", envvar="MLGATE_MODEL_VERSION", required=True, help="Registry version.")
+@path_option("--dest", required=True, help="Folder to fetch into (replaced); the model is <dest>/model.")
+def fetch_command(*, config_path: Path, version: str, dest: Path) -> int:
+    """Download one exact model version from the registry of record, digest-checked."""
+    from mlgate import github
+    from mlgate.deploy.fetch import fetch_version
+    from mlgate.gate import run_gate
+
+    def work() -> int:
+        folder = fetch_version(config_path, version.strip().removeprefix("v"), dest)
+        github.Runner.from_env().set_outputs({"model-dir": str(folder), "model-version": version})
+        click.echo(f"fetched version {version} into {folder}")
+        return 0
+
+    return run_gate("fetch-model", work)
