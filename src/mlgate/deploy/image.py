@@ -105,6 +105,7 @@ def image_metadata(
     created: datetime | None = None,
 ) -> ImageMetadata:
     """Labels and tags for the image of the version `promotion` made champion."""
+    image = image_name(registry, repository)
     data = _promotion(promotion)
     lineage = {str(k).removeprefix(LINEAGE_PREFIX): str(v) for k, v in (data.get("lineage") or {}).items()}
     raw_digest = data.get("digest")
@@ -130,7 +131,6 @@ def image_metadata(
     name = str(data.get("model_name") or "")
     version = str(data["version"])
     sha = git_sha or lineage.get("git_sha", "")
-    image = image_name(registry, repository)
     run_id = lineage.get("run_id") or _run_id(model_dir)
     labels = {
         "org.opencontainers.image.title": name,
