@@ -64,6 +64,12 @@ def _replace(path: Path, old: str, new: str) -> None:
 
 
 def apply_risk_flags(project: Path) -> None:
+    # the MLflow model is saved with skops, which loads only reviewed types: np.digitize is one more
+    _replace(
+        project / "src" / PACKAGE / "train.py",
+        '    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",\n]',
+        '    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",\n    "numpy.digitize",\n]',
+    )
     features = project / "src" / PACKAGE / "features.py"
     _replace(features, "    return ColumnTransformer(\n        [", _RISK_FLAGS)
     _replace(
