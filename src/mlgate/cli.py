@@ -28,7 +28,7 @@ COMMANDS: dict[str, str] = {
     "drift-check": "mlgate.drift_check:command",
     "canary": "mlgate.canary.command:command",
     "image-metadata": "mlgate.deploy.command:image_command",
-    "fetch-model": "mlgate.deploy.command:fetch_command",
+    "fetch-model": "mlgate.deploy.fetch:fetch_command",
     "repo-settings": "mlgate.repo_settings:command",
     "template-update": "mlgate.template_update:command",
 }

@@ -1,11 +1,10 @@
-"""`mlgate image-metadata` and `mlgate fetch-model`: what cd.yml needs between the promotion and serving.
+"""`mlgate image-metadata`: the service image's tags and labels, between the promotion and serving
+(`mlgate fetch-model` is in `mlgate.deploy.fetch`).
 
     mlgate image-metadata --promotion .mlgate/reports/promote.json --model candidate/model \
         --registry ghcr.io --repository acme/fraud-detection
         outputs `image`, `tags` (one per line) and `labels` (KEY=VALUE, one per line) for
         docker/build-push-action, and writes them to <report-dir>/image-metadata.json
-    mlgate fetch-model --version 1.0.0 --dest serving/previous
-        downloads that exact version from the registry of record (digest-checked); outputs `model-dir`
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from mlgate.gate import config_option, path_option, report_dir_option
+from mlgate.gate import path_option, report_dir_option
 
 
 @click.command("image-metadata")
@@ -66,22 +65,3 @@ def image_command(
         return 0
 
     return run_gate("image-metadata", work)
-
-
-@click.command("fetch-model")
-@config_option(help="mlgate.yaml (sections `eval` and `registry`).")
-@click.option("--version", "version", envvar="MLGATE_MODEL_VERSION", required=True, help="Registry version.")
-@path_option("--dest", required=True, help="Folder to fetch into (replaced); the model is <dest>/model.")
-def fetch_command(*, config_path: Path, version: str, dest: Path) -> int:
-    """Download one exact model version from the registry of record, digest-checked."""
-    from mlgate import github
-    from mlgate.deploy.fetch import fetch_version
-    from mlgate.gate import run_gate
-
-    def work() -> int:
-        folder = fetch_version(config_path, version.strip().removeprefix("v"), dest)
-        github.Runner.from_env().set_outputs({"model-dir": str(folder), "model-version": version})
-        click.echo(f"fetched version {version} into {folder}")
-        return 0
-
-    return run_gate("fetch-model", work)

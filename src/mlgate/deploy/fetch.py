@@ -11,7 +11,20 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import click
+
 from mlgate.errors import GateInputError
+from mlgate.gate import config_option, path_option
+
+#: every failure-reason this command reports -> its one-line meaning (docs/reference/failure-reasons.md)
+FAILURE_REASONS: dict[str, str] = {
+    "champion-digest-mismatch": (
+        "the version's downloaded files do not match the digest recorded at its promotion: not served"
+    ),
+    "registry-unreachable": (
+        "the registry (git remote, GitHub API or MLflow) did not answer after bounded retries"
+    ),
+}
 
 
 def fetch_version(config: Path, version: str, dest: Path) -> Path:
@@ -65,3 +78,21 @@ def fetch_version(config: Path, version: str, dest: Path) -> Path:
             reason="champion-digest-mismatch",
         )
     return folder
+
+
+@click.command("fetch-model")
+@config_option(help="mlgate.yaml (sections `eval` and `registry`).")
+@click.option("--version", "version", envvar="MLGATE_MODEL_VERSION", required=True, help="Registry version.")
+@path_option("--dest", required=True, help="Folder to fetch into (replaced); the model is <dest>/model.")
+def fetch_command(*, config_path: Path, version: str, dest: Path) -> int:
+    """Download one exact model version from the registry of record, digest-checked."""
+    from mlgate import github
+    from mlgate.gate import run_gate
+
+    def work() -> int:
+        folder = fetch_version(config_path, version.strip().removeprefix("v"), dest)
+        github.Runner.from_env().set_outputs({"model-dir": str(folder), "model-version": version})
+        click.echo(f"fetched version {version} into {folder}")
+        return 0
+
+    return run_gate("fetch-model", work)
