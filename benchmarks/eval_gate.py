@@ -22,7 +22,7 @@ Prints three groups of figures, each with its baseline measured in the same run:
    improve by >= 3 % relative" rule with and without `require_ci_lower_bound`: how often does noise
    pass? And a truly better model (one informative feature more): how often does it pass?
 4. Latency rule under CPU contention: the bench starts competing CPU work itself (one busy process
-   per core) and runs the gate's latency procedure (`mlgate.eval_latency.latency_gate`) with the
+   per core) and runs the gate's latency procedure (`mlgate.eval_gate.latency.latency_gate`) with the
    template's `latency` settings on the template's own default model (rendered and trained here):
    how often a healthy candidate (the champion's twin) is blocked — goal at most 1 % — and how often a
    candidate that really does twice the work per call is blocked — goal at least 95 %. Both in one run,
@@ -53,7 +53,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from mlgate import eval_gate as eg  # noqa: E402 - the checkout's package, importable without install
+# the checkout's package, importable without install
+from mlgate.eval_gate.bootstrap import paired_bootstrap, paired_bootstraps, resample_indices  # noqa: E402
+from mlgate.eval_gate.command import evaluate  # noqa: E402
+from mlgate.eval_gate.config import BootstrapConfig, EvalSection, MetricRule  # noqa: E402
+from mlgate.eval_gate.golden import read_golden  # noqa: E402
+from mlgate.eval_gate.metrics import build_metric  # noqa: E402
+from mlgate.eval_gate.rules import judge_metric, verdict  # noqa: E402
 
 
 def population(rows: int, seed: int, features: int = 12) -> tuple[Any, Any]:
@@ -92,7 +98,7 @@ def template_eval_section(golden_path: Path, *, latency: bool = False) -> Any:
     raw.update(golden_data=str(golden_path), label="label", exclude_columns=["country"])
     if not latency:
         raw["latency"] = {"enabled": False}
-    return eg.EvalSection.model_validate(raw)
+    return EvalSection.model_validate(raw)
 
 
 def gate_overhead(rows: int, repeats: int) -> None:
@@ -102,7 +108,7 @@ def gate_overhead(rows: int, repeats: int) -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
-    from mlgate.registry import open_model
+    from mlgate.registry.models import open_model
 
     train, y_train = population(20_000, seed=1)
     features = [c for c in train.columns if c != "country"]
@@ -126,7 +132,7 @@ def gate_overhead(rows: int, repeats: int) -> None:
         golden_path = root / "golden.csv"
         golden.to_csv(golden_path, index=False)
         section = template_eval_section(golden_path)
-        minimal = section.model_copy(update={"bootstrap": eg.BootstrapConfig(resamples=50)})
+        minimal = section.model_copy(update={"bootstrap": BootstrapConfig(resamples=50)})
         loaded = {n: mlflow.sklearn.load_model(str(root / n)) for n in models}
         x = golden[features]
 
@@ -139,15 +145,15 @@ def gate_overhead(rows: int, repeats: int) -> None:
                 mlflow.sklearn.load_model(str(root / n)).predict_proba(x)
 
         def gate(config: Any) -> Any:  # what `mlgate eval-gate` does after its imports
-            frame = eg.read_golden(golden_path, config)
+            frame = read_golden(golden_path, config)
             cand, base = open_model(str(root / "candidate")), open_model(str(root / "baseline"))
-            return eg.evaluate(config, golden=golden_path, candidate=cand, baseline=base, frame=frame)
+            return evaluate(config, golden=golden_path, candidate=cand, baseline=base, frame=frame)
 
         outcome = gate(section)  # warm-up (first loads, caches)
         y = golden["label"].to_numpy(dtype=float)
         s_c, s_b = (loaded[n].predict_proba(x)[:, 1] for n in models)
         built = {
-            name: eg.build_metric(name, rule, decision_threshold=section.decision_threshold)
+            name: build_metric(name, rule, decision_threshold=section.decision_threshold)
             for name, rule in section.metrics.items()
         }
         boot = section.bootstrap
@@ -156,7 +162,7 @@ def gate_overhead(rows: int, repeats: int) -> None:
             "load+inference": load_and_infer,
             "gate": lambda: gate(section),
             "gate-minimal": lambda: gate(minimal),
-            "bootstrap": lambda: eg.paired_bootstraps(
+            "bootstrap": lambda: paired_bootstraps(
                 built, y, s_c, s_b, resamples=boot.resamples, confidence=boot.confidence, seed=boot.seed
             ),
         }
@@ -213,8 +219,8 @@ def whole_gate(split: tuple[float, float, float]) -> None:
 
 def instrumented(run: Callable[[], Any]) -> tuple[float, float, float]:
     """(seconds loading models, seconds inside their predict calls, total seconds) of one gate run,
-    measured by wrapping `mlgate.registry.load_predictor` and the predict functions it returns."""
-    from mlgate import registry
+    measured by wrapping `mlgate.registry.models.load_predictor` and the predict functions it returns."""
+    from mlgate.registry import models as registry
 
     spent = {"load": 0.0, "predict": 0.0}
     original = registry.load_predictor
@@ -259,20 +265,18 @@ def bootstrap_cost(rows: int, resamples: int, loop_resamples: int) -> None:
     }
     print(f"\n2. Paired bootstrap, {resamples:,} resamples on {rows:,} rows (both models per resample)")
     print("   metric      counted (gate)   sklearn loop (scaled)   speed-up")
-    built = {name: eg.build_metric(name, eg.MetricRule(), decision_threshold=0.5) for name in sk}
-    idx_sets = [i for chunk in eg.resample_indices(0, rows, loop_resamples) for i in chunk]
+    built = {name: build_metric(name, MetricRule(), decision_threshold=0.5) for name in sk}
+    idx_sets = [i for chunk in resample_indices(0, rows, loop_resamples) for i in chunk]
     total_slow = 0.0
     for name, fn in sk.items():
         fast, _ = timed(
-            eg.paired_bootstrap, built[name], y, s_c, s_b, resamples=resamples, confidence=0.95, seed=0
+            paired_bootstrap, built[name], y, s_c, s_b, resamples=resamples, confidence=0.95, seed=0
         )
         slow_part, _ = timed(lambda fn=fn: [fn(y[i], s_c[i]) - fn(y[i], s_b[i]) for i in idx_sets])
         slow = slow_part * resamples / loop_resamples
         total_slow += slow
         print(f"   {name:<10} {fast:10.2f} s {slow:18.2f} s {slow / fast:16.1f}x")
-    together, _ = timed(
-        eg.paired_bootstraps, built, y, s_c, s_b, resamples=resamples, confidence=0.95, seed=0
-    )
+    together, _ = timed(paired_bootstraps, built, y, s_c, s_b, resamples=resamples, confidence=0.95, seed=0)
     print(
         f"   all four, one pass (as the gate runs them) {together:6.2f} s {total_slow:13.2f} s "
         f"{total_slow / together:11.1f}x"
@@ -288,9 +292,9 @@ def statistical_check(trials: int, golden_rows: int, resamples: int) -> None:
     train, y_train = population(4_000, seed=11)
     features = [c for c in train.columns if c != "country"]
     weaker = [c for c in features if c != "f1"]  # one informative feature fewer
-    rule_point = eg.MetricRule.model_validate({"min_improvement": {"relative": 0.03}})
+    rule_point = MetricRule.model_validate({"min_improvement": {"relative": 0.03}})
     rule_ci = rule_point.model_copy(update={"require_ci_lower_bound": True})
-    metric = eg.build_metric("pr_auc", eg.MetricRule(), decision_threshold=0.5)
+    metric = build_metric("pr_auc", MetricRule(), decision_threshold=0.5)
 
     def forest(seed: int, cols: list[str]) -> Any:
         model = RandomForestClassifier(
@@ -310,9 +314,9 @@ def statistical_check(trials: int, golden_rows: int, resamples: int) -> None:
         s_w = m_w.predict_proba(golden[cw])[:, 1]
         for kind, cand, base in (("same", s_a, s_b), ("better", s_a, s_w)):
             c, b = metric.value(yf, cand), metric.value(yf, base)
-            boot = eg.paired_bootstrap(metric, yf, cand, base, resamples=resamples, confidence=0.95, seed=t)
-            point_ok = eg.verdict(eg.judge_metric("pr_auc", rule_point, True, c, b))[0]
-            ci_ok = eg.verdict(eg.judge_metric("pr_auc", rule_ci, True, c, b, delta=boot.delta))[0]
+            boot = paired_bootstrap(metric, yf, cand, base, resamples=resamples, confidence=0.95, seed=t)
+            point_ok = verdict(judge_metric("pr_auc", rule_point, True, c, b))[0]
+            ci_ok = verdict(judge_metric("pr_auc", rule_ci, True, c, b, delta=boot.delta))[0]
             counts[f"{kind}-point"] += point_ok
             counts[f"{kind}-ci"] += ci_ok
     took = time.perf_counter() - start
@@ -352,7 +356,7 @@ def template_default_model() -> tuple[Any, Any, Any]:
     import yaml
     from cookiecutter.main import cookiecutter
 
-    from mlgate.eval_latency import LatencyRules
+    from mlgate.eval_gate.config import LatencyRules
 
     out = Path(tempfile.mkdtemp(prefix="mlgate-bench-"))
     os.environ["MLGATE_SKIP_INIT"] = "1"
@@ -375,7 +379,7 @@ def latency_noise(healthy_trials: int, slow_trials: int, old_trials: int) -> Non
     import multiprocessing
     import pickle
 
-    from mlgate.eval_latency import latency_gate
+    from mlgate.eval_gate.latency import latency_gate
 
     model, features, rules = template_default_model()
     twin = pickle.loads(pickle.dumps(model))  # noqa: S301 - our own object, a byte-identical champion

@@ -17,9 +17,9 @@ from mlgate import __version__
 COMMANDS: dict[str, str] = {
     "lint": "mlgate.lint:command",
     "config": "mlgate.config:command",
-    "eval-gate": "mlgate.eval_gate:command",
-    "promote": "mlgate.promote:command",
-    "model-card": "mlgate.model_card:command",
+    "eval-gate": "mlgate.eval_gate.command:command",
+    "promote": "mlgate.registry.promote:command",
+    "model-card": "mlgate.registry.model_card:command",
     "tf-plan": "mlgate.terraform.tf_plan:command",
     "tf-apply": "mlgate.terraform.tf_apply:command",
     "profile": "mlgate.profile:command",

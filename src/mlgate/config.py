@@ -30,12 +30,12 @@ from mlgate.gate import DEFAULT_CONFIG, GateInputError, output_file_callback
 
 #: section name in mlgate.yaml -> "module:Model" (a pydantic model with extra="forbid")
 SECTIONS: dict[str, str] = {
-    "eval": "mlgate.eval_gate:EvalSection",
+    "eval": "mlgate.eval_gate.config:EvalSection",
     "terraform": "mlgate.terraform.planning:TerraformSection",
     "data": "mlgate.validate_data:DataSection",
     "drift": "mlgate.drift_config:DriftSection",
     "canary": "mlgate.canary.config:CanarySection",
-    "registry": "mlgate.record:RegistrySection",
+    "registry": "mlgate.registry.config:RegistrySection",
 }
 
 #: where the schema of this release is published: the file at the release tag (`$schema` in generated

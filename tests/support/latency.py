@@ -28,7 +28,8 @@ def measured_single_row_budget_ms(project: Path, *, factor: float = FACTOR) -> f
     predicts on its golden rows with the gate's procedure in this process, return factor x the p95."""
     import importlib
 
-    from mlgate.eval_latency import LatencyRules, measure_latency
+    from mlgate.eval_gate.config import LatencyRules
+    from mlgate.eval_gate.latency import measure_latency
 
     src = str(project / "src")
     package = next(p.name for p in (project / "src").iterdir() if (p / "train.py").exists())

@@ -22,8 +22,10 @@ from typing import Any
 
 import pytest
 
-from mlgate import eval_gate as eg
-from mlgate.registry import open_model
+from mlgate.eval_gate.command import evaluate
+from mlgate.eval_gate.config import EvalSection, LatencyRules, load_eval_config
+from mlgate.eval_gate.report import EvalOutcome
+from mlgate.registry.models import open_model
 from tests.support.project import render_project
 
 pytestmark = pytest.mark.slow
@@ -57,10 +59,10 @@ def golden(project: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def section(project: Path, golden: Path) -> eg.EvalSection:
+def section(project: Path, golden: Path) -> EvalSection:
     """The generated `eval` section as shipped, pointed at the golden file (latency is judged elsewhere)."""
-    shipped = eg.load_eval_config(project / "mlgate.yaml")
-    return shipped.model_copy(update={"golden_data": str(golden), "latency": eg.LatencyRules(enabled=False)})
+    shipped = load_eval_config(project / "mlgate.yaml")
+    return shipped.model_copy(update={"golden_data": str(golden), "latency": LatencyRules(enabled=False)})
 
 
 @pytest.fixture(scope="module")
@@ -101,19 +103,19 @@ def champion(train_model: Callable[..., Path], project: Path) -> Path:
     return train_model(params.data.seed)  # the default model `make pipeline` trains
 
 
-def judge(section: eg.EvalSection, golden: Path, candidate: Path, baseline: Path | None) -> eg.EvalOutcome:
+def judge(section: EvalSection, golden: Path, candidate: Path, baseline: Path | None) -> EvalOutcome:
     base = open_model(str(baseline), field_name="baseline") if baseline is not None else None
-    return eg.evaluate(
+    return evaluate(
         section, golden=golden, candidate=open_model(str(candidate), field_name="candidate"), baseline=base
     )
 
 
-def row(outcome: eg.EvalOutcome, metric: str) -> Any:
+def row(outcome: EvalOutcome, metric: str) -> Any:
     return next(m for m in outcome.metrics if m.name == metric)
 
 
 def test_default_model_is_far_from_saturated_on_the_sample_and_passes_the_must_pass_rules(
-    section: eg.EvalSection, golden: Path, champion: Path
+    section: EvalSection, golden: Path, champion: Path
 ) -> None:
     first = judge(section, golden, champion, None)
     assert first.result().passed, [c for c in first.checks if c.passed is False]
@@ -129,7 +131,7 @@ def test_default_model_is_far_from_saturated_on_the_sample_and_passes_the_must_p
 
 
 def test_a_model_without_its_strongest_feature_is_blocked_with_an_interval_excluding_zero(
-    section: eg.EvalSection, golden: Path, champion: Path, train_model: Callable[..., Path]
+    section: EvalSection, golden: Path, champion: Path, train_model: Callable[..., Path]
 ) -> None:
     weaker = train_model(42, drop="amount")
     outcome = judge(section, golden, weaker, champion)
@@ -143,7 +145,7 @@ def test_a_model_without_its_strongest_feature_is_blocked_with_an_interval_exclu
 
 @pytest.mark.parametrize(("candidate_seed", "champion_seed"), [(42, 3), (1, 42), (7, 5)])
 def test_a_model_differing_only_in_its_random_seed_passes(
-    section: eg.EvalSection,
+    section: EvalSection,
     golden: Path,
     train_model: Callable[..., Path],
     candidate_seed: int,

@@ -122,7 +122,7 @@ def test_readme_without_markers_is_a_problem(tmp_path: Path) -> None:
 
 def test_failure_reasons_page_lists_every_gates_reasons_from_the_code() -> None:
     from mlgate.cli import COMMANDS
-    from mlgate.eval_gate import FAILURE_REASONS as EVAL_REASONS
+    from mlgate.eval_gate.rules import FAILURE_REASONS as EVAL_REASONS
 
     page = (ROOT / "docs" / "reference" / "failure-reasons.md").read_text(encoding="utf-8")
     assert page == docgen.render_reasons_page()
@@ -137,7 +137,7 @@ def test_a_new_failure_reason_is_a_drift_until_documented(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Adding a reason is one line in the gate's FAILURE_REASONS; --check then names every place to update."""
-    from mlgate import promote
+    from mlgate.registry import promote
 
     root = copy_action(tmp_path, "promote-model")
     (root / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The golden dataset's two parts (`mlgate.eval_golden`) and how the eval gate's rules use them."""
+"""The golden dataset's two parts (`mlgate.eval_gate.golden`) and how the eval gate's rules use them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlgate import eval_gate as eg
-from mlgate.eval_golden import GoldenSets, split_golden
+from mlgate.eval_gate.config import EvalSection, GoldenSets, MetricRule
+from mlgate.eval_gate.golden import features_for, split_golden
+from mlgate.eval_gate.rules import judge_metric
 from mlgate.gate import GateInputError
 
 
@@ -42,19 +43,19 @@ def test_bad_parts_name_the_field(parts: list[str], field: str) -> None:
 
 
 def test_thresholds_are_judged_on_the_must_pass_value_and_changes_on_the_sample() -> None:
-    rule = eg.MetricRule.model_validate({"threshold": 0.9, "max_regression": {"relative": 0.1}})
+    rule = MetricRule.model_validate({"threshold": 0.9, "max_regression": {"relative": 0.1}})
     # sample: 0.30 vs champion 0.31 (3 % worse: allowed); must-pass scenarios: 1.0 (meets the floor)
-    checks = eg.judge_metric("pr_auc", rule, True, 0.30, 0.31, must_pass=1.0)
+    checks = judge_metric("pr_auc", rule, True, 0.30, 0.31, must_pass=1.0)
     assert [c.passed for c in checks] == [True, True]
     assert "must-pass scenarios 1.0000" in checks[0].detail
-    checks = eg.judge_metric("pr_auc", rule, True, 0.30, 0.31, must_pass=0.8)  # a scenario missed
+    checks = judge_metric("pr_auc", rule, True, 0.30, 0.31, must_pass=0.8)  # a scenario missed
     assert [c.reason for c in checks if c.passed is False] == ["metric-threshold"]
-    checks = eg.judge_metric("pr_auc", rule, True, 0.20, 0.31, must_pass=1.0)  # much worse on the sample
+    checks = judge_metric("pr_auc", rule, True, 0.20, 0.31, must_pass=1.0)  # much worse on the sample
     assert [c.reason for c in checks if c.passed is False] == ["metric-regression"]
 
 
 def test_section_drops_the_golden_set_column_from_the_features() -> None:
-    section = eg.EvalSection.model_validate(
+    section = EvalSection.model_validate(
         {"label": "y", "golden_sets": {"column": "part"}, "metrics": {"roc_auc": {}}}
     )
 
@@ -63,6 +64,6 @@ def test_section_drops_the_golden_set_column_from_the_features() -> None:
         label = "m"
 
     golden = pd.DataFrame({"x": [1.0, 2.0], "part": ["must-pass", "sample"], "y": [0, 1]})
-    features = eg.features_for(golden, section, Handle(), "g.csv")  # type: ignore[arg-type]
+    features = features_for(golden, section, Handle(), "g.csv")  # type: ignore[arg-type]
     assert list(features.columns) == ["x"]
     assert np.array_equal(features["x"].to_numpy(), [1.0, 2.0])

@@ -1,4 +1,4 @@
-"""The eval gate's latency procedure (`mlgate.eval_latency`): rounds, CPU time, the relative rule against
+"""The eval gate's latency procedure (`mlgate.eval_gate.latency`): rounds, CPU time, the relative rule against
 the baseline measured interleaved, and the confirmation before a latency rule fails."""
 
 from __future__ import annotations
@@ -10,44 +10,53 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlgate import eval_latency as el
+from mlgate.eval_gate.config import LatencyRules
+from mlgate.eval_gate.latency import (
+    LatencyCheck,
+    confirmed,
+    judge_latency,
+    latency_gate,
+    measure_latency,
+    ratio_of_rounds,
+    summarise,
+)
 
 
-def failed(checks: list[el.LatencyCheck]) -> list[str]:
+def failed(checks: list[LatencyCheck]) -> list[str]:
     return [c.reason for c in checks if c.passed is False]
 
 
 def test_budgets_absolute_and_relative() -> None:
-    rules = el.LatencyRules(single_row_p95_ms=50, batch_p95_ms=200, max_relative_increase=0.2)
+    rules = LatencyRules(single_row_p95_ms=50, batch_p95_ms=200, max_relative_increase=0.2)
     fast = {"single_row": {"p95": 10.0}, "batch": {"p95": 100.0}}
     slow = {"single_row": {"p95": 60.0}, "batch": {"p95": 150.0}}
-    assert failed(el.judge_latency(rules, fast, fast)) == []
-    checks = el.judge_latency(rules, slow, fast)
+    assert failed(judge_latency(rules, fast, fast)) == []
+    checks = judge_latency(rules, slow, fast)
     assert failed(checks) == ["latency-budget"] * 3  # single-row budget, single-row relative, batch relative
-    assert [c.passed for c in el.judge_latency(rules, fast, None)] == [True, None, True, None]
+    assert [c.passed for c in judge_latency(rules, fast, None)] == [True, None, True, None]
 
 
 def test_relative_rule_judges_the_ratio_measured_in_rounds_not_the_ratio_of_p95s() -> None:
-    rules = el.LatencyRules(max_relative_increase=0.5)
+    rules = LatencyRules(max_relative_increase=0.5)
     # overall p95s say 3x (a noisy round), the median of the per-round ratios says 1.1x
     cand = {"single_row": {"p95": 3.0, "ratio": 1.1}, "batch": {"p95": 1.0, "ratio": 1.6}}
     base = {"single_row": {"p95": 1.0}, "batch": {"p95": 1.0}}
-    checks = el.judge_latency(rules, cand, base)
+    checks = judge_latency(rules, cand, base)
     assert [c.passed for c in checks] == [True, False]
     assert "1.60x" in checks[1].detail
     nan = {"single_row": {"p95": 1.0, "ratio": float("nan")}, "batch": {"p95": 1.0, "ratio": 1.0}}
-    assert [c.passed for c in el.judge_latency(rules, nan, base)] == [False, True]  # undefined fails
+    assert [c.passed for c in judge_latency(rules, nan, base)] == [False, True]  # undefined fails
 
 
 def test_summary_judges_the_median_of_round_p95s() -> None:
     rounds = [[0.001] * 20, [0.001] * 20, [0.050] * 20, [0.001] * 20, [0.001] * 20]  # one disturbed round
-    summary = el.summarise(rounds)
+    summary = summarise(rounds)
     assert summary["p95"] == pytest.approx(1.0)
     assert summary["p95_all_calls"] == pytest.approx(50.0)
     assert summary["calls"] == 100 and summary["rounds"] == 5
-    ratio = el.ratio_of_rounds([[2.0] * 5, [9.0] * 5, [2.0] * 5], [[1.0] * 5, [1.0] * 5, [1.0] * 5])
+    ratio = ratio_of_rounds([[2.0] * 5, [9.0] * 5, [2.0] * 5], [[1.0] * 5, [1.0] * 5, [1.0] * 5])
     assert ratio == pytest.approx(2.0)
-    assert el.summarise([[0.002] * 5, []])["rounds"] == 1  # a round cut by the time budget is left out
+    assert summarise([[0.002] * 5, []])["rounds"] == 1  # a round cut by the time budget is left out
 
 
 def test_calls_are_interleaved_and_split_into_rounds() -> None:
@@ -57,8 +66,8 @@ def test_calls_are_interleaved_and_split_into_rounds() -> None:
         "baseline": lambda frame: calls.append("b") or np.zeros(len(frame)),
     }
     frame = pd.DataFrame({"x": range(10)})
-    rules = el.LatencyRules(warmup=1, single_row_calls=10, batch_calls=4, rounds=2)
-    result = el.measure_latency(predictors, frame, rules)
+    rules = LatencyRules(warmup=1, single_row_calls=10, batch_calls=4, rounds=2)
+    result = measure_latency(predictors, frame, rules)
     assert set(result) == {"candidate", "baseline"}
     assert result["candidate"]["single_row"]["calls"] == 10
     assert result["candidate"]["single_row"]["rounds"] == 2
@@ -86,15 +95,15 @@ def test_cpu_clock_does_not_count_time_spent_waiting() -> None:
         return np.zeros(len(frame))
 
     frame = pd.DataFrame({"x": range(4)})
-    rules = el.LatencyRules(warmup=0, single_row_calls=10, batch_calls=3, rounds=1)
-    cpu = el.measure_latency({"candidate": sleeper, "baseline": worker}, frame, rules)
+    rules = LatencyRules(warmup=0, single_row_calls=10, batch_calls=3, rounds=1)
+    cpu = measure_latency({"candidate": sleeper, "baseline": worker}, frame, rules)
     assert cpu["candidate"]["single_row"]["p95"] < 2.0 <= cpu["baseline"]["single_row"]["p95"]
-    wall = el.measure_latency({"candidate": sleeper}, frame, rules.model_copy(update={"clock": "wall"}))
+    wall = measure_latency({"candidate": sleeper}, frame, rules.model_copy(update={"clock": "wall"}))
     assert wall["candidate"]["single_row"]["p95"] >= 4.0
 
 
 def test_a_failing_rule_is_measured_again_and_fails_only_when_confirmed() -> None:
-    rules = el.LatencyRules(max_relative_increase=0.5, warmup=0, single_row_calls=10, batch_calls=3, rounds=1)
+    rules = LatencyRules(max_relative_increase=0.5, warmup=0, single_row_calls=10, batch_calls=3, rounds=1)
     frame = pd.DataFrame({"x": range(4)})
     measurements = {"n": 0}
 
@@ -107,7 +116,7 @@ def test_a_failing_rule_is_measured_again_and_fails_only_when_confirmed() -> Non
         busy(0.0005)
         return np.zeros(len(frame))
 
-    latency, checks = el.latency_gate({"candidate": flaky, "baseline": steady}, frame, rules)
+    latency, checks = latency_gate({"candidate": flaky, "baseline": steady}, frame, rules)
     assert [c.passed for c in checks] == [True, True]
     assert "first measurement" in checks[0].detail  # the report says the first one failed
 
@@ -115,21 +124,21 @@ def test_a_failing_rule_is_measured_again_and_fails_only_when_confirmed() -> Non
         busy(0.002)
         return np.zeros(len(frame))
 
-    latency, checks = el.latency_gate({"candidate": slow, "baseline": steady}, frame, rules)
+    latency, checks = latency_gate({"candidate": slow, "baseline": steady}, frame, rules)
     assert failed(checks) == ["latency-budget", "latency-budget"]
     assert "confirmed" in checks[0].detail
     assert latency["candidate"]["single_row"]["ratio"] > 1.5
 
     once = rules.model_copy(update={"confirm": False})
     measurements["n"] = 0
-    _, checks = el.latency_gate({"candidate": flaky, "baseline": steady}, frame, once)
+    _, checks = latency_gate({"candidate": flaky, "baseline": steady}, frame, once)
     assert checks[0].passed is False  # without confirmation the burst blocks
 
 
 def test_confirmed_keeps_passes_and_skips_as_they_are() -> None:
-    ok = el.LatencyCheck("latency single-row", "p95 ≤ 5 ms", True, "", "1 ms")
-    skip = el.LatencyCheck("latency batch", "p95 ≤ baseline + 50%", None, "", "skipped: no baseline")
-    bad = el.LatencyCheck("latency single-row", "p95 ≤ 5 ms", False, "latency-budget", "9 ms")
-    assert el.confirmed([ok, skip], [bad, bad]) == [ok, skip]
-    assert el.confirmed([bad], [bad])[0].passed is False
-    assert el.confirmed([bad], [ok])[0].passed is True
+    ok = LatencyCheck("latency single-row", "p95 ≤ 5 ms", True, "", "1 ms")
+    skip = LatencyCheck("latency batch", "p95 ≤ baseline + 50%", None, "", "skipped: no baseline")
+    bad = LatencyCheck("latency single-row", "p95 ≤ 5 ms", False, "latency-budget", "9 ms")
+    assert confirmed([ok, skip], [bad, bad]) == [ok, skip]
+    assert confirmed([bad], [bad])[0].passed is False
+    assert confirmed([bad], [ok])[0].passed is True

@@ -1,7 +1,7 @@
-"""The GitOps registry of record (mlgate.gitops) on real git repositories: GTO tags written and read with
-the `gto` library, pushed to a bare repository standing in for GitHub's remote, model archives and their
-digests as release assets on the recording GitHub API; promotion, idempotent re-runs, rollback to the
-previous version, refusal of tampered bytes, and failures that leave the registry exactly as it was."""
+"""The GitOps registry of record (mlgate.registry.gitops) on real git repositories: GTO tags written and
+read with the `gto` library, pushed to a bare repository standing in for GitHub's remote, model archives
+and their digests as release assets on the recording GitHub API; promotion, idempotent re-runs, rollback
+to the previous version, refusal of tampered bytes, and failures that leave the registry exactly as it was."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 
 from mlgate.gate import GateInputError
 from mlgate.github import Runner
-from mlgate.gitops import GitTagRegistry, pack_model, unpack_model
-from mlgate.record import Lineage
-from mlgate.registry import model_files_digest, open_model
+from mlgate.registry.gitops import GitTagRegistry, pack_model, unpack_model
+from mlgate.registry.models import model_files_digest, open_model
+from mlgate.registry.record import Lineage
 from tests.support.fake_github import FakeGitHub
 from tests.support.models import save_classifier
 
@@ -247,7 +247,7 @@ def test_which_registry_a_run_uses_and_says(
 ) -> None:
     """`registry: github` locally: the GitHub champion with a GitHub remote and a token, else the local
     MLflow registry — and the run says which. In Actions there is no fallback."""
-    from mlgate.record_backend import open_registry
+    from mlgate.registry.backend import open_registry
 
     env, remote, kind, said = case
     git(tmp_path, "init", "-q", "-b", "main")

@@ -210,7 +210,7 @@ def test_rollback_without_previous_is_a_clear_error(
 
 def test_transaction_undo_restores_aliases_tags_and_deletes_created_versions(world: World) -> None:
     """The undo path every failure takes, on real registry changes."""
-    from mlgate.mlflow_registry import RegistryTransaction
+    from mlgate.registry.mlflow_aliases import RegistryTransaction
 
     name = "fraud-undo"
     world.registry.register(world.models["v1"], name, alias="champion")
@@ -404,8 +404,8 @@ def test_a_champion_whose_files_differ_from_its_promoted_digest_is_refused(world
     from mlflow import MlflowClient
 
     from mlgate.gate import GateInputError
-    from mlgate.mlflow_registry import MlflowAliasRegistry
-    from mlgate.registry import model_files_digest
+    from mlgate.registry.mlflow_aliases import MlflowAliasRegistry
+    from mlgate.registry.models import model_files_digest
 
     name = "fraud-tampered"
     version = world.registry.register(world.models["v1"], name, alias="champion")

@@ -46,11 +46,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.gate import GateInputError
-from mlgate.record import LINEAGE_PREFIX, Lineage, Move, NotesFor, VersionInfo
+from mlgate.registry.record import LINEAGE_PREFIX, Lineage, Move, NotesFor, VersionInfo
 
 if TYPE_CHECKING:
     from mlgate.github import Runner
-    from mlgate.registry import ModelHandle
+    from mlgate.registry.models import ModelHandle
 
 GIT_TIMEOUT = 120
 #: GTO orders events by their tag's time, to the second: a new stage event must be strictly later
@@ -68,7 +68,7 @@ def pack_model(directory: Path) -> bytes:
     """The model folder as a .tar.gz whose bytes depend only on the files' paths and contents (sorted
     entries, zero times, owners and modes normalised, no gzip timestamp); MLflow's registration marker
     (`registered_model_meta`) is left out, as the model digest leaves it out."""
-    from mlgate.registry import REGISTRY_FILES
+    from mlgate.registry.models import REGISTRY_FILES
 
     buffer = io.BytesIO()
     with (
@@ -358,7 +358,7 @@ class GitTagRegistry:
         return data
 
     def open_champion(self) -> ModelHandle | None:
-        from mlgate.registry import model_files_digest, open_model
+        from mlgate.registry.models import model_files_digest, open_model
 
         version = self.champion_version()
         if version is None:

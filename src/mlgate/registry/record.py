@@ -9,48 +9,26 @@ against either backend, chosen by the `registry` section of mlgate.yaml:
       # backend: mlflow   # MLflow registry aliases (a tracking server shared by every job)
       stage: production   # the GTO stage of the champion (github backend)
 
-- `github` (mlgate.gitops): versions and stage assignments are git tags in GTO's convention, the model
+- `github` (`gitops`): versions and stage assignments are git tags in GTO's convention, the model
   bytes and their sha256 are assets of the GitHub release on the version tag. Outside GitHub Actions,
   when the clone has no GitHub remote or no token (`GITHUB_TOKEN` / `GH_TOKEN`), the commands fall back
   to the local MLflow registry (`MLFLOW_TRACKING_URI`) and say so; in Actions they never fall back.
-- `mlflow` (mlgate.mlflow_registry): the `eval.baseline_alias` alias (`champion`) and `previous`.
+- `mlflow` (`mlflow_aliases`): the `eval.baseline_alias` alias (`champion`) and `previous`.
 
 Every command prints which registry it used (`RegistryOfRecord.where`). This module holds the interface
-and the shared types; `mlgate.record_backend.open_registry()` picks and opens the backend.
+and the shared types; `mlgate.registry.backend.open_registry()` picks and opens the backend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
-
-from pydantic import Field
-
-from mlgate.config import Section
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from mlgate.registry import ModelHandle
+    from mlgate.registry.models import ModelHandle
 
 LINEAGE_PREFIX = "mlgate."
-
-
-class RegistrySection(Section):
-    """Where the champion lives (the registry of record of `eval-gate`, `promote` and `model-card`)."""
-
-    backend: Literal["github", "mlflow"] = Field(
-        default="mlflow",
-        description=(
-            "`github`: versions and the production stage as GTO git tags, model bytes as GitHub release "
-            "assets (no server needed); `mlflow`: MLflow registry aliases on a tracking server."
-        ),
-    )
-    stage: str = Field(
-        default="production",
-        pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$",
-        description="GTO stage that marks the champion (github backend).",
-    )
-    remote: str = Field(default="origin", description="Git remote holding the tags (github backend).")
 
 
 @dataclass

@@ -26,11 +26,9 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from mlgate.config import Section
+from mlgate.eval_gate.config import LatencyRules
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,44 +36,6 @@ if TYPE_CHECKING:
 MODES = ("single_row", "batch")
 #: model -> mode -> statistics (p50/p95/p99/calls in ms of the judged clock, and the judged values)
 Latency = dict[str, dict[str, dict[str, float]]]
-
-
-class LatencyRules(Section):
-    """Latency measured after warm-up, candidate and baseline interleaved; budgets apply to p95 (ms)."""
-
-    enabled: bool = True
-    single_row_p95_ms: float | None = Field(
-        default=None, gt=0, description="Budget for one-row predict calls."
-    )
-    batch_p95_ms: float | None = Field(default=None, gt=0, description="Budget for one batch predict call.")
-    max_relative_increase: float | None = Field(
-        default=None,
-        ge=0,
-        description="p95 may exceed the baseline's by at most this fraction (single and batch).",
-    )
-    clock: Literal["cpu", "wall"] = Field(
-        default="cpu",
-        description="cpu: the process's CPU time per call (unaffected by other programs on the machine); "
-        "wall: elapsed time.",
-    )
-    rounds: int = Field(
-        default=5,
-        ge=1,
-        le=50,
-        description="The calls are split into rounds; the median of the rounds' p95 (and ratios) is judged.",
-    )
-    confirm: bool = Field(
-        default=True, description="Measure again before failing; fail only when the confirmation fails too."
-    )
-    warmup: int = Field(default=10, ge=0, description="Untimed calls per model before measuring.")
-    single_row_calls: int = Field(default=200, ge=10)
-    batch_calls: int = Field(default=20, ge=3)
-    batch_size: int = Field(default=256, ge=2)
-    max_seconds: float = Field(
-        default=120,
-        gt=0,
-        description="Time budget for the timed calls of one measurement (half single-row, half batch).",
-    )
 
 
 @dataclass

@@ -204,8 +204,8 @@ def _profile_section(profile: dict[str, Any] | None) -> list[str]:
 def build_card(
     *, config: Path, version: str | None, result_path: Path | None, profile_path: Path | None, output: Path
 ) -> GateResult:
-    from mlgate.eval_gate import load_eval_config
-    from mlgate.record_backend import open_registry
+    from mlgate.eval_gate.config import load_eval_config
+    from mlgate.registry.backend import open_registry
 
     section = load_eval_config(config)
     name = section.model_name

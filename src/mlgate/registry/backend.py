@@ -1,7 +1,7 @@
-"""Which backend holds the registry of record, and opening it (see `mlgate.record` for the interface).
+"""Which backend holds the registry of record, and opening it (see `record` for the interface).
 
-Its own module so the backends (`mlgate.gitops`, `mlgate.mlflow_registry`) import the shared types in
-`mlgate.record` without an import loop back to the code that chooses between them.
+Its own module so the backends (`gitops`, `mlflow_aliases`) import the shared types in `record`
+without an import loop back to the code that chooses between them.
 """
 
 from __future__ import annotations
@@ -9,15 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgate.config import load_section
-from mlgate.record import RegistryOfRecord, RegistrySection
+from mlgate.registry.config import load_registry_section
+from mlgate.registry.record import RegistryOfRecord
 
 if TYPE_CHECKING:
     from mlgate.github import Runner
-
-
-def load_registry_section(config: Path) -> RegistrySection:
-    return load_section(config, "registry", RegistrySection)
 
 
 def open_registry(
@@ -31,7 +27,7 @@ def open_registry(
     chosen: RegistryOfRecord
     note = ""
     if section.backend == "github":
-        from mlgate.gitops import GitTagRegistry, local_fallback_reason
+        from mlgate.registry.gitops import GitTagRegistry, local_fallback_reason
 
         reason = None if runner.in_actions else local_fallback_reason(runner, Path.cwd(), section.remote)
         if reason is None:
@@ -39,12 +35,12 @@ def open_registry(
                 name=model_name, stage=section.stage, remote=section.remote, runner=runner
             )
         else:
-            from mlgate.mlflow_registry import MlflowAliasRegistry
+            from mlgate.registry.mlflow_aliases import MlflowAliasRegistry
 
             chosen = MlflowAliasRegistry(name=model_name, alias=alias)
             note = f" ({reason}: using the local MLflow registry instead)"
     else:
-        from mlgate.mlflow_registry import MlflowAliasRegistry
+        from mlgate.registry.mlflow_aliases import MlflowAliasRegistry
 
         chosen = MlflowAliasRegistry(name=model_name, alias=alias)
     if announce:

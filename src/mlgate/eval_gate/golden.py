@@ -12,6 +12,7 @@ model from a worse one. So the golden dataset has two parts, told apart by one c
 
 Without `golden_sets` every rule is judged on every row, as before. `split_golden` validates the column
 and returns the row masks; it is a pure function of the frame and the section.
+`read_golden` reads and checks the file, `features_for` selects a model's input columns.
 """
 
 from __future__ import annotations
@@ -20,35 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, model_validator
-
-from mlgate.config import Section
+from mlgate.eval_gate.config import EvalSection, GoldenSets
 from mlgate.gate import GateInputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-
-class GoldenSets(Section):
-    """Which golden rows are must-pass scenarios (absolute rules) and which the comparison sample."""
-
-    column: str = Field(
-        default="golden_set", description="Golden-dataset column naming the part each row belongs to."
-    )
-    must_pass: str = Field(
-        default="must-pass",
-        description="Value of rows every model must get right: thresholds and segment gaps use them.",
-    )
-    sample: str = Field(
-        default="sample",
-        description="Value of the representative sample: comparisons with the baseline and intervals.",
-    )
-
-    @model_validator(mode="after")
-    def _distinct(self) -> GoldenSets:
-        if self.must_pass == self.sample:
-            raise ValueError("`must_pass` and `sample` must be different values")
-        return self
+    from mlgate.registry.models import ModelHandle
 
 
 @dataclass(frozen=True)
@@ -112,3 +91,84 @@ def split_golden(frame: pd.DataFrame, sets: GoldenSets | None, path: Path | str)
                 fix="the golden dataset needs both parts: must-pass scenarios and a representative sample",
             )
     return GoldenParts(must_pass, sample, configured=True)
+
+
+def _csv_header(path: Path) -> list[str]:
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def read_golden(path: Path, section: EvalSection) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.is_file():
+        raise GateInputError(
+            "golden dataset not found",
+            file=path,
+            field="eval.golden_data",
+            fix="run the data pipeline (`dvc repro`) or fix `eval.golden_data`",
+        )
+    try:
+        frame = pd.read_parquet(path) if path.suffix in {".parquet", ".pq"} else pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the same input error
+        raise GateInputError(
+            f"cannot be read ({type(exc).__name__})", file=path, fix="write CSV with a header row, or Parquet"
+        ) from None
+    # pandas renames a repeated CSV header (`amount`, `amount.1`): read the header itself
+    names = _csv_header(path) if path.suffix not in {".parquet", ".pq"} else [str(c) for c in frame.columns]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise GateInputError(
+            f"column {repeated[0]!r} appears more than once", file=path, fix="give every column a unique name"
+        )
+    if section.label not in frame.columns:
+        raise GateInputError(
+            f"label column {section.label!r} is missing",
+            file=path,
+            field="eval.label",
+            fix=f"columns are: {', '.join(map(str, frame.columns[:20]))}",
+        )
+    if len(frame) < 2:
+        raise GateInputError("has fewer than 2 rows", file=path, fix="use a golden dataset with real rows")
+    if section.task != "regression":
+        labels = set(frame[section.label].dropna().unique().tolist())
+        if not labels <= {0, 1} or frame[section.label].isna().any():
+            shown = ", ".join(map(repr, sorted(labels, key=str)[:5]))
+            raise GateInputError(
+                f"label column {section.label!r} must hold 0/1 (or true/false) without gaps; found {shown}",
+                file=path,
+                field="eval.label",
+                fix="encode the positive class as 1 and the rest as 0",
+            )
+    for seg in section.segments:
+        if seg.column not in frame.columns:
+            raise GateInputError(
+                f"segment column {seg.column!r} is missing",
+                file=path,
+                field="eval.segments",
+                fix="add the column or remove the segment rule",
+            )
+    split_golden(frame, section.golden_sets, path)  # fail fast on a bad golden-set column
+    return frame
+
+
+def features_for(
+    frame: pd.DataFrame, section: EvalSection, handle: ModelHandle, golden: Path
+) -> pd.DataFrame:
+    not_features = (section.label, *section.exclude_columns)
+    if section.golden_sets is not None:
+        not_features = (*not_features, section.golden_sets.column)
+    drop = [c for c in not_features if c in frame.columns]
+    features = frame.drop(columns=drop)
+    if handle.input_names is not None:
+        missing = [c for c in handle.input_names if c not in features.columns]
+        if missing:
+            raise GateInputError(
+                f"missing feature column(s) {', '.join(missing)} required by {handle.label}",
+                file=golden,
+                fix="regenerate the golden dataset with the model's features",
+            )
+        features = features[handle.input_names]
+    return features

@@ -9,7 +9,7 @@ Inputs
                     the run that holds the registered files, the PR from the event, the workflow's SHA)
     --rollback      instead: make the previous champion the champion again, in one step
 
-The registry of record is the `registry` section of mlgate.yaml (mlgate.record): GTO git tags and GitHub
+The registry of record is the `registry` section of mlgate.yaml (`record`): GTO git tags and GitHub
 release assets (`backend: github`: a version tag `<model>@vN.0.0` with the lineage, a release with the
 model archive and its sha256, the eval report and the model card, then the `production` assignment) or
 MLflow aliases (`backend: mlflow`: `champion` and `previous`).
@@ -39,7 +39,7 @@ from typing import Any
 import click
 
 from mlgate.gate import GateInputError, GateResult, config_option, path_option, report_dir_option
-from mlgate.record import Lineage
+from mlgate.registry.record import Lineage
 
 GATE = "promote"
 
@@ -140,9 +140,9 @@ def promote(
     golden_data: str | None,
     lineage: Lineage,
 ) -> GateResult:
-    from mlgate.eval_gate import combined_digest, load_eval_config, rules_digest
-    from mlgate.record_backend import open_registry
-    from mlgate.registry import file_digest, open_model
+    from mlgate.eval_gate.config import combined_digest, load_eval_config, rules_digest
+    from mlgate.registry.backend import open_registry
+    from mlgate.registry.models import file_digest, open_model
 
     section = load_eval_config(config)
     result = _read_result(result_path)
@@ -229,8 +229,8 @@ def release_notes(
     """The eval report and the model card of `version`, for the release body."""
     from datetime import UTC, datetime
 
-    from mlgate.eval_gate import load_eval_config
-    from mlgate.model_card import render_card
+    from mlgate.eval_gate.config import load_eval_config
+    from mlgate.registry.model_card import render_card
 
     section = load_eval_config(config)
     card = render_card(
@@ -253,8 +253,8 @@ def release_notes(
 
 
 def rollback(*, config: Path) -> GateResult:
-    from mlgate.eval_gate import load_eval_config
-    from mlgate.record_backend import open_registry
+    from mlgate.eval_gate.config import load_eval_config
+    from mlgate.registry.backend import open_registry
 
     section = load_eval_config(config)
     name = section.model_name
@@ -349,7 +349,7 @@ def command(
     """Make the candidate that passed the eval gate the champion (or roll back to the previous one)."""
     from mlgate import github
     from mlgate.gate import finish, run_gate
-    from mlgate.registry import file_digest
+    from mlgate.registry.models import file_digest
 
     def work() -> int:
         if do_rollback:

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlgate.gate import GateInputError
-from mlgate.record import LINEAGE_PREFIX, Lineage, Move, NotesFor, VersionInfo
+from mlgate.registry.record import LINEAGE_PREFIX, Lineage, Move, NotesFor, VersionInfo
 
 if TYPE_CHECKING:
-    from mlgate.registry import ModelHandle
+    from mlgate.registry.models import ModelHandle
 
 PREVIOUS = "previous"
 
@@ -37,7 +37,7 @@ class RegistryTransaction:
         return MlflowClient()
 
     def set_alias(self, alias: str, version: str) -> None:
-        from mlgate.registry import alias_version, with_retries
+        from mlgate.registry.models import alias_version, with_retries
 
         before = alias_version(self.name, alias)
         client = self._client()
@@ -55,7 +55,7 @@ class RegistryTransaction:
             )
 
     def set_tag(self, version: str, key: str, value: str) -> None:
-        from mlgate.registry import with_retries
+        from mlgate.registry.models import with_retries
 
         client = self._client()
         old = dict(client.get_model_version(self.name, version).tags).get(key)
@@ -97,7 +97,7 @@ def _register(name: str, handle: ModelHandle, candidate: str) -> tuple[str, str,
     A version already tagged with the same model digest is reused (re-running a workflow is idempotent)."""
     import mlflow
 
-    from mlgate.registry import is_local_model, open_model, registered_version_of, with_retries
+    from mlgate.registry.models import is_local_model, open_model, registered_version_of, with_retries
 
     client = mlflow.MlflowClient()
     if handle.name == name and handle.version:
@@ -139,7 +139,7 @@ def register_once(client: Any, source: str, name: str) -> Any:
     """
     import mlflow
 
-    from mlgate.registry import with_retries
+    from mlgate.registry.models import with_retries
 
     def versions() -> list[Any]:
         try:
@@ -174,19 +174,19 @@ class MlflowAliasRegistry:
 
     @property
     def where(self) -> str:
-        from mlgate.registry import tracking_uri
+        from mlgate.registry.models import tracking_uri
 
         return f"MLflow registry at {tracking_uri()} (`{self.name}@{self.alias}`)"
 
     def champion_version(self) -> str | None:
-        from mlgate.registry import alias_version
+        from mlgate.registry.models import alias_version
 
         return alias_version(self.name, self.alias)
 
     def open_champion(self) -> ModelHandle | None:
         from mlflow import MlflowClient
 
-        from mlgate.registry import open_model, with_retries
+        from mlgate.registry.models import open_model, with_retries
 
         version = self.champion_version()
         if version is None:
@@ -208,7 +208,7 @@ class MlflowAliasRegistry:
         return handle
 
     def promote(self, handle: ModelHandle, candidate: str, lineage: Lineage, notes: NotesFor) -> Move:
-        from mlgate.registry import alias_version
+        from mlgate.registry.models import alias_version
 
         name, alias = self.name, self.alias
         tx = RegistryTransaction(name)
@@ -245,7 +245,7 @@ class MlflowAliasRegistry:
         return Move(version, old, changed=True)
 
     def rollback(self) -> Move:
-        from mlgate.registry import alias_version
+        from mlgate.registry.models import alias_version
 
         name, alias = self.name, self.alias
         previous = alias_version(name, PREVIOUS)
@@ -280,7 +280,7 @@ class MlflowAliasRegistry:
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        from mlgate.registry import with_retries
+        from mlgate.registry.models import with_retries
 
         chosen = version or self.champion_version()
         if chosen is None:
