@@ -11,7 +11,7 @@ import pytest
 
 from mlgate.deploy.image import image_metadata, image_name
 from mlgate.errors import GateInputError
-from mlgate.registry import model_files_digest
+from mlgate.registry.models import model_files_digest
 from tests.support.bad_inputs import BadInput, check_bad_input
 
 MLMODEL = "artifact_path: model\nrun_id: 0123456789abcdef0123456789abcdef\nflavors:\n  sklearn: {}\n"

@@ -21,9 +21,9 @@ import pytest
 
 from mlgate.cli import main
 from mlgate.github import Runner
-from mlgate.gitops import GitTagRegistry
-from mlgate.record import Lineage
-from mlgate.registry import model_files_digest, open_model
+from mlgate.registry.gitops import GitTagRegistry
+from mlgate.registry.models import model_files_digest, open_model
+from mlgate.registry.record import Lineage
 from tests.support.fake_github import FakeGitHub
 from tests.support.models import save_classifier
 

@@ -29,10 +29,10 @@ FAILURE_REASONS: dict[str, str] = {
 
 def fetch_version(config: Path, version: str, dest: Path) -> Path:
     """The model folder of `version` under `dest` (replaced when it exists); digest-checked."""
-    from mlgate.eval_gate import load_eval_config
-    from mlgate.gitops import GitTagRegistry, unpack_model
-    from mlgate.record_backend import open_registry
-    from mlgate.registry import model_files_digest
+    from mlgate.eval_gate.config import load_eval_config
+    from mlgate.registry.backend import open_registry
+    from mlgate.registry.gitops import GitTagRegistry, unpack_model
+    from mlgate.registry.models import model_files_digest
 
     section = load_eval_config(config, required=True)
     registry = open_registry(config, model_name=section.model_name, alias=section.baseline_alias)
@@ -54,8 +54,8 @@ def fetch_version(config: Path, version: str, dest: Path) -> Path:
         from mlflow import MlflowClient
         from mlflow.artifacts import download_artifacts
 
-        from mlgate.record import LINEAGE_PREFIX
-        from mlgate.registry import registry_error, with_retries
+        from mlgate.registry.models import registry_error, with_retries
+        from mlgate.registry.record import LINEAGE_PREFIX
 
         uri = f"models:/{section.model_name}/{version}"
         try:

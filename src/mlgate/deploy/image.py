@@ -118,7 +118,7 @@ def image_metadata(
             field="data.digest.model",
             fix="promote with this mlgate version (it records the model's sha256)",
         )
-    from mlgate.registry import model_files_digest
+    from mlgate.registry.models import model_files_digest
 
     actual = model_files_digest(model_dir)
     if actual != model_sha:
