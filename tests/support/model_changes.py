@@ -1,12 +1,13 @@
 """Pull-request changes to a generated project's training, each committed the way a contributor would.
 
 - `risk_flags`: a genuinely better model. The generator's ground truth has step effects the default
-  features cannot express (a card younger than 30 / 180 days, a night-time transaction, and the three
-  together with a card-not-present device), while the default model sees card age and hour only as
-  smooth terms. The change adds those flags and their interactions (scikit-learn and numpy parts only,
-  so the pickled model still loads without the package). On the golden sample the model's PR AUC rises
-  from 0.281 to 0.314, with the paired bootstrap interval of the difference above 0 ([+0.0075, +0.0555]
-  with 1,000 resamples): the eval gate shows it better, not merely within the 10 % rule.
+  features cannot express (a card younger than 30 / 180 days, a night-time transaction, and the two
+  together), while the default model sees card age and hour only as smooth terms. The change adds those
+  flags and their pairwise interactions as one more column transformer of scikit-learn and numpy parts
+  (so the pickled model still loads without the package, and a single-row predict stays within the
+  latency rule: about 1.3x the default's). On the golden sample the model's PR AUC rises from 0.281 to
+  0.309, with the paired bootstrap interval of the difference above 0 ([+0.0047, +0.0502] with the
+  gate's 1,000 resamples): the eval gate shows it better, not merely within the 10 % rule.
 - `balanced_class_weight`: a model the eval gate passes but production must not take. Re-weighting the
   classes barely changes the ranking (PR AUC stays within the rule, must-pass recall rises), but every
   score is inflated: the positive rate at the decision threshold jumps several-fold and the score
@@ -23,37 +24,21 @@ from tests.support.project import git
 
 PACKAGE = "fraud_detection"
 
-_RISK_FLAGS = """    # step effects the smooth terms miss: night, card age under 30 or 180 days,
-    # no card present, and their interactions
-    flags = ColumnTransformer(
+_RISK_FLAGS = """    return ColumnTransformer(
         [
             (
-                "night",
+                # step effects the smooth terms miss: night (hour < 6), card age bands (< 6, < 30,
+                # < 180 days) and their pairs
+                "risk_flags",
                 make_pipeline(
-                    FunctionTransformer(np.digitize, kw_args={"bins": [6]}),
-                    OneHotEncoder(categories=[[0]], handle_unknown="ignore", sparse_output=False),
+                    FunctionTransformer(np.digitize, kw_args={"bins": [6, 30, 180]}),
+                    OneHotEncoder(
+                        categories=[[0, 1], [0, 1, 2, 3]], handle_unknown="ignore", sparse_output=False
+                    ),
+                    PolynomialFeatures(degree=2, interaction_only=True, include_bias=False),
                 ),
-                ["hour"],
-            ),
-            (
-                "new_card",
-                make_pipeline(
-                    FunctionTransformer(np.digitize, kw_args={"bins": [30, 180]}),
-                    OneHotEncoder(categories=[[0, 1]], handle_unknown="ignore", sparse_output=False),
-                ),
-                ["card_age_days"],
-            ),
-            (
-                "card_not_present",
-                OneHotEncoder(categories=[["web", "mobile"]], handle_unknown="ignore", sparse_output=False),
-                ["device"],
-            ),
-        ]
-    )
-    risk_flags = make_pipeline(flags, PolynomialFeatures(degree=3, interaction_only=True, include_bias=False))
-    return ColumnTransformer(
-        [
-            ("risk_flags", risk_flags, ["hour", "card_age_days", "device"]),"""
+                ["hour", "card_age_days"],
+            ),"""
 
 
 def _replace(path: Path, old: str, new: str) -> None:
