@@ -65,7 +65,8 @@ def say(message: str) -> None:
 
 def settings() -> dict[str, Any]:
     """Addresses from the `canary` section of mlgate.yaml (or of `CANARY_CONFIG`, relative to the project)."""
-    raw = yaml.safe_load((ROOT / os.environ.get("CANARY_CONFIG", "mlgate.yaml")).read_text(encoding="utf-8")) or {}
+    config = ROOT / os.environ.get("CANARY_CONFIG", "mlgate.yaml")
+    raw = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     canary = raw.get("canary") or {}
     local = canary.get("local") or {}
     prometheus = canary.get("prometheus") or {}
@@ -425,6 +426,7 @@ def demo() -> int:
         return code
     bad = os.environ.get("CANARY_BAD", "") not in ("", "0", "false")
     return run_stack(s, bad=bad, until=lambda: run_mlgate(demo_config()))
+
 
 if __name__ == "__main__":
     sys.exit(main())
