@@ -98,9 +98,9 @@ def canary_config(project: Path) -> dict[str, Any]:
     raw["canary"] = {
         "target": "local",
         "steps": [20, 50, 100],
-        "bake_seconds": 6,
+        "bake_seconds": 10,
         "min_requests": 20,
-        "max_inconclusive": 4,
+        "max_inconclusive": 6,
         "analysis": {"error_rate_min_delta": 0.1, "latency_max_ratio": 2.0},
         "prometheus": {"url": f"http://127.0.0.1:{free_port()}"},
         "local": {
@@ -200,7 +200,7 @@ def test_a_better_model_is_built_with_its_lineage_and_promoted_through_every_ste
     assert attested == [{"subjects": [{"name": IMAGE, "digest": build["digest"]}]}], attested
 
     # the canary: v2 against v1, promoted through every step
-    assert results.get("canary-staging") == "success", run.explain()
+    assert results.get("canary-staging") == "success", run.log("canary-staging")[-8000:]
     assert run.outputs("canary-staging").get("result") == "promoted", run.explain()
     steps = timeline(run)
     passed = [pct for action, pct, verdict in steps if verdict == "pass"]

@@ -26,6 +26,8 @@ to show — `analysis.error_rate_min_delta: 0.1` (`CANARY_MIN_DELTA`: the canary
 instead of ruling out a 2x error rate of zero) and `analysis.latency_max_ratio: 2` (`CANARY_LATENCY_RATIO`).
 Everything else is your mlgate.yaml as it is; real rollouts use it unchanged.
 
+Each service may take `CANARY_READY_SECONDS` (default 300) to load its model and answer /readyz.
+
 Needs nginx and prometheus on PATH (Debian/Ubuntu: `apt-get install nginx prometheus`; macOS:
 `brew install nginx prometheus`) and a trained model (`make pipeline`). Everything binds 127.0.0.1 and
 is stopped at the end, also on Ctrl-C or SIGTERM (mlgate rolls back to the baseline first). Every run
@@ -94,7 +96,11 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 120.0) -> None:
+#: how long a service may take to load its model and answer /readyz (a loaded CI runner can be slow)
+READY_SECONDS = float(os.environ.get("CANARY_READY_SECONDS", "300"))
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = READY_SECONDS) -> None:
     """Wait until `url` answers 200; fail at once (with its log) when `proc` exits meanwhile."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -349,7 +355,8 @@ def start_background() -> int:
             start_new_session=True,  # outlives the shell step that started it, until `stop`
         )
     PID_FILE.write_text(str(proc.pid), encoding="utf-8")
-    deadline = time.monotonic() + 180
+    limit = 3 * READY_SECONDS + 60  # both services and Prometheus, one after the other
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if READY_FILE.exists():
             say(f"stack running (pid {proc.pid}, log {log.relative_to(ROOT)}); `stop` ends it")
@@ -358,7 +365,7 @@ def start_background() -> int:
             say(f"the stack exited ({proc.returncode}):\n{log_tail(log)}")
             return 1
         time.sleep(0.3)
-    say(f"the stack was not ready within 180 s:\n{log_tail(log)}")
+    say(f"the stack was not ready within {limit:g} s:\n{log_tail(log)}")
     stop_background()
     return 1
 
