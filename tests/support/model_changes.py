@@ -83,4 +83,4 @@ def committed(project: Path, change: str, message: str, *, keep: bool = False) -
         yield head
     finally:
         if not keep:
-            git(project, "revert", "--no-edit", "-q", head)
+            git(project, "revert", "--no-edit", head)

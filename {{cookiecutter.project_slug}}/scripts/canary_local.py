@@ -188,9 +188,11 @@ def run_mlgate(config: Path) -> int:
 
 
 def golden_rows() -> list[dict[str, Any]]:
-    path = ROOT / "data" / "golden.csv"
+    """The replayed traffic: data/golden.csv, or the file `CANARY_GOLDEN_DATA` names (cd.yml: the gated
+    one)."""
+    path = ROOT / os.environ.get("CANARY_GOLDEN_DATA", "data/golden.csv")
     if not path.is_file():
-        raise SystemExit("canary-local: data/golden.csv is missing — run `make pipeline` first")
+        raise SystemExit(f"canary-local: {path} is missing — run `make pipeline` first")
     with path.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     for row in rows:
