@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "drift-metrics": "mlgate.monitor.command:drift_metrics_command",
     "monitor-local": "mlgate.monitor.local:command",
     "live-performance": "mlgate.monitor.live_command:command",
+    "image-metadata": "mlgate.deploy.command:image_command",
+    "fetch-model": "mlgate.deploy.fetch:fetch_command",
     "repo-settings": "mlgate.repo_settings:command",
     "template-update": "mlgate.template_update:command",
 }

@@ -270,6 +270,7 @@ def run_generated(
     job: str | None = None,
     secrets: dict[str, str] | None = None,
     git_remote: tuple[str, Path] | None = None,
+    variables: dict[str, str] | None = None,
 ) -> ActRun:
     """Run a generated project's `workflow` against the recording GitHub API at `fake_url`, its `uv`
     steps installing mlgate from the wheel in `wheel_dir` (standing in for PyPI).
@@ -296,4 +297,5 @@ def run_generated(
         job=job,
         env=env,
         secrets={"GITHUB_TOKEN": "test-token", **(secrets or {})},
+        variables=variables,
     )

@@ -43,6 +43,8 @@ BASE: frozenset[str] = frozenset(
         "docs/model_card.md",
         "docs/pre-mortem.md",
         "docs/runbook.md",
+        "deploy/kserve/inferenceservice-standard.yaml",  # KServe Standard mode: spec.canary
+        "deploy/kserve/inferenceservice.yaml",  # KServe Serverless mode: canaryTrafficPercent
         "dvc.yaml",
         "gx/.gitignore",
         "gx/checkpoints/data-contract.json",

@@ -153,7 +153,18 @@ def test_cd_promotes_behind_an_environment_and_only_the_registry_and_card_jobs_w
     jobs = cd["jobs"]
     assert jobs["promote"]["environment"] == jobs["rollback"]["environment"] == "model-production"
     writers = {name for name, job in jobs.items() if job["permissions"].get("contents") != "read"}
-    assert writers == {"promote", "rollback", "model-card"}
+    assert writers == {"promote", "rollback", "model-card", "champion-rollback"}
+    # the champion follows a failed canary back: tags and the PR comment, nothing else
+    assert jobs["champion-rollback"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+    # only the image job pushes packages and signs attestations
+    assert jobs["image"]["permissions"] == {
+        "contents": "read",
+        "packages": "write",
+        "id-token": "write",
+        "attestations": "write",
+    }
+    assert [n for n, job in jobs.items() if "packages" in job["permissions"]] == ["image"]
+    assert [n for n, job in jobs.items() if "attestations" in job["permissions"]] == ["image"]
     assert jobs["gate"]["permissions"] == {"contents": "read"}
     for name in ("promote", "rollback"):
         assert jobs[name]["permissions"] == {"contents": "write"}, name

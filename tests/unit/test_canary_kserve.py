@@ -1,7 +1,9 @@
 """`mlgate canary` with target `kserve` against a local stand-in of the Kubernetes API (the documented
-InferenceService request/response shapes, see tests/support/fake_kserve.py — not a cluster), with
-metrics from a real Prometheus scraping two model servers that receive traffic in the split the
-InferenceService status reports.
+InferenceService request/response shapes, see tests/support/fake_kserve.py — not a cluster), reached
+through lightkube with a kubeconfig (static token, or an exec credential plugin whose token expires
+mid-rollout) or in-cluster (service-account token and the cluster CA over verified TLS), with metrics
+from a real Prometheus scraping two model servers that receive traffic in the split the
+InferenceService status reports. Serverless (`canaryTrafficPercent`) and Standard (`spec.canary`) modes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import yaml
 
 from mlgate.cli import main
 from tests.support.canary_stack import CanaryStack
-from tests.support.fake_kserve import FakeKServe
+from tests.support.fake_kserve import FakeKServe, write_kubeconfig
 
 pytestmark = [
     pytest.mark.slow,
@@ -43,8 +45,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CanaryStack]:
 @pytest.fixture
 def kserve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeKServe]:
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("MLGATE_OUTPUT_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("KUBERNETES_TOKEN", "sa-token")
     with FakeKServe(token="sa-token") as fake:
         yield fake
 
@@ -76,7 +78,15 @@ class SplitLoad:
         self.thread.join(timeout=10)
 
 
-def config(tmp_path: Path, stack: CanaryStack, fake: FakeKServe, **kserve: Any) -> Path:
+def config(
+    tmp_path: Path,
+    stack: CanaryStack,
+    fake: FakeKServe,
+    token: str = "sa-token",  # noqa: S107 - a test token
+    **kserve: Any,
+) -> Path:
+    if "kubeconfig" not in kserve and "service_account_dir" not in kserve:
+        kserve["kubeconfig"] = str(write_kubeconfig(tmp_path / "kubeconfig", fake.url, token=token))
     section = {
         "target": "kserve",
         "steps": [20, 50, 100],
@@ -86,7 +96,7 @@ def config(tmp_path: Path, stack: CanaryStack, fake: FakeKServe, **kserve: Any) 
         # a few dozen canary requests without errors cannot rule out a 2x error rate; 10 % errors they can
         "analysis": {"error_rate_min_delta": 0.1},
         "prometheus": {"url": stack.prometheus_url},
-        "kserve": {"api_url": fake.url, "namespace": "models", "name": "fraud-detection", **kserve},
+        "kserve": {"namespace": "models", "name": "fraud-detection", **kserve},
     }
     path = tmp_path / "mlgate.yaml"
     path.write_text(yaml.safe_dump({"canary": section}), encoding="utf-8")
@@ -129,10 +139,11 @@ def test_api_error_rolls_back_and_verifies(stack: CanaryStack, kserve: FakeKServ
     ("kserve_settings", "args", "message"),
     [
         ({"name": "missing"}, (), 'inferenceservices.serving.kserve.io \\"missing\\" not found'),
-        ({"token_env": "NO_SUCH_TOKEN"}, (), "HTTP 401"),
-        ({}, ("--model-version", "fraud-detection/9"), "not found in the predictor's storageUri"),
+        ({"token": "wrong-token"}, (), "HTTP 401"),
+        ({}, ("--model-version", "fraud-detection/9"), "not found in the predictor"),
+        ({"kubeconfig": "/nonexistent/kubeconfig"}, (), "no usable Kubernetes configuration"),
     ],
-    ids=["isvc-missing", "unauthorised", "version-not-found"],
+    ids=["isvc-missing", "unauthorised", "version-not-found", "no-kubeconfig"],
 )
 def test_bad_input_leaves_traffic_on_the_baseline(  # noqa: PLR0917 - pytest fixtures
     stack: CanaryStack,
@@ -198,3 +209,112 @@ def test_window_counts_are_exact_counts_of_what_each_arm_served(stack: CanarySta
         assert arm.requests == n and arm.errors == 0
         assert arm.score_counts is not None and sum(arm.score_counts) == n
         assert all(count == int(count) for count in arm.score_counts)
+
+
+def test_an_exec_plugin_token_that_expires_mid_rollout_is_refreshed(
+    stack: CanaryStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The kubeconfig's exec credential plugin (like `aws eks get-token`) is run again on 401: the token
+    expires right after the first shift, and the later shifts and the promotion still go through."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("MLGATE_OUTPUT_DIR", str(tmp_path / "out"))
+    token_file = tmp_path / "exec-token"
+    with FakeKServe(token="eks-token", token_file=token_file, rotate_after_patches=1) as fake:
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", fake.url, exec_token_file=token_file)
+        with SplitLoad(stack, fake):
+            code, data = run(config(tmp_path, stack, fake, kubeconfig=str(kubeconfig)), tmp_path)
+    assert code == 0, json.dumps(data.get("timeline"), indent=1)
+    assert data["result"] == "promoted"
+    assert fake.rotations == 1 and fake.unauthorised >= 1  # the old token was refused once, then refreshed
+    assert [p["spec"]["predictor"]["canaryTrafficPercent"] for p in fake.patches] == [20, 50, None]
+
+
+def test_in_cluster_uses_the_service_account_token_and_verifies_the_cluster_ca(
+    stack: CanaryStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("MLGATE_OUTPUT_DIR", str(tmp_path / "out"))
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "namespace").write_text("models", encoding="utf-8")
+    with FakeKServe(token="pod-token", token_file=account / "token", tls_dir=tmp_path / "tls") as fake:
+        assert fake.url.startswith("https://") and fake.ca_path is not None
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(fake.port))
+        # a CA that did not sign the server's certificate: refused before any traffic moves
+        (account / "ca.crt").write_bytes((tmp_path / "tls" / "server.crt").read_bytes())
+        path = config(tmp_path, stack, fake, service_account_dir=str(account))
+        code, data = run(path, tmp_path)
+        assert code == 1 and data == {} and fake.patches == []
+        # the cluster CA: verified TLS, the mounted token
+        (account / "ca.crt").write_bytes(fake.ca_path.read_bytes())
+        with SplitLoad(stack, fake):
+            code, data = run(path, tmp_path)
+    assert code == 0, json.dumps(data.get("timeline"), indent=1)
+    assert data["result"] == "promoted" and fake.canary_percent() == 100.0
+
+
+def standard_isvc(fake: FakeKServe) -> dict[str, Any]:
+    """The InferenceService in Standard mode: the champion's predictor and the candidate in spec.canary."""
+    obj = fake.get()
+    del obj["status"]
+
+    def predictor(version: str) -> dict[str, Any]:
+        return {
+            "containers": [
+                {
+                    "name": "kserve-container",
+                    "image": f"ghcr.io/acme/fraud-detection:model-{version}",
+                    "env": [{"name": "MODEL_VERSION", "value": version}],
+                }
+            ]
+        }
+
+    obj["metadata"]["annotations"] = {"serving.kserve.io/deploymentMode": "Standard"}
+    obj["spec"] = {
+        "predictor": predictor("1.0.0"),
+        "canary": [{"trafficPercent": 0, "predictor": predictor("2.0.0")}],
+    }
+    return obj
+
+
+class StandardSplit(SplitLoad):
+    def loop(self) -> None:  # the split spec.canary declares
+        rng = random.Random(1)  # noqa: S311 - traffic split simulation
+        deadline = time.monotonic() + 90
+        with httpx.Client(timeout=5.0) as client:
+            while not self.stop.is_set() and time.monotonic() < deadline:
+                canaries = self.fake.get()["spec"].get("canary") or []
+                percent = canaries[0]["trafficPercent"] if canaries else 100
+                port = self.stack.canary_port if rng.random() * 100 < percent else self.stack.baseline_port
+                client.post(f"http://127.0.0.1:{port}/predict", json={"amount": 3.0})
+                self.stop.wait(1.0 / self.rate)
+
+
+def test_standard_mode_moves_spec_canary_and_promotes_the_canary_predictor(
+    stack: CanaryStack, kserve: FakeKServe, tmp_path: Path
+) -> None:
+    kserve.put(standard_isvc(kserve))
+    with StandardSplit(stack, kserve):
+        code, data = run(
+            config(tmp_path, stack, kserve, mode="standard"), tmp_path, "--model-version", "2.0.0"
+        )
+    assert code == 0, json.dumps(data.get("timeline"), indent=1)
+    assert data["result"] == "promoted"
+    assert [p["spec"]["canary"][0]["trafficPercent"] for p in kserve.patches[:-1]] == [20, 50]
+    final = kserve.get()["spec"]
+    assert "canary" not in final
+    assert final["predictor"]["containers"][0]["image"].endswith(":model-2.0.0")
+
+
+def test_standard_mode_without_a_canary_entry_is_bad_input(
+    stack: CanaryStack, kserve: FakeKServe, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    obj = standard_isvc(kserve)
+    del obj["spec"]["canary"]
+    kserve.put(obj)
+    code, data = run(config(tmp_path, stack, kserve, mode="standard"), tmp_path)
+    assert code == 1 and data == {} and kserve.patches == []
+    assert "has no spec.canary entry" in capsys.readouterr().err

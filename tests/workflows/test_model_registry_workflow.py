@@ -4,13 +4,16 @@ pushed to a bare repository standing in for the GitHub remote, the model archive
 release assets on the recording GitHub API.
 
 PR 1 (no champion) passes on absolute rules; its merge publishes v1.0.0 and assigns `production`; PR 2
-with a worse model is blocked against v1 with a comment naming both; PR 3 with another model passes and
-its merge makes v2 the champion; the rollback dispatch makes v1 the champion again (`gto show` and
-`gto history` in a fresh clone agree); a champion whose bytes do not match its digest is refused.
+with a worse model is blocked against v1 with a comment naming both; PR 3 with a better model
+(tests/support/model_changes.py `risk_flags`) passes, shown better on the golden sample (the PR AUC
+difference's interval above 0), and its merge makes v2 the champion; the rollback dispatch makes v1 the
+champion again (`gto show` and `gto history` in a fresh clone agree); a champion whose bytes do not
+match its digest is refused.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +26,7 @@ import pytest
 from tests.support.act import ActRun, pull_request_event, run_generated
 from tests.support.fake_github import FakeGitHub
 from tests.support.latency import measured_single_row_budget_ms, set_single_row_budget
+from tests.support.model_changes import committed
 from tests.support.project import as_github_repository, git, render_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-model-registry")]
@@ -103,6 +107,15 @@ class GitOpsRepo:
             git(self.project, "commit", "-qam", "Restore the parameters")
 
 
+def pr_auc_difference_interval(comment: str) -> tuple[float, float]:
+    """The Δ interval of the pr_auc row of an eval-gate comment (candidate minus baseline)."""
+    row = next(line for line in comment.splitlines() if line.startswith("| pr_auc"))
+    intervals = re.findall(r"\[([+-][0-9.]+), ([+-][0-9.]+)\]", row)
+    assert intervals, row
+    low, high = intervals[-1]
+    return float(low), float(high)
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path, mlgate_src: Path) -> Iterator[GitOpsRepo]:
     generated = render_project(tmp_path_factory.mktemp("gen"), wheel_dir=wheel_dir, init=True)
@@ -156,10 +169,14 @@ def test_worse_blocked_better_promoted_then_rolled_back(
     assert "candidate/model" in comments[-1] and f"{MODEL} v1.0.0" in comments[-1], comments[-1]
     assert "blocked" in comments[-1]
 
-    with repo.regularisation("2.0", "Loosen the regularisation"):  # another healthy model
+    # a genuinely better model (tests/support/model_changes.py): shown better on the golden sample, the
+    # interval of its PR AUC difference above 0 — not merely within the 10 % rule
+    with committed(repo.project, "risk_flags", "Flag new cards, night-time and card-not-present"):
         better, comments = repo.run(tmp_path / "ci3", event="pull_request", job="eval-gate", pr=3)
         assert better.job_results().get("eval-gate") == "success", better.explain()
         assert f"{MODEL} v1.0.0" in comments[-1], comments[-1]
+        low, high = pr_auc_difference_interval(comments[-1])
+        assert 0 < low < high, comments[-1]
         cd, _ = repo.run(tmp_path / "cd3", event="push", job="promote", pr=3)
     assert cd.job_results().get("promote") == "success", cd.explain()
     assert cd.outputs("promote").get("model-version") == "2.0.0", cd.explain()

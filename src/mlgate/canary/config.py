@@ -239,15 +239,29 @@ class SageMakerSettings(Section):
 
 
 class KServeSettings(Section):
-    """An InferenceService whose predictor is rolled out with canaryTrafficPercent."""
+    """An InferenceService whose predictor is rolled out in KServe's Serverless or Standard canary style,
+    reached through a kubeconfig (exec credential plugins refreshed on 401) or, in a pod, the service
+    account's token and the cluster CA."""
 
-    api_url: str = Field("https://kubernetes.default.svc", description="Kubernetes API server URL.")
     namespace: str = Field("default", description="Namespace of the InferenceService.")
     name: str = Field("", description="InferenceService name.")
-    token_env: str = Field(
-        "KUBERNETES_TOKEN", description="Environment variable holding the bearer token (empty: none)."
+    mode: Literal["serverless", "standard"] = Field(
+        "serverless",
+        description="serverless: spec.predictor.canaryTrafficPercent (Knative revisions); standard: "
+        "spec.canary[0].trafficPercent (KServe 0.20+ Standard mode).",
     )
-    verify_tls: bool = Field(True, description="Verify the API server's certificate.")
+    kubeconfig: str | None = Field(
+        None,
+        description="kubeconfig file (exec plugins such as `aws eks get-token` are run again when a token "
+        "expires). Null: in a pod, the service account's token and cluster CA; else $KUBECONFIG or "
+        "~/.kube/config.",
+    )
+    context: str | None = Field(None, description="kubeconfig context (null: the current context).")
+    service_account_dir: str = Field(
+        "/var/run/secrets/kubernetes.io/serviceaccount",
+        description="Where a pod's service account token, namespace and ca.crt are mounted.",
+    )
+    timeout_seconds: float = Field(30.0, gt=0, description="HTTP timeout of one Kubernetes API call.")
 
 
 class CanarySection(Section):

@@ -8,6 +8,10 @@ Inputs
     --lock-file / --dvc-lock / --run-id / --pr-number / --git-sha   lineage (defaults: uv.lock, dvc.lock,
                     the run that holds the registered files, the PR from the event, the workflow's SHA)
     --rollback      instead: make the previous champion the champion again, in one step
+    --expect-champion V   with --rollback: only while V is the champion (after a failed canary of V);
+                    another champion: `champion-moved`, nothing changed
+    --comment       upsert the result on the pull request (`--pr-number`): after a failed canary, the
+                    merged one; a rollback that fails says there that the registry still names V
 
 The registry of record is the `registry` section of mlgate.yaml (`record`): GTO git tags and GitHub
 release assets (`backend: github`: a version tag `<model>@vN.0.0` with the lineage, a release with the
@@ -38,7 +42,14 @@ from typing import Any
 
 import click
 
-from mlgate.gate import GateInputError, GateResult, config_option, path_option, report_dir_option
+from mlgate.gate import (
+    GateInputError,
+    GateResult,
+    comment_option,
+    config_option,
+    path_option,
+    report_dir_option,
+)
 from mlgate.registry.record import Lineage
 
 GATE = "promote"
@@ -54,6 +65,14 @@ FAILURE_REASONS: dict[str, str] = {
     ),
     "promotion-failed": (
         "a registry change failed mid-way (a tag push, the release, an alias); every change was undone"
+    ),
+    "champion-moved": (
+        "rollback with `expect-champion`: another version than the one the canary judged is the champion; "
+        "nothing was changed"
+    ),
+    "rollback-failed": (
+        "rollback after a failed canary could not move the champion back (the registry still names the "
+        "rolled-back version; serving does not): run CD with `rollback: true` once the registry answers"
     ),
     "registry-unreachable": (
         "the registry (git remote, GitHub API or MLflow) did not answer after bounded retries"
@@ -252,18 +271,43 @@ def release_notes(
     return "\n\n".join(parts)
 
 
-def rollback(*, config: Path) -> GateResult:
+def rollback(*, config: Path, expect: str | None = None) -> GateResult:
     from mlgate.eval_gate.config import load_eval_config
     from mlgate.registry.backend import open_registry
 
     section = load_eval_config(config)
     name = section.model_name
     registry = open_registry(config, model_name=name, alias=section.baseline_alias)
-    move = registry.rollback()
+    if expect:
+        current = registry.champion_version()
+        if current != expect:
+            return _outcome(
+                False,
+                "champion-moved",
+                f"the champion in {registry.where} is "
+                f"{f'v{current}' if current else 'no version'}, not v{expect} (the version the canary "
+                "judged): nothing was changed",
+                name=name,
+                outputs={"model-version": current or ""},
+            )
+    try:
+        move = registry.rollback()
+    except GateInputError as exc:
+        if not expect:
+            raise
+        return _outcome(
+            False,
+            "rollback-failed",
+            f"⚠️ the canary of v{expect} rolled serving back, but the registry still names v{expect} as "
+            f"the champion: {exc.message} — run CD with `rollback: true` once {registry.where} answers",
+            name=name,
+            outputs={"model-version": expect},
+        )
+    after = f" after the failed canary of v{expect}" if expect else ""
     return _outcome(
         True,
         "",
-        f"rolled back: `{name}` v{move.version} is the champion again in {registry.where} "
+        f"rolled back{after}: `{name}` v{move.version} is the champion again in {registry.where} "
         f"(was v{move.previous})",
         name=name,
         outputs={"model-version": move.version, "previous-version": move.previous or ""},
@@ -331,6 +375,13 @@ def _outcome(
     envvar="MLGATE_ROLLBACK",
     help="Make the previous champion the champion again.",
 )
+@click.option(
+    "--expect-champion",
+    envvar="MLGATE_EXPECT_CHAMPION",
+    default="",
+    help="With --rollback: roll back only while this version is the champion (after its failed canary).",
+)
+@comment_option(False, help="Upsert the result as a comment on the pull request (--pr-number).")
 @report_dir_option()
 def command(
     *,
@@ -344,6 +395,8 @@ def command(
     pr_number: str,
     git_sha: str,
     do_rollback: bool,
+    expect_champion: str,
+    comment: bool,
     report_dir: Path,
 ) -> int:
     """Make the candidate that passed the eval gate the champion (or roll back to the previous one)."""
@@ -352,8 +405,12 @@ def command(
     from mlgate.registry.models import file_digest
 
     def work() -> int:
+        key = "rollback" if do_rollback else "promote"
         if do_rollback:
-            return finish(rollback(config=config), report_dir=report_dir)
+            result = rollback(config=config, expect=expect_champion.strip().removeprefix("v") or None)
+            if result.failure_reason:
+                github.Runner.from_env().error(result.summary_md.split(": ", 1)[-1], title="mlgate promote")
+            return finish(result, report_dir=report_dir, comment_key=key if comment else None)
         if not candidate:
             raise GateInputError(
                 "no candidate model given",
@@ -381,6 +438,6 @@ def command(
             golden_data=golden_data,
             lineage=lineage,
         )
-        return finish(result, report_dir=report_dir)
+        return finish(result, report_dir=report_dir, comment_key=key if comment else None)
 
     return run_gate(GATE, work)
