@@ -1,5 +1,7 @@
 """`mlgate canary` with target `sagemaker` against moto's server (real HTTP, real boto3): champion and
-challenger production variants, UpdateEndpointWeightsAndCapacities, per-variant CloudWatch metrics.
+challenger production variants, UpdateEndpointWeightsAndCapacities, per-variant CloudWatch metrics, and
+the deploy of the promoted version onto the challenger variant (CreateModel, CreateEndpointConfig and
+UpdateEndpoint — the last through tests/support/moto_sagemaker.py, the stand-in for the one API moto lacks).
 
 A feeder thread plays the endpoint's traffic: every tick it reads the variant weights and publishes
 Invocations / Invocation5XXErrors per variant, the way SageMaker would.
@@ -8,46 +10,31 @@ Invocations / Invocation5XXErrors per variant, the way SageMaker would.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import os
-import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from mlgate.cli import main
-from tests.support.canary_stack import free_port
+from tests.support import moto_sagemaker
 
-MOTO = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(MOTO).exists(), reason="needs moto[server] (dev group)"),
+    pytest.mark.skipif(importlib.util.find_spec("flask") is None, reason="needs moto[server] (dev group)"),
 ]
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [MOTO, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+def aws(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """moto's server with UpdateEndpoint; `indirect` parametrisation names SageMaker actions to fail."""
+    with moto_sagemaker.serve(faults=tuple(getattr(request, "param", ()))) as url:
         for name, value in {
             "AWS_ENDPOINT_URL": url,
             "AWS_ACCESS_KEY_ID": "testing",
@@ -58,9 +45,6 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
         monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
         monkeypatch.setenv("MLGATE_OUTPUT_DIR", str(tmp_path / "out"))
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def clients() -> tuple[Any, Any]:
@@ -267,3 +251,135 @@ def test_cloudwatch_latency_ladder_holds_every_bound_the_judge_needs(p95: float,
             assert any(b <= target for b in bounds), target
         if target <= LATENCY_BOUNDS[-1]:
             assert any(b >= target for b in bounds), target
+
+
+# --- deploy: the promoted version onto the challenger variant at 0 %, then the canary ----------------------
+
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud"
+DEPLOY = {
+    "image_uri": ECR + ":{version}@{digest}",
+    "execution_role_arn": "arn:aws:iam::123456789012:role/sagemaker",
+    "deploy_timeout_seconds": 30,
+}
+DIGEST = "sha256:" + "ab" * 32
+
+
+def endpoint_state() -> tuple[str, dict[str, tuple[str, float]]]:
+    """The endpoint's config name and, per variant, (model, initial weight) of that config."""
+    sm, _ = clients()
+    name = sm.describe_endpoint(EndpointName="fraud-detection-prod")["EndpointConfigName"]
+    variants = sm.describe_endpoint_config(EndpointConfigName=name)["ProductionVariants"]
+    return name, {
+        v["VariantName"]: (v["ModelName"], float(v.get("InitialVariantWeight") or 0)) for v in variants
+    }
+
+
+def deployer(log: list[str], **overrides: Any) -> Any:
+    import boto3
+
+    from mlgate.canary.config import SageMakerSettings
+    from mlgate.canary.targets.sagemaker_deploy import SageMakerDeployer
+
+    settings = SageMakerSettings(endpoint_name="fraud-detection-prod", **{**DEPLOY, **overrides})
+    return SageMakerDeployer(settings, boto3.client("sagemaker"), poll_seconds=0.2, log=log.append)
+
+
+def test_promoted_version_becomes_the_challenger_at_zero_then_goes_through_the_canary(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_endpoint()
+    with Feeder("fraud-detection-prod", canary_error_rate=0.01):
+        code, data = run(
+            config(tmp_path, sagemaker=DEPLOY), tmp_path, "--model-version", "3.1", "--image-digest", DIGEST
+        )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert data["result"] == "promoted" and canary_weight() == 100.0
+    # the new config: champion unchanged, challenger on the promoted version's model at weight 0
+    assert endpoint_state() == (
+        "fraud-detection-prod-3-1",
+        {"champion": ("fraud-detection-v1", 100.0), "challenger": ("fraud-detection-prod-3-1", 0.0)},
+    )
+    sm, _ = clients()
+    model = sm.describe_model(ModelName="fraud-detection-prod-3-1")
+    assert model["PrimaryContainer"]["Image"] == f"{ECR}:3.1@{DIGEST}"
+    assert model["ExecutionRoleArn"] == DEPLOY["execution_role_arn"]
+    assert err.index("UpdateEndpoint fraud-detection-prod -> fraud-detection-prod-3-1") < err.index(
+        "InService"
+    )
+    # the next version: the promoted model (all the traffic, on the challenger) becomes the champion
+    log: list[str] = []
+    deployer(log).deploy("3.2", DIGEST)
+    assert endpoint_state()[1] == {
+        "champion": ("fraud-detection-prod-3-1", 100.0),
+        "challenger": ("fraud-detection-prod-3-2", 0.0),
+    }
+    assert canary_weight() == 0.0
+
+
+@pytest.mark.parametrize(
+    "aws", [("CreateModel",), ("CreateEndpointConfig",), ("UpdateEndpoint",)], indirect=True, ids=str
+)
+def test_an_aws_error_before_traffic_moves_leaves_the_old_config(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_endpoint()
+    before = endpoint_state()
+    code, data = run(
+        config(tmp_path, sagemaker=DEPLOY), tmp_path, "--model-version", "3.1", "--image-digest", DIGEST
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and data == {}
+    assert 'failure-reason="deploy-error"' in (tmp_path / "out" / "outputs.env").read_text()
+    assert "injected fault" in err and "stays on its previous config" in err and "Traceback" not in err
+    assert endpoint_state() == before and canary_weight() == 0.0
+
+
+def test_an_update_sagemaker_rolls_back_is_a_deploy_error(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SageMaker keeps the endpoint on its old config when the new model fails its health check."""
+    make_endpoint()
+    before = endpoint_state()
+    broken = {**DEPLOY, "image_uri": ECR + ":broken-{version}"}
+    code, _ = run(config(tmp_path, sagemaker=broken), tmp_path, "--model-version", "3.1")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert 'failure-reason="deploy-error"' in (tmp_path / "out" / "outputs.env").read_text()
+    assert "rolled the update of fraud-detection-prod back" in err and "ping health check" in err
+    assert endpoint_state() == before
+
+
+def test_a_rerun_for_the_same_version_reuses_the_names(aws: str) -> None:
+    make_endpoint()
+    sm, _ = clients()
+    log: list[str] = []
+    assert deployer(log).deploy("3.1", DIGEST) == "fraud-detection-prod-3-1"
+    assert deployer(log).deploy("3.1", DIGEST) == "fraud-detection-prod-3-1"
+    assert "already runs config fraud-detection-prod-3-1 (re-run): no update" in log[-1]
+    # an earlier run created the model and config but the endpoint is back on the old config: both reused
+    sm.update_endpoint(EndpointName="fraud-detection-prod", EndpointConfigName="fraud-detection-prod-cfg")
+    log.clear()
+    deployer(log).deploy("3.1", DIGEST)
+    assert any("model fraud-detection-prod-3-1 exists (re-run): reused" in line for line in log)
+    assert any("endpoint config fraud-detection-prod-3-1 exists (re-run): reused" in line for line in log)
+    assert endpoint_state()[0] == "fraud-detection-prod-3-1"
+    assert len(sm.list_models()["Models"]) == 3
+    assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 2
+
+
+def test_a_stale_model_of_the_same_name_is_never_reused(aws: str) -> None:
+    from mlgate.gate import GateInputError
+
+    make_endpoint()
+    sm, _ = clients()
+    sm.create_model(
+        ModelName="fraud-detection-prod-3-1",
+        ExecutionRoleArn=DEPLOY["execution_role_arn"],
+        PrimaryContainer={"Image": f"{ECR}:old"},
+    )
+    before = endpoint_state()
+    with pytest.raises(GateInputError, match=r"already exists with image .*:old") as raised:
+        deployer([]).deploy("3.1", DIGEST)
+    assert raised.value.reason == "deploy-error"
+    assert endpoint_state() == before

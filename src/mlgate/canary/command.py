@@ -6,6 +6,8 @@ Inputs (each flag falls back to `MLGATE_<FLAG>`):
     --target          override `canary.target` (local | sagemaker | kserve)
     --dry-run         analyse and report without shifting traffic
     --model-version   the version the canary must serve (checked before any traffic moves)
+    --image-digest    digest of the pushed image of that version (sagemaker with `image_uri`: the new
+                      Model's image is the template filled with the version and this digest)
     --environment     name used in the report title and PR-comment key (staging, prod, …)
     --report-dir      where canary.json / canary.md go (default: MLGATE_OUTPUT_DIR or .mlgate)
     --comment/--no-comment   upsert the timeline as a PR comment (on the merged PR in cd.yml)
@@ -61,6 +63,11 @@ FAILURE_REASONS: dict[str, str] = {
         "the baseline"
     ),
     "target-error": "the traffic router failed a call or showed weights mlgate did not set",
+    "deploy-error": (
+        "putting the promoted model on the SageMaker challenger variant (CreateModel, CreateEndpointConfig, "
+        "UpdateEndpoint, the wait for InService) failed or was rolled back by SageMaker: the endpoint stays "
+        "on its previous config and no traffic moved"
+    ),
     "cancelled": "the job was cancelled (SIGINT / SIGTERM)",
 }
 TARGETS = ("local", "sagemaker", "kserve")
@@ -95,9 +102,15 @@ def decision_threshold(config_file: str) -> float | None:
 
 
 def build(
-    plan: CanarySection, *, config_file: str, model_version: str | None
+    plan: CanarySection,
+    *,
+    config_file: str,
+    model_version: str | None,
+    image_digest: str = "",
+    log: Any = None,
 ) -> tuple[Target, MetricsSource]:
-    """Target and metrics source for `plan.target`; checked (bad input raises) before traffic moves."""
+    """Target and metrics source for `plan.target`; checked (bad input raises) before traffic moves.
+    SageMaker with `image_uri`: the promoted version is first put on the challenger variant at 0 %."""
     from mlgate.canary.prometheus import PrometheusMetrics
 
     threshold = decision_threshold(config_file) if plan.prometheus.positive_threshold is None else None
@@ -122,6 +135,13 @@ def build(
         from mlgate.canary.targets.sagemaker import CloudWatchMetrics, SageMakerTarget
 
         target = SageMakerTarget(plan.sagemaker, config_file=config_file)
+        if plan.sagemaker.image_uri and not plan.dry_run:
+            from mlgate.canary.targets.sagemaker_deploy import SageMakerDeployer
+
+            deployer = SageMakerDeployer(
+                plan.sagemaker, target.client, config_file=config_file, log=log or print
+            )
+            deployer.deploy(model_version or "", image_digest)
         target.check(model_version)
         source = CloudWatchMetrics(
             plan.sagemaker,
@@ -257,6 +277,12 @@ def _install_cancel_handlers(cancel: threading.Event) -> dict[int, Any]:
     help="Version the canary must serve; checked before traffic moves.",
 )
 @click.option(
+    "--image-digest",
+    default="",
+    envvar="MLGATE_IMAGE_DIGEST",
+    help="Digest of the pushed image (sagemaker image_uri's {digest}).",
+)
+@click.option(
     "--environment", default="", envvar="MLGATE_ENVIRONMENT", help="staging, prod, … (report title)."
 )
 @report_dir_option(None, help="Where canary.json and canary.md go (default: MLGATE_OUTPUT_DIR or .mlgate).")
@@ -267,6 +293,7 @@ def command(
     target: str | None,
     dry_run: bool | None,
     model_version: str,
+    image_digest: str,
     environment: str,
     report_dir: Path | None,
     comment: bool,
@@ -290,7 +317,13 @@ def command(
         cancel = threading.Event()
         previous = _install_cancel_handlers(cancel)
         try:
-            traffic, metrics = build(plan, config_file=str(config_path), model_version=model_version or None)
+            traffic, metrics = build(
+                plan,
+                config_file=str(config_path),
+                model_version=model_version or None,
+                image_digest=image_digest,
+                log=lambda line: click.echo(line, err=True),
+            )
             controller = Controller(
                 plan, traffic, metrics, cancel=cancel, log=lambda line: click.echo(line, err=True)
             )

@@ -236,6 +236,38 @@ class SageMakerSettings(Section):
     canary_variant: str = Field("challenger", description="Variant serving the candidate model.")
     region: str | None = Field(None, description="AWS region (default: the SDK's).")
     metrics_period_seconds: int = Field(60, ge=1, description="CloudWatch period for metric statistics.")
+    image_uri: str | None = Field(
+        None,
+        description="Image of the promoted model, a template with `{version}` and `{digest}` (e.g. "
+        "`123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud@{digest}`; SageMaker pulls from ECR). Set: "
+        "before the rollout mlgate creates the Model `<endpoint>-<version>` on it, an EndpointConfig of "
+        "the same name (the current one with the challenger variant on the new model at weight 0) and "
+        "updates the endpoint; null: the variants already serve the models, nothing is deployed.",
+    )
+    execution_role_arn: str = Field(
+        "", description="IAM role the new Model runs with (needed with `image_uri`)."
+    )
+    deploy_timeout_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="How long the endpoint may take to come back InService after UpdateEndpoint.",
+    )
+
+    @model_validator(mode="after")
+    def _deploy_settings(self) -> SageMakerSettings:
+        if self.image_uri is None:
+            return self
+        import string
+
+        fields = {name for _, name, _, _ in string.Formatter().parse(self.image_uri) if name is not None}
+        unknown = sorted(fields - {"version", "digest"})
+        if unknown or "" in fields:
+            raise ValueError(
+                f"image_uri may use only {{version}} and {{digest}}, got {{{', '.join(unknown) or ''}}}"
+            )
+        if not self.execution_role_arn:
+            raise ValueError("image_uri needs execution_role_arn (the IAM role the new Model runs with)")
+        return self
 
 
 class KServeSettings(Section):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
 from typing import Any
 
@@ -75,7 +76,8 @@ class SageMakerTarget:
                 for v in config.get("ProductionVariants", [])
                 if v["VariantName"] == s.canary_variant
             ]
-            if not any(model_version in model for model in models):
+            slug = re.sub(r"[^A-Za-z0-9]+", "-", model_version).strip("-")  # as in the deployer's names
+            if not any(model_version in model or (slug and slug in model) for model in models):
                 raise GateInputError(
                     f"model version {model_version!r} not found on variant {s.canary_variant} "
                     f"(serves {models})",
