@@ -32,6 +32,14 @@ LOCAL = (
 )
 
 
+#: a sagemaker target that deploys the promoted version first (image_uri + role)
+SAGEMAKER = (
+    "  target: sagemaker\n  sagemaker:\n    endpoint_name: fraud-prod\n    region: us-east-1\n"
+    "    image_uri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud@{digest}\n"
+    "    execution_role_arn: arn:aws:iam::123456789012:role/sm\n"
+)
+
+
 def case(
     id: str,
     canary: str,
@@ -107,6 +115,37 @@ CASES = [
         extra="eval:\n  decision_threshold: high\n",
     ),
     case("canary-server-not-running", "  target: local\n", "canary.local.canary_upstream"),
+    case(
+        "sagemaker-image-uri-unknown-placeholder",
+        SAGEMAKER.replace("{digest}", "{sha}"),
+        "canary.sagemaker",
+    ),
+    case(
+        "sagemaker-image-uri-without-role",
+        SAGEMAKER.replace("    execution_role_arn: arn:aws:iam::123456789012:role/sm\n", ""),
+        "canary.sagemaker",
+    ),
+    case(
+        "sagemaker-deploy-timeout-zero",
+        SAGEMAKER + "    deploy_timeout_seconds: 0\n",
+        "canary.sagemaker.deploy_timeout_seconds",
+    ),
+    case("sagemaker-deploy-without-model-version", SAGEMAKER, "model-version"),
+    case("sagemaker-deploy-without-digest", SAGEMAKER, "image-digest", argv=("--model-version", "3")),
+    # AWS unreachable before the deploy's first call: deploy-error, the endpoint untouched
+    BadInput(
+        id="sagemaker-deploy-aws-unreachable",
+        argv=("canary", "--config", "mlgate.yaml", "--model-version", "3", "--image-digest", "sha256:ab"),
+        reason="deploy-error",
+        names="canary.sagemaker",
+        files={"mlgate.yaml": f"canary:\n{SAGEMAKER}{LOCAL}"},
+        env={
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{CLOSED}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_MAX_ATTEMPTS": "1",
+        },
+    ),
 ]
 
 

@@ -71,7 +71,7 @@ class SageMakerDeployer:
         except (ClientError, BotoCoreError) as exc:
             raise self._fail(
                 f"SageMaker {operation}: {exc}",
-                "check the AWS role's sagemaker permissions (see the canary guide) and re-run",
+                "check the AWS credentials, region and role permissions (see the canary guide), then re-run",
             ) from None
 
     def _find(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
