@@ -280,7 +280,7 @@ def deployer(log: list[str], **overrides: Any) -> Any:
     from mlgate.canary.config import SageMakerSettings
     from mlgate.canary.targets.sagemaker_deploy import SageMakerDeployer
 
-    settings = SageMakerSettings(endpoint_name="fraud-detection-prod", **{**DEPLOY, **overrides})
+    settings = SageMakerSettings(**{"endpoint_name": "fraud-detection-prod", **DEPLOY, **overrides})
     return SageMakerDeployer(settings, boto3.client("sagemaker"), poll_seconds=0.2, log=log.append)
 
 
@@ -383,3 +383,11 @@ def test_a_stale_model_of_the_same_name_is_never_reused(aws: str) -> None:
         deployer([]).deploy("3.1", DIGEST)
     assert raised.value.reason == "deploy-error"
     assert endpoint_state() == before
+
+
+def test_a_missing_endpoint_is_bad_input_not_a_deploy_error(aws: str) -> None:
+    from mlgate.gate import GateInputError
+
+    with pytest.raises(GateInputError, match="endpoint nope not found") as raised:
+        deployer([], endpoint_name="nope").deploy("3.1", DIGEST)
+    assert (raised.value.reason, raised.value.field) == ("invalid-input", "canary.sagemaker.endpoint_name")

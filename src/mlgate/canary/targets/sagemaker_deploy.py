@@ -110,7 +110,14 @@ class SageMakerDeployer:
             )
         image = self.image(version, digest)
         name = resource_name(s.endpoint_name, version)
-        endpoint = self._call("describe_endpoint", EndpointName=s.endpoint_name)
+        endpoint = self._find("describe_endpoint", EndpointName=s.endpoint_name)
+        if endpoint is None:
+            raise GateInputError(
+                f"endpoint {s.endpoint_name} not found",
+                file=self.config_file,
+                field="canary.sagemaker.endpoint_name",
+                fix="create the endpoint first (terraform: serve_on_sagemaker) or fix its name",
+            )
         if endpoint.get("EndpointConfigName") == name:
             self.log(f"sagemaker deploy: {s.endpoint_name} already runs config {name} (re-run): no update")
             return name
