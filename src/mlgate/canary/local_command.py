@@ -172,6 +172,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _started_pid(work_dir: Path) -> int | None:
+    """The pid of the stack `--start` began, while it runs."""
+    try:
+        pid = int((work_dir / PID_FILE).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
 def stop_background(config_path: Path, work_dir: Path) -> int:
     """`--stop`: end the stack `--start` began (SIGTERM, then SIGKILL of its process group) and nginx."""
     from mlgate.canary import local_stack as ls
@@ -347,6 +356,13 @@ def command(
                 "--serve-module is missing",
                 field="--serve-module",
                 fix="name the service's module (e.g. --serve-module fraud.serve, or MLGATE_SERVE_MODULE)",
+            )
+        running = _started_pid(work_dir) if mode != "serve-stack" else None  # not itself
+        if running:
+            raise GateInputError(
+                f"the stack `--start` began is still running (pid {running})",
+                file=work_dir / PID_FILE,
+                fix="end it with `mlgate canary-local --stop` first",
             )
         stack = _stack(
             config_path,
