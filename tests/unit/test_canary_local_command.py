@@ -9,11 +9,15 @@ The generated project's own service runs it in tests/template/test_canary_local_
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import socket
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -176,3 +180,87 @@ def test_a_whole_rollout_runs_and_stops_everything(
     assert isinstance(local, dict)
     addresses = [local["listen"], local["baseline_upstream"], local["canary_upstream"]]
     assert not [a for a in addresses if _listening(str(a))]
+
+
+def _pids_in(directory: Path) -> list[int]:
+    """Processes other than this one whose working directory is `directory` (the stack's parts)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                if (proc / "cwd").readlink() == directory.resolve():
+                    found.append(int(proc.name))
+    return found
+
+
+@needs_tools
+@pytest.mark.slow
+def test_start_runs_the_stack_detached_and_stop_leaves_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """cd.yml's local target: `--start` returns with the stack serving (each arm its own model and version,
+    the given golden file replayed, the config CANARY_CONFIG names), nginx comes up in front as `mlgate
+    canary` starts it, and `--stop` ends all of it."""
+    from mlgate.canary.config import CanarySection
+    from mlgate.canary.targets.local import LocalNginxTarget
+    from mlgate.config import load_section
+
+    section = _section()
+    _project(tmp_path, section)
+    (tmp_path / "models").rmdir()  # no models/: the given URIs are served instead
+    staging = tmp_path / "staging" / "mlgate.yaml"
+    staging.parent.mkdir()
+    (tmp_path / "mlgate.yaml").rename(staging)
+    (tmp_path / "previous").mkdir()
+    (tmp_path / "candidate").mkdir()
+    (tmp_path / "data" / "golden.csv").rename(tmp_path / "candidate" / "golden.csv")
+    env = {
+        "CANARY_CONFIG": "staging/mlgate.yaml",
+        "BASELINE_MODEL_URI": "previous",
+        "BASELINE_MODEL_VERSION": "7",
+        "CANARY_MODEL_URI": "candidate",
+        "CANARY_MODEL_VERSION": "8",
+        "CANARY_GOLDEN_DATA": "candidate/golden.csv",
+        "CANARY_READY_SECONDS": "60",
+        "MLGATE_SERVE_MODULE": "tests.support.canary_stack",
+        "PYTHONPATH": str(REPO),  # the stand-in services are `python -m tests.support...`
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    local = section["local"]
+    assert isinstance(local, dict)
+    prometheus = str(section["prometheus"]["url"]).split("://")[1]  # type: ignore[index]
+    addresses = [str(local["baseline_upstream"]), str(local["canary_upstream"]), prometheus]
+    try:
+        assert main(["canary-local", "--start", "--rps", "40"]) == 0, capsys.readouterr().err
+        pid = int((tmp_path / ".mlgate" / "canary-local" / "stack.pid").read_text(encoding="utf-8"))
+        assert pid in _pids_in(tmp_path)
+        assert all(_listening(a) for a in addresses)
+        # a second start (or demo) refuses while it runs
+        assert main(["canary-local", "--start"]) == 1
+        assert f"the stack `--start` began is still running (pid {pid})" in capsys.readouterr().err
+        # nginx as `mlgate canary` starts it, in front of both arms: the replayed traffic reaches each
+        plan = load_section(staging, "canary", CanarySection)
+        LocalNginxTarget(plan.local).ensure_running()
+        LocalNginxTarget(plan.local).set_weights(50)
+        assert _listening(str(local["listen"]))
+        seen: dict[str, str] = {}
+        for _ in range(100):
+            for arm in ("baseline_upstream", "canary_upstream"):
+                seen[arm] = httpx.get(f"http://{local[arm]}/metrics", timeout=5).text
+            if all('endpoint="/predict"' in text for text in seen.values()):
+                break
+            time.sleep(0.2)
+        assert 'model_version="7"' in seen["baseline_upstream"], seen["baseline_upstream"][-2000:]
+        assert 'model_version="8"' in seen["canary_upstream"], seen["canary_upstream"][-2000:]
+        nginx_pid = int((tmp_path / ".mlgate" / "nginx" / "nginx.pid").read_text(encoding="utf-8"))
+    finally:
+        assert main(["canary-local", "--stop"]) == 0
+    assert "stack stopped" in capsys.readouterr().err
+    assert not [a for a in [*addresses, str(local["listen"])] if _listening(a)]
+    assert not _pids_in(tmp_path)
+    assert not Path(f"/proc/{nginx_pid}").exists()
+    assert not (tmp_path / ".mlgate" / "canary-local" / "stack.pid").exists()
+    # stopping again is harmless
+    assert main(["canary-local", "--stop"]) == 0
+    assert "no stack running" in capsys.readouterr().err

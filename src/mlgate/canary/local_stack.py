@@ -212,6 +212,8 @@ class LocalStack:
     rule_files: list[Path] = field(default_factory=list)
     extra_jobs: dict[str, str] = field(default_factory=dict)
     cwd: Path = field(default_factory=Path.cwd)
+    #: how long each service may take to load its model and answer /readyz (a loaded runner: > 120 s)
+    ready_seconds: float = 300.0
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
     stop_traffic: threading.Event = field(default_factory=threading.Event, init=False)
     threads: list[threading.Thread] = field(default_factory=list, init=False)
@@ -286,7 +288,7 @@ class LocalStack:
         )
         ready.append((f"http://{self.prometheus}/-/ready", log))
         for proc, (url, log) in zip(self.procs, ready, strict=True):
-            wait_ready(url, proc, log)
+            wait_ready(url, proc, log, self.ready_seconds)
         return self
 
     def request_columns(self) -> dict[str, str]:
