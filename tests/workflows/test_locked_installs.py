@@ -220,8 +220,9 @@ SLIM_JOBS = {
     "lint": {"mlflow", "scikit-learn", "dvc", "great-expectations", "pandas", "pyspark"},
     "train": {"dvc", "great-expectations", "pre-commit", "pytest"},
     "eval-gate": {"dvc", "great-expectations", "pre-commit", "pytest"},
-    # the project's tests need the project, pytest and httpx: no DVC, GX, lint tools or mlgate
-    "test": {"dvc", "great-expectations", "pre-commit", "ruff", "mlgate"},
+    # the project's tests need the project (whose service writes its prediction log with mlgate core),
+    # pytest and httpx: no DVC, GX or lint tools
+    "test": {"dvc", "great-expectations", "pre-commit", "ruff"},
     # the data gates need the project (dvc repro prepare), DVC and mlgate[data]: no test or lint tools
     "validate-data": {"pytest", "pre-commit", "ruff"},
 }

@@ -471,6 +471,9 @@ def spark_session(master: str, app_name: str = "mlgate-validate-data") -> Any:
 def read_spark(data: Path, master: str) -> Any:
     """The dataset as a Spark DataFrame (read by Spark itself: it need not fit in this process)."""
     spark = spark_session(master)
+    # absolute: one Spark session serves the whole process, and its JVM resolves relative paths against
+    # the directory it was started in, not this process's current one
+    where = str(data.resolve())
     if data_format(data) == "parquet":
-        return spark.read.parquet(str(data))
-    return spark.read.csv(str(data), header=True, inferSchema=True)
+        return spark.read.parquet(where)
+    return spark.read.csv(where, header=True, inferSchema=True)

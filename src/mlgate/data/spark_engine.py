@@ -155,13 +155,13 @@ def frame(spark: Any, path: Path, found: pa.Schema, numeric: list[str], categori
     from pyspark.sql.types import StringType, StructField, StructType
 
     if data_format(path) == "parquet":
-        source = spark.read.parquet(str(path))
+        source = spark.read.parquet(str(path.resolve()))  # the JVM's cwd is not ours
         cols = [F.col(_quote(n)).cast("double").alias(f"x{i}") for i, n in enumerate(numeric)]
         cols += [F.col(_quote(n)).cast("string").alias(f"s{j}") for j, n in enumerate(categorical)]
         return source.select(*cols)
     text = StructType([StructField(n, StringType()) for n in found.names])
     source = spark.read.csv(
-        str(path),
+        str(path.resolve()),
         schema=text,
         header=True,
         sep="\t" if path.suffix.lower() == ".tsv" else ",",
