@@ -27,7 +27,8 @@ from tests.template.matrix import CHOICES, INTERACTING, ROTATED, Combination, al
 
 pytestmark = needs_template
 COMBINATIONS = combinations()
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|(?<![$])\{#")
+#: `{{` not after `$` (GitHub expressions) nor opening a Prometheus alert template (`{{ $labels.job }}`)
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{(?!\s*\$)|\{%|(?<![$])\{#")
 PINS: dict[str, str] = TEMPLATE_OPTIONS["_action_pins"]
 MLGATE_REPO = str(TEMPLATE_OPTIONS["mlgate_repo"])
 
