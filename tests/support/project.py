@@ -33,7 +33,17 @@ def uv_bin() -> str:
 
 
 def build_mlgate_wheel(out_dir: Path) -> Path:
-    """Build mlgate's wheel from this checkout into `out_dir`; returns the directory (for find-links)."""
+    """Build mlgate's wheel from this checkout into `out_dir`; returns the directory (for find-links).
+
+    The wheel goes into a directory of its own per build: uv caches a find-links wheel by its path, and
+    the version does not change between builds, so a path reused by a later `make test` (the same
+    `--basetemp`) would install the wheel an earlier run built there."""
+    import uuid
+
+    if not list(out_dir.glob("*/mlgate-*.whl")):
+        out_dir = out_dir / uuid.uuid4().hex[:12]
+    else:
+        out_dir = next(out_dir.glob("*/mlgate-*.whl")).parent
     out_dir.mkdir(parents=True, exist_ok=True)
     if not list(out_dir.glob("mlgate-*.whl")):
         subprocess.run(
