@@ -216,6 +216,28 @@ CASES = [
         },
     ),
     BadInput(
+        id="an-id-labelled-both-ways",
+        argv=("live-performance",),
+        reason="invalid-input",
+        names="labels.csv: transaction_id",
+        files={"mlgate.yaml": LIVE, "labels.csv": "transaction_id,is_fraud\nt1,1\nt2,0\nt1,0\n"},
+    ),
+    BadInput(
+        # labels, but the log this runner reads is empty (or uses other ids): nothing judged is no pass
+        id="labels-match-no-logged-prediction",
+        argv=("live-performance",),
+        reason="no-matching-predictions",
+        names="labels.csv: transaction_id",
+        files={
+            "mlgate.yaml": LIVE,
+            "labels.csv": "transaction_id,is_fraud\nt1,1\n",
+            "log/predictions-0.jsonl": json.dumps(
+                {"transaction_id": "other", "_decision": True, "_model_version": "3"}
+            )
+            + "\n",
+        },
+    ),
+    BadInput(
         id="no-band",
         argv=("live-performance",),
         reason="invalid-input",

@@ -18,6 +18,10 @@ gives precision, recall and false positive rate with Wilson score intervals (`mo
 A KPI out of its band fails (exit 1, `failure-reason` `kpi-out-of-band`) and opens the issue labelled
 `monitor.live.issue_label`, or updates the one still open; a run with every judged version back in band closes
 it. Outside GitHub Actions the issue text goes to `.mlgate/issues/`.
+
+Nothing judged is no pass: labels of which no logged prediction carries an id fail
+(`no-matching-predictions`: the log is not reachable from the runner, or the ids differ), and an id
+labelled both ways is refused.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ GATE = "live-performance"
 FAILURE_REASONS = {
     "kpi-out-of-band": "the live KPI of a model version lies outside its band (`monitor.live`), interval "
     "included",
+    "no-matching-predictions": "there are labels, but no logged prediction carries one of their ids (the "
+    "prediction log is not reachable from here, or the labels use another id)",
 }
 MARKER = "<!-- mlgate:live-performance -->"
 METRICS = ("precision", "recall", "false_positive_rate")
@@ -126,9 +132,17 @@ def read_labels(path: Path, *, id_field: str, label_column: str) -> dict[str, bo
                 field=label_column,
                 fix="set monitor.live.label_column and monitor.prediction_log.id_field to the file's columns",
             )
-        labels[str(row[id_field])] = _flag(
-            row[label_column], file=str(path), field_name=label_column, row=number
+        key, label = (
+            str(row[id_field]),
+            _flag(row[label_column], file=str(path), field_name=label_column, row=number),
         )
+        if labels.setdefault(key, label) != label:
+            raise GateInputError(
+                f"row {number} labels `{key}` {label} after an earlier row labelled it {not label}",
+                file=path,
+                field=id_field,
+                fix="keep one label per id (the corrected one)",
+            )
     return labels
 
 

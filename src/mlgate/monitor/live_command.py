@@ -71,6 +71,15 @@ def command(
         results = live.measure(
             rows, truth, settings, id_field=log_settings.id_field, evals=live.eval_figures(eval_reports)
         )
+        if truth and not results:
+            raise GateInputError(
+                f"none of its {len(truth)} ids is in the {len(rows)} logged predictions",
+                file=labels or Path(settings.labels),
+                field=log_settings.id_field,
+                fix="point monitor.prediction_log at the served log (sink, directory or bucket) and label "
+                "the ids the service logged",
+                reason="no-matching-predictions",
+            )
         summary, details = live.render(results, settings)
         out = [perf.version for perf in results if perf.kpi_status == "out"]
         result = GateResult(
