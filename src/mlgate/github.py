@@ -424,6 +424,29 @@ class Runner:
         self.api("PATCH", f"/repos/{self.repository}/issues/{number}", json_body={"body": text})
         return "updated", number
 
+    def track_episode(
+        self,
+        *,
+        marker: str,
+        label: str,
+        open_with: tuple[str, str, str] | None = None,
+        close_with: str | None = None,
+    ) -> tuple[str, int | None]:
+        """One issue per episode of a scheduled check (drift, a live KPI): `open_with` = (title, summary,
+        details) opens it or updates the open one, `close_with` = a comment closes the open one, neither
+        changes nothing (`none`). The run's URL is added to what is written. A failed API call raises
+        `GitHubAPIError` (its method and path name the issue), which `run_gate` reports as
+        `github-api-error`."""
+        run = f"\n\nRun: {self.run_url}" if self.run_url else ""
+        if open_with is not None:
+            title, summary, details = open_with
+            return self.open_or_update_issue(
+                marker=marker, label=label, title=title, summary=summary + run, details=details
+            )
+        if close_with is not None:
+            return self.close_issue_if_open(marker=marker, label=label, comment=close_with + run)
+        return "none", None
+
     def close_issue_if_open(self, *, marker: str, label: str, comment: str) -> tuple[str, int | None]:
         """Close this episode's open issue with a closing comment; `(closed|none|skipped, number)`."""
         if not self.can_call_api():

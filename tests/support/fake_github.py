@@ -74,6 +74,19 @@ class FakeGitHub:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def actions_env(self, directory: Path) -> dict[str, str]:
+        """The variables of a GitHub Actions step talking to this fake, its outputs and summary files in
+        `directory` (set them with monkeypatch.setenv)."""
+        return {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_API_URL": self.url,
+            "GITHUB_TOKEN": "t0ken",
+            "GITHUB_REPOSITORY": "acme/fraud-detection",
+            "GITHUB_RUN_ID": "42",
+            "GITHUB_OUTPUT": str(directory / "gh_output"),
+            "GITHUB_STEP_SUMMARY": str(directory / "gh_summary"),
+        }
+
     def __enter__(self) -> FakeGitHub:
         self._thread.start()
         return self

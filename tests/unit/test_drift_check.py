@@ -25,15 +25,7 @@ def actions_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
     frame(2000, shift=0.6, seed=5).to_csv("drifted.csv", index=False)
     assert cli.main(["profile", "--data", "reference.csv", "--output", "profile.json"]) == 0
     with FakeGitHub() as fake:
-        for key, value in {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_API_URL": fake.url,
-            "GITHUB_TOKEN": "t0ken",
-            "GITHUB_REPOSITORY": "acme/fraud-detection",
-            "GITHUB_RUN_ID": "42",
-            "GITHUB_OUTPUT": str(tmp_path / "gh_output"),
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "gh_summary"),
-        }.items():
+        for key, value in fake.actions_env(tmp_path).items():
             monkeypatch.setenv(key, value)
         yield fake, tmp_path
 

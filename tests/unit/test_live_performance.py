@@ -18,7 +18,7 @@ import pytest
 
 from mlgate import cli
 from mlgate.monitor.config import LivePerformanceSettings, PredictionLogSettings
-from mlgate.monitor.live import wilson
+from mlgate.monitor.live import FAILURE_REASONS, wilson
 from mlgate.monitor.prediction_log import PredictionLog
 from tests.support.bad_inputs import BadInput, check_bad_input, read_outputs
 from tests.support.fake_github import FakeGitHub
@@ -89,15 +89,7 @@ def eval_report(tmp_path: Path, version: str, **metrics: float) -> Path:
 def actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
     monkeypatch.chdir(tmp_path)
     with FakeGitHub() as fake:
-        for key, value in {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_API_URL": fake.url,
-            "GITHUB_TOKEN": "t0ken",
-            "GITHUB_REPOSITORY": "acme/fraud-detection",
-            "GITHUB_RUN_ID": "42",
-            "GITHUB_OUTPUT": str(tmp_path / "gh_output"),
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "gh_summary"),
-        }.items():
+        for key, value in fake.actions_env(tmp_path).items():
             monkeypatch.setenv(key, value)
         yield fake
 
@@ -169,6 +161,19 @@ def test_too_few_labels_are_not_judged(tmp_path: Path, actions: FakeGitHub) -> N
     code, result, outputs = run(tmp_path)
     assert code == 0 and versions(result)["3"]["kpi_status"] == "too few"
     assert outputs["issue-action"] == "none" and not actions.state.issues
+
+
+def test_a_github_failure_is_a_failure_reason(
+    tmp_path: Path, actions: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulate(tmp_path / "log", tmp_path / "labels.csv", versions={"4": 0.2})
+    config(tmp_path)
+    monkeypatch.setattr("mlgate.github.time.sleep", lambda _seconds: None)  # no backoff waits
+    actions.fail_next(20, status=500)
+    (tmp_path / "gh_output").write_text("", encoding="utf-8")
+    assert cli.main(["live-performance", "--config", str(tmp_path / "mlgate.yaml")]) == 1
+    assert read_outputs(tmp_path / "gh_output")["failure-reason"] == "github-api-error"
+    assert "github-api-error" in FAILURE_REASONS and not actions.state.issues
 
 
 def test_the_kpi_can_be_a_floor(tmp_path: Path, actions: FakeGitHub) -> None:

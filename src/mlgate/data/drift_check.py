@@ -114,30 +114,16 @@ def command(
         marker = github.comment_marker("drift-check", issue_key(profile))
         drifted = list(result.data["drifted_columns"])
         total = len(result.data["columns"])
-        action, number = "none", None
-        try:
-            if result.failure_reason == "data-drift":
-                action, number = runner.open_or_update_issue(
-                    marker=marker,
-                    label=settings.issue_label,
-                    title=issue_title(source, drifted, total),
-                    summary=result.summary_md + (f"\n\nRun: {runner.run_url}" if runner.run_url else ""),
-                    details=result.details_md,
-                )
-            elif result.passed and not result.data["inconclusive_columns"]:
-                action, number = runner.close_issue_if_open(
-                    marker=marker,
-                    label=settings.issue_label,
-                    comment=f"{result.summary_md}\n\nDrift is gone: closing this episode."
-                    + (f" Run: {runner.run_url}" if runner.run_url else ""),
-                )
-        except github.GitHubAPIError as exc:
-            raise GateInputError(
-                f"cannot update the drift issue ({exc})",
-                field=f"issue labelled {settings.issue_label!r}",
-                fix="check the workflow grants `issues: write` and GitHub's status, then rerun",
-                reason="github-api-error",
-            ) from None
+        action, number = runner.track_episode(
+            marker=marker,
+            label=settings.issue_label,
+            open_with=(issue_title(source, drifted, total), result.summary_md, result.details_md)
+            if result.failure_reason == "data-drift"
+            else None,
+            close_with=f"{result.summary_md}\n\nDrift is gone: closing this episode."
+            if result.passed and not result.data["inconclusive_columns"]
+            else None,
+        )
         result.outputs.update({"issue-action": action, "issue-number": str(number or "")})
         result.data.update({"issue_action": action, "issue_number": number, "source": source})
         code = finish(result, report_dir=report_dir)

@@ -42,6 +42,7 @@ GATE = "live-performance"
 FAILURE_REASONS = {
     "kpi-out-of-band": "the live KPI of a model version lies outside its band (`monitor.live`), interval "
     "included",
+    "github-api-error": "opening, updating or closing the KPI issue failed (the GitHub API error is shown)",
     "no-matching-predictions": "there are labels, but no logged prediction carries one of their ids (the "
     "prediction log is not reachable from here, or the labels use another id)",
 }

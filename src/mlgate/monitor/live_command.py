@@ -91,32 +91,23 @@ def command(
             data={"kpi": settings.kpi, "versions": live.as_json(results), "out_of_band": out},
             outputs={"out-of-band-versions": ",".join(out)},
         )
-        runner = github.Runner.from_env()
         if issue:
-            try:
-                if out:
-                    action, number = runner.open_or_update_issue(
-                        marker=live.MARKER,
-                        label=settings.issue_label,
-                        title=f"Live {settings.kpi} out of its band: version(s) {', '.join(out)}",
-                        summary=summary + (f"\n\nRun: {runner.run_url}" if runner.run_url else ""),
-                        details=details,
-                    )
-                elif results and all(p.kpi_status in ("ok", "watch") for p in results):
-                    action, number = runner.close_issue_if_open(
-                        marker=live.MARKER,
-                        label=settings.issue_label,
-                        comment=f"{summary}\n\nThe KPI is back within its band: closing this episode.",
-                    )
-                else:
-                    action, number = "none", None
-            except github.GitHubAPIError as exc:
-                raise GateInputError(
-                    f"cannot update the live-performance issue ({exc})",
-                    field=f"issue labelled {settings.issue_label!r}",
-                    fix="check the workflow grants `issues: write` and GitHub's status, then rerun",
-                    reason="github-api-error",
-                ) from None
+            runner = github.Runner.from_env()
+            judged_in_band = bool(results) and all(p.kpi_status in ("ok", "watch") for p in results)
+            action, number = runner.track_episode(
+                marker=live.MARKER,
+                label=settings.issue_label,
+                open_with=(
+                    f"Live {settings.kpi} out of its band: version(s) {', '.join(out)}",
+                    summary,
+                    details,
+                )
+                if out
+                else None,
+                close_with=f"{summary}\n\nThe KPI is back within its band: closing this episode."
+                if judged_in_band
+                else None,
+            )
             result.outputs["issue-action"] = action
             result.outputs["issue-number"] = str(number or "")
         return finish(result, report_dir=report_dir)
