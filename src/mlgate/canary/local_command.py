@@ -111,14 +111,6 @@ def _stack(
     from mlgate.config import load_section
 
     plan = load_section(config_path, "canary", CanarySection)
-    missing = ls.missing_tools(plan)
-    if missing:
-        raise GateInputError(
-            f"{' and '.join(missing)} not on PATH",
-            field="canary.local.nginx_bin",
-            fix="install them (Debian/Ubuntu: apt-get install nginx prometheus; macOS: brew install "
-            "nginx prometheus)",
-        )
     canary_uri = canary_model_uri or model_uri
     for uri in {model_uri, canary_uri}:
         if _local_model_missing(uri):
@@ -129,39 +121,18 @@ def _stack(
             )
     if not golden.is_file():
         raise GateInputError("does not exist", file=golden, fix="run `make pipeline` first")
-    stack = ls.LocalStack(
-        canary=plan,
+    return ls.baseline_and_canary(
+        plan,
+        config_path=config_path,
         serve_module=serve_module,
         work=work_dir,
+        models=(model_uri, canary_uri),
+        versions=versions,
+        fault_rate=BAD_ERROR_RATE if bad else 0.0,
+        busy_hint=" (an earlier canary-local still running? `mlgate canary-local --stop` ends one started "
+        "with --start)",
         ready_seconds=ready_seconds,
-        arms=[
-            ls.Arm(
-                "baseline",
-                plan.local.baseline_upstream,
-                {"MODEL_URI": model_uri, "MODEL_VERSION": versions[0]},
-            ),
-            ls.Arm(
-                "canary",
-                plan.local.canary_upstream,
-                {
-                    "MODEL_URI": canary_uri,
-                    "MODEL_VERSION": versions[1],
-                    "FAULT_ERROR_RATE": str(BAD_ERROR_RATE) if bad else "0",
-                },
-            ),
-        ],
     )
-    ls.stop_nginx(stack.nginx_conf, plan.local.nginx_bin)  # left over by an interrupted run
-    busy = stack.busy()
-    if busy:
-        raise GateInputError(
-            f"{', '.join(busy)} already in use (an earlier canary-local still running? "
-            "`mlgate canary-local --stop` ends one started with --start)",
-            file=config_path,
-            field="canary.local",
-            fix="stop it or change the addresses (canary.local, canary.prometheus.url)",
-        )
-    return stack
 
 
 def _alive(pid: int) -> bool:

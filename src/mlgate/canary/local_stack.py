@@ -328,8 +328,57 @@ class LocalStack:
                 proc.wait()
 
 
-def missing_tools(canary: CanarySection) -> list[str]:
-    return [tool for tool in (canary.local.nginx_bin, "prometheus") if shutil.which(tool) is None]
+def require_tools(canary: CanarySection) -> None:
+    """nginx (`canary.local.nginx_bin`) and prometheus on PATH, else one line saying how to install them."""
+    missing = [tool for tool in (canary.local.nginx_bin, "prometheus") if shutil.which(tool) is None]
+    if missing:
+        raise GateInputError(
+            f"{' and '.join(missing)} not on PATH",
+            field="canary.local.nginx_bin",
+            fix="install them (Debian/Ubuntu: apt-get install nginx prometheus; macOS: brew install "
+            "nginx prometheus)",
+        )
+
+
+def baseline_and_canary(
+    canary: CanarySection,
+    *,
+    config_path: Path,
+    serve_module: str,
+    work: Path,
+    models: tuple[str, str],
+    versions: tuple[str, str],
+    fault_rate: float,
+    busy_hint: str = "",
+    **options: Any,
+) -> LocalStack:
+    """The two-arm stack both local commands run, checked before anything starts: the tools are there, an
+    nginx left over by an interrupted run is stopped, and every address is free. `models` and `versions`
+    are (baseline, canary); the canary answers `fault_rate` of its requests with 500. `options` go to
+    `LocalStack` (rule files, readiness timeout)."""
+    require_tools(canary)
+    arms = [
+        Arm(name, address, {"MODEL_URI": model, "MODEL_VERSION": version})
+        for name, address, model, version in zip(
+            ("baseline", "canary"),
+            (canary.local.baseline_upstream, canary.local.canary_upstream),
+            models,
+            versions,
+            strict=True,
+        )
+    ]
+    arms[1].env["FAULT_ERROR_RATE"] = str(fault_rate)
+    stack = LocalStack(canary=canary, serve_module=serve_module, work=work, arms=arms, **options)
+    stop_nginx(stack.nginx_conf, canary.local.nginx_bin)
+    busy = stack.busy()
+    if busy:
+        raise GateInputError(
+            f"{', '.join(busy)} already in use{busy_hint}",
+            file=config_path,
+            field="canary.local",
+            fix="stop what holds them or change the addresses (canary.local, canary.prometheus.url)",
+        )
+    return stack
 
 
 def run_interruptibly(argv: list[str], cwd: Path, on_interrupt: Callable[[], None]) -> int:

@@ -42,22 +42,6 @@ def serve_directory(directory: Path) -> ThreadingHTTPServer:
     return server
 
 
-def check_inputs(plan: CanarySection, rules: Path, golden: Path) -> None:
-    from mlgate.canary.local_stack import missing_tools
-
-    if not rules.is_file():
-        raise GateInputError("does not exist", file=rules, fix="pass the project's alert rules with --rules")
-    if not golden.is_file():
-        raise GateInputError("does not exist", file=golden, fix="run `make pipeline` first")
-    missing = missing_tools(plan)
-    if missing:
-        raise GateInputError(
-            f"{' and '.join(missing)} not on PATH",
-            field="canary.local.nginx_bin",
-            fix="install them (apt-get install nginx prometheus; brew install nginx prometheus)",
-        )
-
-
 def announce(plan: CanarySection, prometheus: str, rules: Path, *, fault: bool, drift: str | None) -> None:
     url = f"http://{prometheus}"
     click.echo(f"Prometheus: {url}  (alerts: {url}/alerts, rules: {rules})")
@@ -131,46 +115,22 @@ def command(
 
     def work() -> int:
         plan = load_section(config_path, "canary", CanarySection)
-        missing = ls.missing_tools(plan)
-        if missing:
-            raise GateInputError(
-                f"{' and '.join(missing)} not on PATH",
-                field="canary.local.nginx_bin",
-                fix="install them (apt-get install nginx prometheus; brew install nginx prometheus)",
-            )
         if not rules.is_file():
             raise GateInputError(
                 "does not exist", file=rules, fix="pass the project's alert rules with --rules"
             )
         if not golden.is_file():
             raise GateInputError("does not exist", file=golden, fix="run `make pipeline` first")
-        ls.stop_nginx(Path(plan.local.nginx_conf), plan.local.nginx_bin)  # left over by an interrupted run
-        stack = ls.LocalStack(
-            canary=plan,
+        stack = ls.baseline_and_canary(
+            plan,
+            config_path=config_path,
             serve_module=serve_module,
             work=work_dir,
-            arms=[
-                ls.Arm("baseline", plan.local.baseline_upstream, {"MODEL_URI": model_uri}),
-                ls.Arm(
-                    "canary",
-                    plan.local.canary_upstream,
-                    {
-                        "MODEL_URI": model_uri,
-                        "MODEL_VERSION": "candidate",
-                        "FAULT_ERROR_RATE": str(FAULT_ERROR_RATE) if fault else "0",
-                    },
-                ),
-            ],
+            models=(model_uri, model_uri),
+            versions=("baseline", "candidate"),
+            fault_rate=FAULT_ERROR_RATE if fault else 0.0,
             rule_files=[rules],
         )
-        busy = stack.busy()
-        if busy:
-            raise GateInputError(
-                f"{', '.join(busy)} already in use",
-                file=config_path,
-                field="canary.local",
-                fix="stop what holds them or change the addresses (canary.local, canary.prometheus.url)",
-            )
         metrics_server = serve_directory(metrics_dir) if metrics_dir.is_dir() else None
         if metrics_server is not None:
             stack.extra_jobs["drift"] = f"127.0.0.1:{metrics_server.server_address[1]}/drift.prom"
