@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import click
 from pydantic import Field
 
 from mlgate.config import Section
@@ -110,3 +111,12 @@ class DriftSection(Section):
             exclude=tuple(self.exclude),
             chunk_rows=chunk_rows or self.chunk_rows,
         )
+
+
+#: `--engine` of `mlgate profile` and `mlgate drift`: overrides `drift.engine`
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(["arrow", "spark"]),
+    default=None,
+    help="Engine [default: drift.engine]: arrow (this process) or spark (drift.spark_master).",
+)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlgate.data.config import DriftSection
+from mlgate.data.config import DriftSection, engine_option
 from mlgate.data.dataset import dataset_path
 from mlgate.data.drift_report import render
 from mlgate.data.profile_format import load_profile
@@ -149,12 +149,7 @@ def drift_gate(
     "change, which fails unless the pull request has the `drift.baseline_approval_label` label.",
 )
 @config_option("drift")
-@click.option(
-    "--engine",
-    type=click.Choice(["arrow", "spark"]),
-    default=None,
-    help="Engine [default: drift.engine]: arrow (this process) or spark (drift.spark_master).",
-)
+@engine_option
 @report_dir_option(help="Where the JSON result and report go.")
 @comment_option(False, help="Upsert the report as a PR comment.")
 def command(

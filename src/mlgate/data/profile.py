@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlgate.data.config import ProfileSettings
+from mlgate.data.config import ProfileSettings, engine_option
 from mlgate.data.profile_format import SCHEMA_VERSION, check_output, write_profile
 from mlgate.gate import (
     COMMON_FAILURE_REASONS,
@@ -139,12 +139,7 @@ def profile_gate(data: Path, output: Path, settings: ProfileSettings) -> GateRes
     envvar="MLGATE_CHUNK_ROWS",
     help="Rows read per chunk [default: drift.chunk_rows].",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["arrow", "spark"]),
-    default=None,
-    help="Engine [default: drift.engine]: arrow (this process) or spark (drift.spark_master).",
-)
+@engine_option
 @report_dir_option(help="Where the JSON result and report go.")
 def command(
     *,

@@ -191,6 +191,21 @@ def _histogram_counts(
         ).tolist()
 
 
+def column_kinds(schema: pa.Schema, settings: ProfileSettings, path: Path) -> dict[str, str | None]:
+    """column -> `numeric` | `categorical` | None (excluded or neither), as both engines profile them; an
+    excluded column that is not in the data is a schema mismatch."""
+    missing = [c for c in settings.exclude if c not in schema.names]
+    if missing:
+        raise GateInputError(
+            "excluded column is not in the data",
+            file=path,
+            field=missing[0],
+            fix="remove it from `drift.exclude` in mlgate.yaml",
+            reason="schema-mismatch",
+        )
+    return {f.name: (None if f.name in settings.exclude else numeric_kind(f.type)) for f in schema}
+
+
 def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
     """Stream `path` once (twice when it spans several chunks) and return the profile mapping."""
 
@@ -200,18 +215,7 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
         raise GateInputError("has no rows", file=path, fix="profile a dataset with data", reason="empty-data")
     second = next(batches, None)
     single = second is None
-    missing = [c for c in settings.exclude if c not in first.schema.names]
-    if missing:
-        raise GateInputError(
-            "excluded column is not in the data",
-            file=path,
-            field=missing[0],
-            fix="remove it from `drift.exclude` in mlgate.yaml",
-            reason="schema-mismatch",
-        )
-    kinds: dict[str, str | None] = {
-        f.name: (None if f.name in settings.exclude else numeric_kind(f.type)) for f in first.schema
-    }
+    kinds = column_kinds(first.schema, settings, path)
     numeric = {
         n: NumericAccumulator(settings.sketch_size, bins=settings.bins)
         for n, k in kinds.items()

@@ -459,22 +459,11 @@ def build_profile(path: Path, settings: ProfileSettings) -> dict[str, Any]:
         NumericAccumulator,
         assemble_profile,
         check_columns,
+        column_kinds,
     )
-    from mlgate.data.statistics import numeric_kind
 
     found = arrow_schema(path)
-    missing = [c for c in settings.exclude if c not in found.names]
-    if missing:
-        raise GateInputError(
-            "excluded column is not in the data",
-            file=path,
-            field=missing[0],
-            fix="remove it from `drift.exclude` in mlgate.yaml",
-            reason="schema-mismatch",
-        )
-    kinds: dict[str, str | None] = {
-        f.name: (None if f.name in settings.exclude else numeric_kind(f.type)) for f in found
-    }
+    kinds = column_kinds(found, settings, path)
     numeric_names = [n for n, k in kinds.items() if k == "numeric"]
     categorical_names = [n for n, k in kinds.items() if k == "categorical"]
     df, totals = _open(path, settings.spark_master, found, numeric_names, categorical_names)
