@@ -40,17 +40,12 @@ def build_mlgate_wheel(out_dir: Path) -> Path:
     `--basetemp`) would install the wheel an earlier run built there."""
     import uuid
 
-    if not list(out_dir.glob("*/mlgate-*.whl")):
-        out_dir = out_dir / uuid.uuid4().hex[:12]
-    else:
-        out_dir = next(out_dir.glob("*/mlgate-*.whl")).parent
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not list(out_dir.glob("mlgate-*.whl")):
-        subprocess.run(
-            [uv_bin(), "build", "--wheel", "--out-dir", str(out_dir), "--quiet", str(ROOT)],
-            check=True,
-        )
-    return out_dir
+    built = next(out_dir.glob("*/mlgate-*.whl"), None)
+    if built is not None:
+        return built.parent
+    target = out_dir / uuid.uuid4().hex[:12]
+    subprocess.run([uv_bin(), "build", "--wheel", "--out-dir", str(target), "--quiet", str(ROOT)], check=True)
+    return target
 
 
 def project_env(wheel_dir: Path | None = None, **extra: str) -> dict[str, str]:
