@@ -5,7 +5,7 @@
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
-UV_VERSION := 0.13.8
+UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.uv/bin/uv)
 BUILD := $(CURDIR)/build
 WHEELS := $(BUILD)/wheel

@@ -32,18 +32,27 @@ def uv_bin() -> str:
     raise RuntimeError("uv is not installed: run `make setup` (or `pip install uv`)")
 
 
-def build_mlgate_wheel(out_dir: Path) -> Path:
-    """Build mlgate's wheel from this checkout into `out_dir`; returns the directory (for find-links).
+def fresh_wheel_dir(parent: Path) -> Path:
+    """A directory no earlier run used, for wheels that generated projects install through find-links.
 
-    The wheel goes into a directory of its own per build: uv caches a find-links wheel by its path, and
-    the version does not change between builds, so a path reused by a later `make test` (the same
-    `--basetemp`) would install the wheel an earlier run built there."""
+    uv caches a find-links wheel by its path, and mlgate's version does not change between builds: a path
+    reused by a later run (the same `--basetemp`) would install the wheel an earlier run built there.
+    `uv cache clean mlgate` does not prevent it: the Makefile's uv and the dev group's uv (which the tests
+    and the act runs use) can be different releases with different cache buckets."""
     import uuid
 
+    target = parent / uuid.uuid4().hex[:12]
+    target.mkdir(parents=True)
+    return target
+
+
+def build_mlgate_wheel(out_dir: Path) -> Path:
+    """Build mlgate's wheel from this checkout into a fresh directory under `out_dir` (once per
+    `out_dir`); returns that directory (for find-links)."""
     built = next(out_dir.glob("*/mlgate-*.whl"), None)
     if built is not None:
         return built.parent
-    target = out_dir / uuid.uuid4().hex[:12]
+    target = fresh_wheel_dir(out_dir)
     subprocess.run([uv_bin(), "build", "--wheel", "--out-dir", str(target), "--quiet", str(ROOT)], check=True)
     return target
 

@@ -23,6 +23,7 @@ from tests.support.act import ActRun, run_workflow
 from tests.support.fake_github import FakeGitHub
 from tests.support.project import (
     as_github_repository,
+    fresh_wheel_dir,
     git,
     git_sha,
     project_env,
@@ -75,8 +76,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, wheel_dir: Path) -> dict[str
     git(template, "tag", "v0.2.0")
 
     # "PyPI": both releases' wheels
-    wheels = root / "wheels"
-    wheels.mkdir()
+    wheels = fresh_wheel_dir(root / "wheels")
     for wheel in wheel_dir.glob("mlgate-*.whl"):
         shutil.copy2(wheel, wheels)
     subprocess.run(
