@@ -1,4 +1,5 @@
-"""moto's server with the one SageMaker API it lacks: `UpdateEndpoint` (a test-side stand-in).
+"""moto's server with the one SageMaker API it lacks, `UpdateEndpoint`, and the one CreateModel field it
+drops, `EnableNetworkIsolation` (test-side stand-ins).
 
 moto 5.2.5 serves CreateModel, CreateEndpointConfig, DescribeEndpoint and
 UpdateEndpointWeightsAndCapacities, but not UpdateEndpoint, which the SageMaker deployer calls to put a new
@@ -6,7 +7,8 @@ EndpointConfig on an endpoint. This module adds it to moto's own SageMaker backe
 behaves once an update has finished: the endpoint's config name becomes the new config and its production
 variants are the new config's (weights reset to the config's initial weights), read through moto's own
 objects (`FakeEndpoint._process_production_variants`). An unknown endpoint or config is moto's own
-`ValidationError` ("Could not find …"), as on AWS.
+`ValidationError` ("Could not find …"), as on AWS. moto's CreateModel keeps `VpcConfig` but always
+answers `EnableNetworkIsolation: false`; the stand-in stores what the request asked for on moto's `Model`.
 
 Two test switches, both off unless asked for:
 - `faults`: SageMaker actions (e.g. `CreateModel`, `UpdateEndpoint`) that answer with a
@@ -66,8 +68,17 @@ def install(faults: tuple[str, ...] = ()) -> None:
         )
         return ActionResult({"EndpointArn": arn})
 
+    create_model = SageMakerResponse.create_model
+
+    def create_model_keeping_isolation(self: Any) -> Any:
+        result = create_model(self)
+        model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
+        model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+        return result
+
     SageMakerModelBackend.update_endpoint = update_endpoint  # type: ignore[attr-defined]
     SageMakerResponse.update_endpoint = update_endpoint_response  # type: ignore[attr-defined]
+    SageMakerResponse.create_model = create_model_keeping_isolation  # type: ignore[method-assign]
 
     for action in faults:
         method = camelcase_to_underscores(action)

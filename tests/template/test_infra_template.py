@@ -89,11 +89,17 @@ def test_environments_source_mlgate_modules_at_the_pinned_ref_with_locked_remote
         name.strip('"'): body["source"].strip('"') for block in main["module"] for name, body in block.items()
     }
     repo, ref = TEMPLATE_OPTIONS["mlgate_repo"], TEMPLATE_OPTIONS["mlgate_ref"]
+    # the image repository (one per project) lives with prod
+    images = {
+        "images": f"git::https://github.com/{repo}.git//terraform/modules/ecr-repository?ref={ref}",
+        "image_push_role": f"git::https://github.com/{repo}.git//terraform/modules/github-oidc?ref={ref}",
+    }
     assert sources == {
         "artifacts": f"git::https://github.com/{repo}.git//terraform/modules/ml-bucket?ref={ref}",
         "plan_role": f"git::https://github.com/{repo}.git//terraform/modules/github-oidc?ref={ref}",
         "apply_role": f"git::https://github.com/{repo}.git//terraform/modules/github-oidc?ref={ref}",
         "endpoint": f"git::https://github.com/{repo}.git//terraform/modules/sagemaker-endpoint?ref={ref}",
+        **(images if env == "prod" else {}),
     }
     for module in sources.values():  # every sourced module exists in this checkout
         assert (ROOT / "terraform/modules" / module.split("modules/")[1].split("?")[0] / "main.tf").is_file()
@@ -104,6 +110,44 @@ def test_environments_source_mlgate_modules_at_the_pinned_ref_with_locked_remote
     # the apply role trusts only this environment's jobs
     text = (aws_project / f"terraform/envs/{env}/main.tf").read_text(encoding="utf-8")
     assert f'environments         = ["{env}"]' in text
+
+
+def test_prod_holds_the_image_repository_sagemaker_pulls_and_a_push_only_role_for_cd(
+    aws_project: Path,
+) -> None:
+    """SageMaker pulls only from ECR: prod's Terraform makes the repository (its URL is cd.yml's
+    ECR_REPOSITORY), lets the execution roles pull, and gives CD's image job (main, no environment) a role
+    that may push there and nowhere else (ECR_PUSH_ROLE_ARN)."""
+    main = parse(aws_project / "terraform/envs/prod/main.tf")
+    modules = {name.strip('"'): body for block in main["module"] for name, body in block.items()}
+    images, push = modules["images"], modules["image_push_role"]
+    assert images["kms_key_arn"] == "${module.artifacts.kms_key_arn}"
+    assert (
+        images["pull_role_arns"]
+        == "${compact(concat([var.sagemaker_execution_role_arn], var.image_pull_role_arns))}"
+    )
+    assert push["branches"] == ['"main"'] and "environments" not in push and "pull_requests" not in push
+    assert push["policy_json"] == "${module.images.push_policy_json}"
+    outputs = {
+        k.strip('"'): v
+        for block in parse(aws_project / "terraform/envs/prod/outputs.tf")["output"]
+        for k, v in block.items()
+    }
+    assert outputs["image_repository_url"]["value"] == "${module.images.repository_url}", outputs
+    assert "ECR_REPOSITORY" in outputs["image_repository_url"]["description"]
+    assert outputs["image_push_role_arn"]["value"] == "${module.image_push_role.role_arn}"
+    assert "ECR_PUSH_ROLE_ARN" in outputs["image_push_role_arn"]["description"]
+    # the apply role may manage that repository (and its key grant), nothing else in ECR
+    apply = (aws_project / "terraform/envs/prod/main.tf").read_text(encoding="utf-8")
+    slug = aws_project.name
+    assert f'resources = ["arn:aws:ecr:*:${{local.account}}:repository/{slug}"]' in apply
+    # the push role's policy: the module's, scoped to the repository ARN
+    module = (ROOT / "terraform/modules/ecr-repository/main.tf").read_text(encoding="utf-8")
+    push_doc = module.split('data "aws_iam_policy_document" "push"')[1].split(
+        'data "aws_iam_policy_document"'
+    )[0]
+    assert "resources = [aws_ecr_repository.this.arn]" in push_doc and "ecr:PutImage" in push_doc
+    assert 'image_tag_mutability = "IMMUTABLE"' in module and "scan_on_push = true" in module
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH")

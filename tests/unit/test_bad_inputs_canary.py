@@ -39,6 +39,11 @@ SAGEMAKER = (
     "    execution_role_arn: arn:aws:iam::123456789012:role/sm\n"
 )
 
+#: a sagemaker target without image_uri: the image comes from `--image-uri`
+PUSHED_ONLY = "  target: sagemaker\n  sagemaker:\n    endpoint_name: fraud-prod\n    region: us-east-1\n"
+ECR_REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud"
+DIGEST = "sha256:" + "ab" * 32
+
 
 def case(
     id: str,
@@ -120,10 +125,24 @@ CASES = [
         SAGEMAKER.replace("{digest}", "{sha}"),
         "canary.sagemaker",
     ),
+    # no image_uri: the image CD pushed to ECR (cd.yml's `ecr-image`) must be an ECR reference by digest
     case(
-        "sagemaker-image-uri-without-role",
-        SAGEMAKER.replace("    execution_role_arn: arn:aws:iam::123456789012:role/sm\n", ""),
-        "canary.sagemaker",
+        "sagemaker-pushed-image-not-in-ecr",
+        PUSHED_ONLY,
+        "image-uri",
+        argv=("--model-version", "3", "--image-uri", "ghcr.io/acme/fraud@" + DIGEST),
+    ),
+    case(
+        "sagemaker-pushed-image-not-by-digest",
+        PUSHED_ONLY,
+        "image-uri",
+        argv=("--model-version", "3", "--image-uri", ECR_REPO + ":model-3"),
+    ),
+    case(
+        "sagemaker-pushed-image-without-model-version",
+        PUSHED_ONLY,
+        "model-version",
+        argv=("--image-uri", ECR_REPO + "@" + DIGEST),
     ),
     case(
         "sagemaker-deploy-timeout-zero",

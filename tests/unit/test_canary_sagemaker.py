@@ -53,14 +53,15 @@ def clients() -> tuple[Any, Any]:
     return boto3.client("sagemaker"), boto3.client("cloudwatch")
 
 
-def make_endpoint(name: str = "fraud-detection-prod") -> None:
+def make_endpoint(name: str = "fraud-detection-prod", **champion: Any) -> None:
+    """Champion v1 and challenger v2 variants; `champion` adds CreateModel fields to v1 (VPC, isolation)."""
     sm, _ = clients()
     for model in ("fraud-detection-v1", "fraud-detection-v2"):
-        sm.create_model(
-            ModelName=model,
-            ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
-            PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:latest"},
-        )
+        fields: dict[str, Any] = {
+            "ExecutionRoleArn": "arn:aws:iam::123456789012:role/sagemaker",
+            "PrimaryContainer": {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:latest"},
+        }
+        sm.create_model(ModelName=model, **{**fields, **(champion if model.endswith("v1") else {})})
     sm.create_endpoint_config(
         EndpointConfigName=f"{name}-cfg",
         ProductionVariants=[
@@ -280,8 +281,11 @@ def deployer(log: list[str], **overrides: Any) -> Any:
     from mlgate.canary.config import SageMakerSettings
     from mlgate.canary.targets.sagemaker_deploy import SageMakerDeployer
 
+    pushed = overrides.pop("pushed_image", "")
     settings = SageMakerSettings(**{"endpoint_name": "fraud-detection-prod", **DEPLOY, **overrides})
-    return SageMakerDeployer(settings, boto3.client("sagemaker"), poll_seconds=0.2, log=log.append)
+    return SageMakerDeployer(
+        settings, boto3.client("sagemaker"), pushed_image=pushed, poll_seconds=0.2, log=log.append
+    )
 
 
 def test_promoted_version_becomes_the_challenger_at_zero_then_goes_through_the_canary(
@@ -315,6 +319,53 @@ def test_promoted_version_becomes_the_challenger_at_zero_then_goes_through_the_c
         "challenger": ("fraud-detection-prod-3-2", 0.0),
     }
     assert canary_weight() == 0.0
+
+
+VPC = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0123456789abcdef0"]}
+PUSHED = f"{ECR}@{DIGEST}"  # cd.yml: the image job's `ecr-image`
+
+
+def test_without_image_uri_the_image_cd_pushed_to_ecr_is_deployed_in_the_production_models_vpc(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No image_uri, no execution_role_arn: the Model runs the pushed image with the production model's
+    role, VPC and network isolation (as Terraform's sagemaker-endpoint module sets them)."""
+    role = "arn:aws:iam::123456789012:role/terraform-made"
+    make_endpoint(ExecutionRoleArn=role, VpcConfig=VPC, EnableNetworkIsolation=True)
+    with Feeder("fraud-detection-prod", canary_error_rate=0.01):
+        code, data = run(config(tmp_path), tmp_path, "--model-version", "3.1", "--image-uri", PUSHED)
+    assert code == 0, capsys.readouterr().err
+    assert data["result"] == "promoted"
+    sm, _ = clients()
+    model = sm.describe_model(ModelName="fraud-detection-prod-3-1")
+    assert model["PrimaryContainer"]["Image"] == PUSHED
+    assert model["ExecutionRoleArn"] == role
+    assert model["VpcConfig"] == VPC
+    assert model["EnableNetworkIsolation"] is True
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_the_new_model_copies_isolation_as_set_and_an_explicit_role_wins(aws: str, isolated: bool) -> None:
+    make_endpoint(EnableNetworkIsolation=isolated)
+    log: list[str] = []
+    explicit = "arn:aws:iam::123456789012:role/explicit"
+    deployer(log, image_uri=None, execution_role_arn=explicit, pushed_image=PUSHED).deploy("3.1")
+    sm, _ = clients()
+    model = sm.describe_model(ModelName="fraud-detection-prod-3-1")
+    assert model["EnableNetworkIsolation"] is isolated
+    assert model["ExecutionRoleArn"] == explicit  # set in mlgate.yaml: not the production model's
+    assert not model.get("VpcConfig"), "the production model has no VPC: none is invented"
+    created = next(line for line in log if "created model" in line)
+    assert "ExecutionRoleArn from" not in created and ("EnableNetworkIsolation from" in created) is isolated
+
+
+def test_an_explicit_image_uri_wins_over_the_pushed_image(aws: str) -> None:
+    make_endpoint()
+    deployer([], pushed_image=f"{ECR}-other@{DIGEST}").deploy("3.1", DIGEST)
+    sm, _ = clients()
+    assert sm.describe_model(ModelName="fraud-detection-prod-3-1")["PrimaryContainer"]["Image"] == (
+        f"{ECR}:3.1@{DIGEST}"
+    )
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,55 @@ def test_other_model_files_than_the_promoted_ones_are_refused(tmp_path: Path) ->
         image_metadata(promotion=path, model_dir=folder, registry="ghcr.io", repository="a/b", git_sha=SHA)
 
 
+ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud-detection"
+
+
+def test_with_an_ecr_repository_the_same_tags_go_to_both_registries(tmp_path: Path) -> None:
+    folder = model_folder(tmp_path)
+    meta = image_metadata(
+        promotion=promotion(tmp_path, model_files_digest(folder)),
+        model_dir=folder,
+        registry="ghcr.io",
+        repository="acme/fraud-detection",
+        git_sha=SHA,
+        ecr=ECR,
+    )
+    assert meta.image == "ghcr.io/acme/fraud-detection"
+    assert meta.tags == [
+        "ghcr.io/acme/fraud-detection:model-2.0.0",
+        f"ghcr.io/acme/fraud-detection:sha-{SHA[:12]}",
+        f"{ECR}:model-2.0.0",
+        f"{ECR}:sha-{SHA[:12]}",
+    ]
+    assert meta.ecr is not None
+    assert meta.ecr.registry == "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    assert meta.ecr.region == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ghcr.io/acme/fraud-detection",  # not ECR: SageMaker cannot pull it
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com",  # no repository name
+        "12345.dkr.ecr.eu-west-1.amazonaws.com/fraud",  # not an account id
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/Fraud",  # ECR names are lower case
+        "public.ecr.aws/acme/fraud",  # public ECR: push only through its own API, not the project's repo
+    ],
+)
+def test_an_ecr_repository_must_be_a_private_ecr_url(url: str, tmp_path: Path) -> None:
+    folder = model_folder(tmp_path)
+    with pytest.raises(GateInputError, match="not an ECR repository URL") as raised:
+        image_metadata(
+            promotion=promotion(tmp_path, model_files_digest(folder)),
+            model_dir=folder,
+            registry="ghcr.io",
+            repository="acme/fraud-detection",
+            git_sha=SHA,
+            ecr=url,
+        )
+    assert raised.value.field == "--ecr-repository"
+
+
 @pytest.mark.parametrize("name", ["acme/", "acme/a..b", "acme/-lead", "acme/two words"])
 def test_image_names_must_be_valid_references(name: str) -> None:
     with pytest.raises(GateInputError):
@@ -129,6 +178,13 @@ CASES = [
         (*ARGV[:-1], "acme/Bad Name"),
         "invalid-input",
         "--repository",
+        files=_files(),
+    ),
+    BadInput(
+        "ecr-repository-not-ecr",
+        (*ARGV, "--ecr-repository", "ghcr.io/acme/fraud"),
+        "invalid-input",
+        "--ecr-repository",
         files=_files(),
     ),
 ]

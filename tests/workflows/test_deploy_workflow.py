@@ -9,7 +9,10 @@ traffic, judged by `mlgate canary`.
 - The first merge publishes v1 (nothing to canary against yet).
 - A better model (tests/support/model_changes.py `risk_flags`) becomes v2: its image carries v2's name,
   version, sha256, training run and PR as labels and `model-2.0.0` / `sha-<commit>` tags; it is promoted
-  through every canary step (20 → 50 → 100 %); the champion stays v2.
+  through every canary step (20 → 50 → 100 %); the champion stays v2. This merge runs with the
+  ECR_REPOSITORY variable set (as for SageMaker): the one build is tagged for ghcr.io and ECR, logged in
+  to ECR with the push role's AWS credentials, and the job hands `<repository>@<digest>` on; the first
+  merge, without it, pushes to ghcr.io only.
 - A bad model (`balanced_class_weight`: passes the eval gate, but its scores are inflated) becomes v3, its
   canary rolls back on prediction shift, and `champion-rollback` makes v2 the champion again and says so
   on the merged pull request: the registry and serving agree.
@@ -47,6 +50,10 @@ REPO = "acme/fraud-detection"
 MODEL = "fraud-detection"
 IMAGE = "ghcr.io/acme/fraud-detection"
 CANARY_CONFIG = "deploy/canary-ci.yaml"
+ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud-detection"
+ECR_PUSH_ROLE = "arn:aws:iam::123456789012:role/fraud-detection-prod-image-push"
+#: the repository variables of a project that serves on SageMaker (terraform outputs)
+ECR_VARIABLES = {"ECR_REPOSITORY": ECR, "ECR_PUSH_ROLE_ARN": ECR_PUSH_ROLE}
 #: the last job of CD's chain: act runs it with every job it needs (gate, promote, image, canary-*)
 LAST_JOB = "champion-rollback"
 
@@ -59,7 +66,7 @@ class DeployRepo:
     wheel_dir: Path
     mlgate_src: Path
 
-    def merge(self, work: Path, pr: int) -> tuple[ActRun, Path]:
+    def merge(self, work: Path, pr: int, variables: dict[str, str] | None = None) -> tuple[ActRun, Path]:
         """CD for the merge of `pr` (HEAD of main); returns the run and its artifacts folder."""
         head = git(self.project, "rev-parse", "HEAD")
         self.fake.link_commit(head, pr)
@@ -79,7 +86,7 @@ class DeployRepo:
             mlgate_src=self.mlgate_src,
             work=work,
             git_remote=(f"https://github.com/{REPO}", self.bare),
-            variables={"CANARY_TARGET": "local", "CANARY_STAGING_CONFIG": CANARY_CONFIG},
+            variables={"CANARY_TARGET": "local", "CANARY_STAGING_CONFIG": CANARY_CONFIG, **(variables or {})},
         )
         return run, work / "artifacts"
 
@@ -144,24 +151,40 @@ def timeline(run: ActRun) -> list[tuple[str, float, str]]:
 
 
 @pytest.fixture(scope="module")
-def first(repo: DeployRepo, tmp_path_factory: pytest.TempPathFactory) -> ActRun:
-    run, _ = repo.merge(tmp_path_factory.mktemp("cd1"), pr=1)
-    return run
+def first_run(repo: DeployRepo, tmp_path_factory: pytest.TempPathFactory) -> tuple[ActRun, Path]:
+    return repo.merge(tmp_path_factory.mktemp("cd1"), pr=1)
+
+
+@pytest.fixture(scope="module")
+def first(first_run: tuple[ActRun, Path]) -> ActRun:
+    return first_run[0]
 
 
 @pytest.fixture(scope="module")
 def better(repo: DeployRepo, first: ActRun, tmp_path_factory: pytest.TempPathFactory) -> tuple[ActRun, Path]:
     assert first.job_result("promote") == "success", first.explain()
     with committed(repo.project, "risk_flags", "Flag new cards, night-time and card-not-present", keep=True):
-        return repo.merge(tmp_path_factory.mktemp("cd2"), pr=2)
+        return repo.merge(tmp_path_factory.mktemp("cd2"), pr=2, variables=ECR_VARIABLES)
 
 
-def test_the_first_merge_publishes_v1_and_builds_its_image(first: ActRun) -> None:
+def logins(artifacts: Path) -> dict[str, dict[str, Any]]:
+    """The image job's registry logins (stand-in records), by registry."""
+    records = [json.loads(p.read_text()) for p in (artifacts / "docker").glob("login-image-*.json")]
+    return {r["registry"]: r for r in records}
+
+
+def test_the_first_merge_publishes_v1_and_builds_its_image(first_run: tuple[ActRun, Path]) -> None:
+    first, artifacts = first_run
     results = first.job_results()
     assert results.get("promote") == "success", first.explain()
     assert first.outputs("promote").get("model-version") == "1.0.0", first.explain()
     assert results.get("image") == "success", first.explain()
     assert "canary-staging" not in results or results["canary-staging"] == "skipped", results  # no previous
+    # no ECR_REPOSITORY: ghcr.io only, no AWS credentials asked for, no ECR image handed on
+    assert all(tag.startswith(f"{IMAGE}:") for tag in built(artifacts)["tags"]), built(artifacts)["tags"]
+    assert list(logins(artifacts)) == ["ghcr.io"]
+    assert not list((artifacts / "aws").glob("credentials-image-*.json"))
+    assert not first.outputs("image").get("ecr-image"), first.outputs("image")
 
 
 def test_a_better_model_is_built_with_its_lineage_and_promoted_through_every_step(
@@ -178,7 +201,10 @@ def test_a_better_model_is_built_with_its_lineage_and_promoted_through_every_ste
     build = built(artifacts)
     sha = git(repo.project, "rev-parse", "HEAD")
     assert build["push"] is True and build["file"].endswith("Dockerfile")
-    assert sorted(build["tags"]) == sorted([f"{IMAGE}:model-2.0.0", f"{IMAGE}:sha-{sha[:12]}"])
+    # one build for both registries: ghcr.io and the project's ECR repository (ECR_REPOSITORY)
+    assert sorted(build["tags"]) == sorted(
+        [f"{IMAGE}:model-2.0.0", f"{IMAGE}:sha-{sha[:12]}", f"{ECR}:model-2.0.0", f"{ECR}:sha-{sha[:12]}"]
+    )
     assert build["build_args"] == ["MODEL_VERSION=2.0.0"]
     labels = build["labels"]
     release = repo.fake.releases()[f"{MODEL}@v2.0.0"]
@@ -194,8 +220,26 @@ def test_a_better_model_is_built_with_its_lineage_and_promoted_through_every_ste
         release
     ), "the image's model digest is the one the registry recorded"
     assert any(path.startswith("models/") for path in build["context_files"]), build["context_files"]
-    login = json.loads(next((artifacts / "docker").glob("login-image-*.json")).read_text())
-    assert login == {"registry": "ghcr.io", "username": login["username"], "password_given": True}
+    registries = logins(artifacts)
+    ghcr, ecr_host = registries["ghcr.io"], ECR.split("/", maxsplit=1)[0]
+    assert ghcr == {"registry": "ghcr.io", "username": ghcr["username"], "password_given": True}
+    # ECR: docker/login-action with the AWS credentials of the push role (OIDC), in the repository's region
+    assert registries[ecr_host] == {
+        "registry": ecr_host,
+        "username": "",
+        "password_given": False,
+        "aws_credentials": True,
+        "aws_region": "eu-west-1",
+    }, registries
+    credentials = [json.loads(p.read_text()) for p in (artifacts / "aws").glob("credentials-image-*.json")]
+    assert credentials == [{"role": ECR_PUSH_ROLE, "region": "eu-west-1"}], credentials
+    assert run.outputs("image").get("ecr-image") == f"{ECR}@{build['digest']}", run.outputs("image")
+    # … which both canary jobs hand to canary-deploy (`image-uri`: the SageMaker target's new Model)
+    jobs = yaml.safe_load((repo.project / ".github/workflows/cd.yml").read_text(encoding="utf-8"))["jobs"]
+    assert jobs["image"]["outputs"]["ecr-image"] == "${{ steps.ecr.outputs.ecr-image }}"
+    for job in ("canary-staging", "canary-prod"):
+        canary_step = next(step for step in jobs[job]["steps"] if step.get("id") == "canary")
+        assert canary_step["with"]["image-uri"] == "${{ needs.image.outputs.ecr-image }}", job
     attested = [json.loads(p.read_text()) for p in (artifacts / "attestations").glob("image-*.json")]
     assert attested == [{"subjects": [{"name": IMAGE, "digest": build["digest"]}]}], attested
 

@@ -8,6 +8,8 @@ Inputs (each flag falls back to `MLGATE_<FLAG>`):
     --model-version   the version the canary must serve (checked before any traffic moves)
     --image-digest    digest of the pushed image of that version (sagemaker with `image_uri`: the new
                       Model's image is the template filled with the version and this digest)
+    --image-uri       that image in the project's ECR repository by digest (sagemaker without
+                      `image_uri`: the new Model's image; cd.yml: the image job's `ecr-image`)
     --environment     name used in the report title and PR-comment key (staging, prod, …)
     --report-dir      where canary.json / canary.md go (default: MLGATE_OUTPUT_DIR or .mlgate)
     --comment/--no-comment   upsert the timeline as a PR comment (on the merged PR in cd.yml)
@@ -107,6 +109,7 @@ def build(
     config_file: str,
     model_version: str | None,
     image_digest: str = "",
+    image_uri: str = "",
     log: Any = None,
 ) -> tuple[Target, MetricsSource]:
     """Target and metrics source for `plan.target`; checked (bad input raises) before traffic moves.
@@ -135,11 +138,15 @@ def build(
         from mlgate.canary.targets.sagemaker import CloudWatchMetrics, SageMakerTarget
 
         target = SageMakerTarget(plan.sagemaker, config_file=config_file)
-        if plan.sagemaker.image_uri and not plan.dry_run:
+        if (plan.sagemaker.image_uri or image_uri) and not plan.dry_run:
             from mlgate.canary.targets.sagemaker_deploy import SageMakerDeployer
 
             deployer = SageMakerDeployer(
-                plan.sagemaker, target.client, config_file=config_file, log=log or print
+                plan.sagemaker,
+                target.client,
+                config_file=config_file,
+                pushed_image=image_uri,
+                log=log or print,
             )
             deployer.deploy(model_version or "", image_digest)
         target.check(model_version)
@@ -283,6 +290,12 @@ def _install_cancel_handlers(cancel: threading.Event) -> dict[int, Any]:
     help="Digest of the pushed image (sagemaker image_uri's {digest}).",
 )
 @click.option(
+    "--image-uri",
+    default="",
+    envvar="MLGATE_IMAGE_URI",
+    help="The pushed image in ECR by digest (sagemaker: the new Model's image unless image_uri is set).",
+)
+@click.option(
     "--environment", default="", envvar="MLGATE_ENVIRONMENT", help="staging, prod, … (report title)."
 )
 @report_dir_option(None, help="Where canary.json and canary.md go (default: MLGATE_OUTPUT_DIR or .mlgate).")
@@ -294,6 +307,7 @@ def command(
     dry_run: bool | None,
     model_version: str,
     image_digest: str,
+    image_uri: str,
     environment: str,
     report_dir: Path | None,
     comment: bool,
@@ -322,6 +336,7 @@ def command(
                 config_file=str(config_path),
                 model_version=model_version or None,
                 image_digest=image_digest,
+                image_uri=image_uri,
                 log=lambda line: click.echo(line, err=True),
             )
             controller = Controller(

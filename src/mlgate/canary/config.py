@@ -239,13 +239,16 @@ class SageMakerSettings(Section):
     image_uri: str | None = Field(
         None,
         description="Image of the promoted model, a template with `{version}` and `{digest}` (e.g. "
-        "`123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud@{digest}`; SageMaker pulls from ECR). Set: "
-        "before the rollout mlgate creates the Model `<endpoint>-<version>` on it, an EndpointConfig of "
-        "the same name (the current one with the challenger variant on the new model at weight 0) and "
-        "updates the endpoint; null: the variants already serve the models, nothing is deployed.",
+        "`123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud@{digest}`; SageMaker pulls from ECR). Set, "
+        "or null with an image CD pushed to ECR (`--image-uri`, cd.yml's ECR_REPOSITORY): before the "
+        "rollout mlgate creates the Model `<endpoint>-<version>` on it, an EndpointConfig of the same name "
+        "(the current one with the challenger variant on the new model at weight 0) and updates the "
+        "endpoint; null and no pushed image: the variants already serve the models, nothing is deployed.",
     )
     execution_role_arn: str = Field(
-        "", description="IAM role the new Model runs with (needed with `image_uri`)."
+        "",
+        description="IAM role the new Model runs with; empty: the production model's role (the new Model "
+        "also keeps its VPC config and network isolation).",
     )
     deploy_timeout_seconds: float = Field(
         1800.0,
@@ -265,8 +268,6 @@ class SageMakerSettings(Section):
             raise ValueError(
                 f"image_uri may use only {{version}} and {{digest}}, got {{{', '.join(unknown) or ''}}}"
             )
-        if not self.execution_role_arn:
-            raise ValueError("image_uri needs execution_role_arn (the IAM role the new Model runs with)")
         return self
 
 

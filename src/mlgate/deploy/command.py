@@ -5,6 +5,9 @@
         --registry ghcr.io --repository acme/fraud-detection
         outputs `image`, `tags` (one per line) and `labels` (KEY=VALUE, one per line) for
         docker/build-push-action, and writes them to <report-dir>/image-metadata.json
+        --ecr-repository (MLGATE_ECR_REPOSITORY; cd.yml: the ECR_REPOSITORY variable): the same tags on
+        that ECR repository too, and outputs `ecr-repository`, `ecr-registry` (docker login) and
+        `ecr-region` (configure-aws-credentials); all empty without it
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ from mlgate.gate import path_option, report_dir_option
 )
 @click.option("--git-sha", envvar="GITHUB_SHA", default="", help="Commit built (default: GITHUB_SHA).")
 @click.option("--server-url", envvar="GITHUB_SERVER_URL", default="https://github.com", help="GitHub URL.")
+@click.option(
+    "--ecr-repository",
+    envvar="MLGATE_ECR_REPOSITORY",
+    default="",
+    help="ECR repository URL to tag as well (SageMaker pulls from ECR); empty: ghcr.io only.",
+)
 @report_dir_option()
 def image_command(
     *,
@@ -37,6 +46,7 @@ def image_command(
     repository: str,
     git_sha: str,
     server_url: str,
+    ecr_repository: str,
     report_dir: Path,
 ) -> int:
     """OCI labels and tags for the service image of the promoted model."""
@@ -52,15 +62,35 @@ def image_command(
             repository=repository,
             git_sha=git_sha,
             server_url=server_url,
+            ecr=ecr_repository,
         )
+        ecr = meta.ecr
         report_dir.mkdir(parents=True, exist_ok=True)
         out = report_dir / "image-metadata.json"
         out.write_text(
-            json.dumps({"image": meta.image, "tags": meta.tags, "labels": meta.labels}, indent=2) + "\n",
+            json.dumps(
+                {
+                    "image": meta.image,
+                    "tags": meta.tags,
+                    "labels": meta.labels,
+                    "ecr-repository": ecr.url if ecr else "",
+                },
+                indent=2,
+            )
+            + "\n",
             encoding="utf-8",
         )
         runner = github.Runner.from_env()
-        runner.set_outputs({"image": meta.image, "tags": "\n".join(meta.tags), "labels": meta.labels_text()})
+        runner.set_outputs(
+            {
+                "image": meta.image,
+                "tags": "\n".join(meta.tags),
+                "labels": meta.labels_text(),
+                "ecr-repository": ecr.url if ecr else "",
+                "ecr-registry": ecr.registry if ecr else "",
+                "ecr-region": ecr.region if ecr else "",
+            }
+        )
         click.echo(f"image {meta.image}: tags {', '.join(meta.tags)}; {len(meta.labels)} labels ({out})")
         return 0
 

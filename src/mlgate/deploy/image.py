@@ -23,6 +23,20 @@ LABEL_PREFIX = "dev.mlgate."
 LINEAGE_PREFIX = "mlgate."
 #: OCI/Docker image names: lower-case path components of [a-z0-9] separated by . _ - (docker reference)
 _NAME = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+#: a private ECR repository URL: `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<name>`
+_ECR = re.compile(
+    r"^(?P<registry>\d{12}\.dkr\.ecr\.(?P<region>[a-z]{2}(-[a-z]+)+-\d)\.amazonaws\.com(\.cn)?)"
+    r"/(?P<name>.+)$"
+)
+
+
+@dataclass(frozen=True)
+class EcrRepository:
+    """The project's ECR repository the same build is also pushed to (SageMaker pulls only from ECR)."""
+
+    url: str
+    registry: str
+    region: str
 
 
 @dataclass
@@ -30,6 +44,7 @@ class ImageMetadata:
     image: str
     tags: list[str]
     labels: dict[str, str]
+    ecr: EcrRepository | None = None
 
     def labels_text(self) -> str:
         return "\n".join(f"{k}={v}" for k, v in self.labels.items())
@@ -46,6 +61,19 @@ def image_name(registry: str, repository: str) -> str:
             fix="pass owner/name as in GITHUB_REPOSITORY",
         )
     return name
+
+
+def ecr_repository(url: str) -> EcrRepository:
+    """The ECR repository URL (Terraform's `image_repository_url`), checked: registry host and region."""
+    found = _ECR.match(url.strip())
+    if not found or not _NAME.match(found["name"]):
+        raise GateInputError(
+            f"{url!r} is not an ECR repository URL",
+            field="--ecr-repository",
+            fix="set the ECR_REPOSITORY variable to `<account>.dkr.ecr.<region>.amazonaws.com/<name>` "
+            "(terraform output image_repository_url)",
+        )
+    return EcrRepository(url=url.strip(), registry=found["registry"], region=found["region"])
 
 
 def _promotion(path: Path) -> dict[str, Any]:
@@ -103,9 +131,12 @@ def image_metadata(
     git_sha: str,
     server_url: str = "https://github.com",
     created: datetime | None = None,
+    ecr: str = "",
 ) -> ImageMetadata:
-    """Labels and tags for the image of the version `promotion` made champion."""
+    """Labels and tags for the image of the version `promotion` made champion; with `ecr` (a repository
+    URL) the same tags on that repository too, for one build pushed to both registries."""
     image = image_name(registry, repository)
+    ecr_repo = ecr_repository(ecr) if ecr else None
     data = _promotion(promotion)
     lineage = {str(k).removeprefix(LINEAGE_PREFIX): str(v) for k, v in (data.get("lineage") or {}).items()}
     raw_digest = data.get("digest")
@@ -150,5 +181,7 @@ def image_metadata(
         f"{LABEL_PREFIX}pr": lineage.get("pr_number", ""),
     }
     labels = {k: v for k, v in labels.items() if v}
-    tags = [f"{image}:model-{version}", f"{image}:sha-{sha[:12]}"] if sha else [f"{image}:model-{version}"]
-    return ImageMetadata(image=image, tags=tags, labels=labels)
+    suffixes = [f"model-{version}", f"sha-{sha[:12]}"] if sha else [f"model-{version}"]
+    names = [image, ecr_repo.url] if ecr_repo else [image]
+    tags = [f"{name}:{suffix}" for name in names for suffix in suffixes]
+    return ImageMetadata(image=image, tags=tags, labels=labels, ecr=ecr_repo)

@@ -11,8 +11,9 @@ the share of requests at or below a ladder of bounds around the baseline's p95 a
 SageMaker weights are relative: the canary share is `challenger / (champion + challenger)`. An update is
 only accepted while the endpoint is `InService`, so each shift first waits for it (bounded).
 
-With `image_uri` configured, `sagemaker_deploy.SageMakerDeployer` first puts the promoted version on the
-challenger variant at weight 0 (new Model and EndpointConfig, UpdateEndpoint); this module then shifts.
+With an image to deploy (`image_uri` configured, or the image CD pushed to ECR, `--image-uri`),
+`sagemaker_deploy.SageMakerDeployer` first puts the promoted version on the challenger variant at weight 0
+(new Model and EndpointConfig, UpdateEndpoint); this module then shifts.
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
 """Put the promoted model on the SageMaker endpoint's challenger variant at 0 % before the canary runs.
 
-With `canary.sagemaker.image_uri` set: a Model `<endpoint>-<version>` on the image (the template filled
-with the version and the pushed image's digest) and the execution role, an EndpointConfig of the same name
-that copies the endpoint's current one — the champion variant unchanged, the challenger variant on the new
-model at weight 0 — then `UpdateEndpoint`, and a bounded wait until the endpoint is `InService` on the new
-config. Traffic does not move: the canary's first step does that.
+The image is `canary.sagemaker.image_uri` when set (a template filled with the version and the pushed
+image's digest), else the image CD pushed to the project's ECR repository (`--image-uri`, cd.yml: the image
+job's `ecr-image`, `<repository>@sha256:…`). mlgate creates a Model `<endpoint>-<version>` on it, an
+EndpointConfig of the same name that copies the endpoint's current one — the champion variant unchanged,
+the challenger variant on the new model at weight 0 — then `UpdateEndpoint`, and a bounded wait until the
+endpoint is `InService` on the new config. Traffic does not move: the canary's first step does that.
+
+The new Model keeps what the production model (the champion variant's) was set up with:
+`ExecutionRoleArn` (unless `execution_role_arn` names another), `VpcConfig` and
+`EnableNetworkIsolation` — a promoted model never leaves the endpoint's VPC or gains network access.
 
 Fail closed: every AWS error before the update, or an update that SageMaker rolled back, fails the run
 with `failure-reason: deploy-error` and leaves the endpoint on its old config. Names are deterministic per
@@ -28,6 +33,9 @@ from mlgate.gate import GateInputError
 REASON = "deploy-error"
 #: SageMaker resource names: alphanumerics and hyphens, at most 63 characters
 _NAME_MAX = 63
+#: what the new Model copies from the production model (what a user or Terraform set on it)
+COPIED = ("ExecutionRoleArn", "VpcConfig", "EnableNetworkIsolation")
+_DIGEST_REF = re.compile(r"^(?P<repository>[^@\s]+)@sha256:[0-9a-f]{64}$")
 
 
 def resource_name(endpoint: str, version: str) -> str:
@@ -45,12 +53,14 @@ class SageMakerDeployer:
         client: Any,
         *,
         config_file: str = "mlgate.yaml",
+        pushed_image: str = "",
         poll_seconds: float = 15.0,
         log: Callable[[str], None] = print,
     ) -> None:
         self.settings = settings
         self.client = client
         self.config_file = config_file
+        self.pushed_image = pushed_image
         self.poll_seconds = poll_seconds
         self.log = log
 
@@ -87,8 +97,34 @@ class SageMakerDeployer:
             raise self._fail(f"SageMaker {operation}: {exc}", "check the AWS role and re-run") from None
         return None
 
+    def _pushed(self) -> str:
+        """The image CD pushed to ECR, by digest (checked: SageMaker pulls only from a private ECR)."""
+        from mlgate.deploy.image import ecr_repository
+
+        found = _DIGEST_REF.match(self.pushed_image.strip())
+        if found is None:
+            raise GateInputError(
+                f"{self.pushed_image!r} is not an image reference by digest (<repository>@sha256:<64 hex>)",
+                file=self.config_file,
+                field="image-uri",
+                fix="pass the image job's `ecr-image` output (cd.yml) or set canary.sagemaker.image_uri",
+            )
+        try:
+            ecr_repository(found["repository"])
+        except GateInputError:
+            raise GateInputError(
+                f"{self.pushed_image!r} is not in an ECR repository: SageMaker pulls images only from ECR",
+                file=self.config_file,
+                field="image-uri",
+                fix="set the ECR_REPOSITORY variable (terraform output image_repository_url) so CD pushes "
+                "there, or set canary.sagemaker.image_uri",
+            ) from None
+        return self.pushed_image.strip()
+
     def image(self, version: str, digest: str) -> str:
         template = self.settings.image_uri or ""
+        if not template:
+            return self._pushed()
         if "{digest}" in template and not digest:
             raise GateInputError(
                 "canary.sagemaker.image_uri uses {digest} but no image digest was given",
@@ -103,10 +139,11 @@ class SageMakerDeployer:
         s = self.settings
         if not version:
             raise GateInputError(
-                "canary.sagemaker.image_uri is set but no model version was given",
+                "an image to deploy is given (canary.sagemaker.image_uri or --image-uri) but no model "
+                "version",
                 file=self.config_file,
                 field="model-version",
-                fix="pass --model-version (the promoted version) or remove image_uri",
+                fix="pass --model-version (the promoted version)",
             )
         image = self.image(version, digest)
         name = resource_name(s.endpoint_name, version)
@@ -128,7 +165,8 @@ class SageMakerDeployer:
             )
         current = self._call("describe_endpoint_config", EndpointConfigName=endpoint["EndpointConfigName"])
         variants = self._variants(current, endpoint, name)
-        self._ensure_model(name, image, version)
+        production = next(v["ModelName"] for v in variants if v["VariantName"] == s.baseline_variant)
+        self._ensure_model(name, image, version, production)
         self._ensure_config(name, current, variants)
         self.log(f"sagemaker deploy: UpdateEndpoint {s.endpoint_name} -> {name} (challenger {image} at 0 %)")
         self._call("update_endpoint", EndpointName=s.endpoint_name, EndpointConfigName=name)
@@ -170,7 +208,16 @@ class SageMakerDeployer:
         challenger["InitialVariantWeight"] = 0.0
         return list(variants.values())
 
-    def _ensure_model(self, name: str, image: str, version: str) -> None:
+    def _copied(self, production: str) -> dict[str, Any]:
+        """Role, VPC and network isolation of the production model, for the new Model (see the module doc);
+        `execution_role_arn`, when set, names the role instead."""
+        model = self._call("describe_model", ModelName=production)
+        copied = {k: model[k] for k in COPIED if model.get(k)}
+        if self.settings.execution_role_arn:
+            copied.pop("ExecutionRoleArn", None)
+        return copied
+
+    def _ensure_model(self, name: str, image: str, version: str, production: str) -> None:
         found = self._find("describe_model", ModelName=name)
         if found is not None:
             have = (found.get("PrimaryContainer") or {}).get("Image")
@@ -182,14 +229,19 @@ class SageMakerDeployer:
                 )
             self.log(f"sagemaker deploy: model {name} exists (re-run): reused")
             return
+        copied = self._copied(production)
+        explicit = self.settings.execution_role_arn
+        role = {"ExecutionRoleArn": explicit} if explicit else {}
         self._call(
             "create_model",
             ModelName=name,
-            ExecutionRoleArn=self.settings.execution_role_arn,
             PrimaryContainer={"Image": image, "Environment": {"MODEL_VERSION": version}},
             Tags=[{"Key": "mlgate:model-version", "Value": version}],
+            **copied,
+            **role,
         )
-        self.log(f"sagemaker deploy: created model {name} ({image})")
+        kept = ", ".join(f"{k} from {production}" for k in copied) or "nothing to keep"
+        self.log(f"sagemaker deploy: created model {name} ({image}; {kept})")
 
     def _ensure_config(self, name: str, current: dict[str, Any], variants: list[dict[str, Any]]) -> None:
         found = self._find("describe_endpoint_config", EndpointConfigName=name)
