@@ -15,8 +15,10 @@ against either backend, chosen by the `registry` section of mlgate.yaml:
   to the local MLflow registry (`MLFLOW_TRACKING_URI`) and say so; in Actions they never fall back.
 - `mlflow` (`mlflow_aliases`): the `eval.baseline_alias` alias (`champion`) and `previous`.
 
-Every command prints which registry it used (`RegistryOfRecord.where`). This module holds the interface
-and the shared types; `mlgate.registry.backend.open_registry()` picks and opens the backend.
+Each published version also holds the eval gate's result for it (`eval_result`, `EVAL_RESULT_NAME`),
+which `mlgate live-performance` reads back. Every command prints which registry it used
+(`RegistryOfRecord.where`). This module holds the interface and the shared types;
+`mlgate.registry.backend.open_registry()` picks and opens the backend.
 """
 
 from __future__ import annotations
