@@ -271,6 +271,21 @@ CASES = [
         },
     ),
     BadInput(
+        # the registry of record is GitOps, but this is no git clone: said, not a silent comparison-free pass
+        id="github-registry-without-a-clone",
+        argv=("live-performance", "--no-issue"),
+        reason="invalid-input",
+        names="registry.remote",
+        files={
+            "mlgate.yaml": LIVE + "registry:\n  backend: github\n",
+            "labels.csv": "transaction_id,is_fraud\nt1,1\n",
+            "log/predictions-0.jsonl": json.dumps(
+                {"transaction_id": "t1", "_decision": True, "_model_version": "1.0.0"}
+            )
+            + "\n",
+        },
+    ),
+    BadInput(
         id="no-band",
         argv=("live-performance",),
         reason="invalid-input",

@@ -398,9 +398,9 @@ class GitTagRegistry:
         self.sync()
         tag = self.version_tag(version)
         source = f"{EVAL_RESULT_NAME} on the release of {tag} ({self.runner.repository})"
-        record = self.record(version)
-        if not record:
+        if not git(self.repo, "tag", "-l", tag):
             return RecordedEval(version, source, None, missing=f"no version tag {tag} in the registry")
+        record = self.record(version)
         release = self._release(version)
         assets = (release or {}).get("assets", [])
         asset = next((a for a in assets if a.get("name") == EVAL_RESULT_NAME), None)
