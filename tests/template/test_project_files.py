@@ -77,6 +77,20 @@ def test_tracking_server_uri_comes_from_a_secret_only_when_chosen(tmp_path: Path
         assert "MLFLOW_TRACKING_URI" not in test_env  # embedded sqlite: nothing to configure
     registry = yaml.safe_load((project / "mlgate.yaml").read_text(encoding="utf-8"))["registry"]
     assert registry["backend"] == ("mlflow" if tracking == "server" else "github")
+    # live-performance reads each served version's eval result from the same registry of record, read-only
+    monitor = yaml.safe_load((project / ".github/workflows/monitor.yml").read_text(encoding="utf-8"))
+    performance = monitor["jobs"]["performance"]
+    assert {k: v for k, v in performance["permissions"].items() if k != "id-token"} == {
+        "contents": "read",
+        "issues": "write",
+    }
+    (step,) = [s for s in performance["steps"] if "mlgate live-performance" in s.get("run", "")]
+    assert "--eval-report" not in step["run"]  # the registry, not committed files
+    assert step["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    if tracking == "server":
+        assert step["env"]["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
+    else:
+        assert "MLFLOW_TRACKING_URI" not in step["env"]
 
 
 def test_ci_workflow_is_least_privilege_and_cancels_superseded_runs(default_project: Path) -> None:

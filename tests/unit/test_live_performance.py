@@ -94,6 +94,14 @@ def actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGit
         yield fake
 
 
+def reports(tmp_path: Path, *versions: str) -> list[str]:
+    """--eval-report arguments for `versions` (eval precision 0.7, recall 0.9)."""
+    args = []
+    for version in versions:
+        args += ["--eval-report", str(eval_report(tmp_path, version, precision=0.7, recall=0.9))]
+    return args
+
+
 def run(tmp_path: Path, *args: str) -> tuple[int, dict[str, object], dict[str, str]]:
     (tmp_path / "gh_output").write_text("", encoding="utf-8")
     code = cli.main(
@@ -134,13 +142,13 @@ def test_a_kpi_out_of_band_opens_then_updates_then_closes_one_issue(
     )
     assert [label["name"] for label in issue["labels"]] == ["model-performance"]
 
-    code, _, outputs = run(tmp_path)
+    code, _, outputs = run(tmp_path, *reports(tmp_path, "3", "4"))
     assert code == 1 and outputs["issue-action"] == "updated" and len(actions.state.issues) == 1
 
     for path in (tmp_path / "log").iterdir():
         path.unlink()
     simulate(tmp_path / "log", tmp_path / "labels.csv", versions={"5": 0.01}, seed=1)
-    code, result, outputs = run(tmp_path)
+    code, result, outputs = run(tmp_path, *reports(tmp_path, "5"))
     assert code == 0 and outputs["issue-action"] == "closed"
     assert issue["state"] == "closed"
 
@@ -148,7 +156,7 @@ def test_a_kpi_out_of_band_opens_then_updates_then_closes_one_issue(
 def test_an_estimate_above_the_band_within_the_interval_is_watch(tmp_path: Path, actions: FakeGitHub) -> None:
     simulate(tmp_path / "log", tmp_path / "labels.csv", versions={"3": 0.06}, rows=400, seed=3)
     config(tmp_path)
-    code, result, _ = run(tmp_path)
+    code, result, _ = run(tmp_path, *reports(tmp_path, "3"))
     fpr = versions(result)["3"]["metrics"]["false_positive_rate"]  # type: ignore[index]
     assert fpr["value"] > 0.05 >= fpr["low"], fpr  # type: ignore[index,operator]
     assert versions(result)["3"]["kpi_status"] == "watch"
@@ -158,7 +166,7 @@ def test_an_estimate_above_the_band_within_the_interval_is_watch(tmp_path: Path,
 def test_too_few_labels_are_not_judged(tmp_path: Path, actions: FakeGitHub) -> None:
     simulate(tmp_path / "log", tmp_path / "labels.csv", versions={"3": 0.5}, rows=40)
     config(tmp_path, min_labelled=100)
-    code, result, outputs = run(tmp_path)
+    code, result, outputs = run(tmp_path, *reports(tmp_path, "3"))
     assert code == 0 and versions(result)["3"]["kpi_status"] == "too few"
     assert outputs["issue-action"] == "none" and not actions.state.issues
 
@@ -171,18 +179,38 @@ def test_a_github_failure_is_a_failure_reason(
     monkeypatch.setattr("mlgate.github.time.sleep", lambda _seconds: None)  # no backoff waits
     actions.fail_next(20, status=500)
     (tmp_path / "gh_output").write_text("", encoding="utf-8")
-    assert cli.main(["live-performance", "--config", str(tmp_path / "mlgate.yaml")]) == 1
+    argv = ["live-performance", "--config", str(tmp_path / "mlgate.yaml"), *reports(tmp_path, "4")]
+    assert cli.main(argv) == 1
     assert read_outputs(tmp_path / "gh_output")["failure-reason"] == "github-api-error"
     assert "github-api-error" in FAILURE_REASONS and not actions.state.issues
+
+
+def test_a_version_no_eval_report_names_fails_with_its_own_reason(
+    tmp_path: Path, actions: FakeGitHub
+) -> None:
+    """--eval-report replaces the registry: a logged version none of the files names is not silently
+    left without a comparison, even with its KPI in band."""
+    simulate(tmp_path / "log", tmp_path / "labels.csv", versions={"3": 0.01, "4": 0.01})
+    config(tmp_path)
+    code, result, outputs = run(tmp_path, *reports(tmp_path, "v3"))  # a GTO-style `v3` names version 3
+    assert code == 1 and result["failure_reason"] == "no-eval-result", result
+    by_version = versions(result)
+    assert by_version["3"]["eval_reason"] == "" and by_version["3"]["eval_metrics"]["precision"] == 0.7  # type: ignore[index]
+    assert by_version["4"]["eval_reason"] == "no-eval-result" and by_version["4"]["eval_metrics"] == {}
+    assert "no --eval-report names version 4" in str(by_version["4"]["eval_problem"])
+    assert outputs["unverified-versions"] == "4" and outputs["out-of-band-versions"] == ""
+    assert "no-eval-result" in FAILURE_REASONS
+    code, result, _ = run(tmp_path, *reports(tmp_path, "3", "4"))
+    assert code == 0 and result["failure_reason"] == "", result
 
 
 def test_the_kpi_can_be_a_floor(tmp_path: Path, actions: FakeGitHub) -> None:
     simulate(tmp_path / "log", tmp_path / "labels.csv", versions={"3": 0.01})
     config(tmp_path, kpi="recall", kpi_min=0.97, kpi_max=None)  # recall is about 0.9: clearly below
-    code, result, _ = run(tmp_path)
+    code, result, _ = run(tmp_path, *reports(tmp_path, "3"))
     assert code == 1 and versions(result)["3"]["kpi_status"] == "out"
     config(tmp_path, kpi="recall", kpi_min=0.8, kpi_max=None)
-    code, result, _ = run(tmp_path)
+    code, result, _ = run(tmp_path, *reports(tmp_path, "3"))
     assert code == 0 and versions(result)["3"]["kpi_status"] == "ok"
 
 
@@ -238,6 +266,21 @@ CASES = [
             "labels.csv": "transaction_id,is_fraud\nt1,1\n",
             "log/predictions-0.jsonl": json.dumps(
                 {"transaction_id": "other", "_decision": True, "_model_version": "3"}
+            )
+            + "\n",
+        },
+    ),
+    BadInput(
+        # the registry of record is GitOps, but this is no git clone: said, not a silent comparison-free pass
+        id="github-registry-without-a-clone",
+        argv=("live-performance", "--no-issue"),
+        reason="invalid-input",
+        names="registry.remote",
+        files={
+            "mlgate.yaml": LIVE + "registry:\n  backend: github\n",
+            "labels.csv": "transaction_id,is_fraud\nt1,1\n",
+            "log/predictions-0.jsonl": json.dumps(
+                {"transaction_id": "t1", "_decision": True, "_model_version": "1.0.0"}
             )
             + "\n",
         },

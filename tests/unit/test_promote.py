@@ -123,6 +123,16 @@ def test_promotion_flow_first_champion_then_previous_then_rollback(
     assert len(tags["mlgate.lock_hash"]) == 64 and len(tags["mlgate.dvc_data_hash"]) == 64
     assert tags["mlgate.run_id"]  # the run that holds the registered files
     assert "mlgate.promoted_at" in tags
+    # the eval gate's result is stored with the version, machine-readable: an artifact of its run
+    import mlflow
+
+    from mlgate.registry.mlflow_aliases import MlflowAliasRegistry
+
+    run_id = mlflow.MlflowClient().get_model_version(NAME, "1").run_id
+    assert tags["mlgate.eval_result"] == f"runs:/{run_id}/mlgate/eval-gate.json"
+    stored = MlflowAliasRegistry(name=NAME, alias="champion").eval_result("1")
+    assert stored.document == result1.read_bytes()
+    assert stored.expected_digest == tags["mlgate.eval_result_digest"]
 
     result2 = evaluate(world, monkeypatch, "v2", "eval-v2")
     assert json.loads(result2.read_text())["data"]["baseline"] == f"{NAME} v1"

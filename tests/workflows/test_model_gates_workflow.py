@@ -11,6 +11,7 @@ rollback restores the first in one step.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -125,6 +126,16 @@ def test_first_model_then_promotion_then_a_worse_model_is_blocked(
     assert comments and "No baseline" in comments[-1], comments
     assert comments[-1].index("passed") < comments[-1].index("#### Metrics")  # verdict first
     champion = repo.aliases()["champion"]
+    # the merge's promote stored the eval gate's result with the version, on the server: an artifact of
+    # the version's run, named by its `mlgate.eval_result` tag (what live-performance reads back)
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=repo.registry, registry_uri=repo.registry)
+    version = client.get_model_version("fraud-detection", champion)
+    assert dict(version.tags)["mlgate.eval_result"] == f"runs:/{version.run_id}/mlgate/eval-gate.json"
+    local = client.download_artifacts(version.run_id, "mlgate/eval-gate.json", str(tmp_path))
+    stored = json.loads(Path(local).read_text(encoding="utf-8"))
+    assert stored["gate"] == "eval-gate" and stored["passed"] is True
 
     with repo.regularisation("0.00001", "Regularise the model far too much"):  # starve the model
         worse, comments = repo.run(tmp_path / "ci2", event="pull_request", job="eval-gate", pr=2)

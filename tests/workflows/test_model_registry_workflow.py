@@ -13,6 +13,7 @@ match its digest is refused.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from tests.support.fake_github import FakeGitHub
 from tests.support.latency import measured_single_row_budget_ms, set_single_row_budget
 from tests.support.model_changes import committed
 from tests.support.project import as_github_repository, git, render_project
+from tests.unit.test_live_performance import simulate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-model-registry")]
 
@@ -150,9 +152,12 @@ def test_the_first_model_passes_and_its_merge_publishes_version_1(
     assert repo.remote_tags() == [f"{MODEL}#production#1", f"{MODEL}@v1.0.0"]
     release = repo.fake.releases()[f"{MODEL}@v1.0.0"]
     assert sorted(a["name"] for a in release["assets"]) == [
+        "eval-gate.json",  # the eval gate's result for the version, machine-readable
         f"{MODEL}-v1.0.0.tar.gz",
         f"{MODEL}-v1.0.0.tar.gz.sha256",
     ]
+    stored = json.loads(repo.fake.asset_content(f"{MODEL}@v1.0.0", "eval-gate.json"))
+    assert stored["gate"] == "eval-gate" and stored["passed"] is True
     assert "Eval report" in release["body"] and "Model card" in release["body"]
     assert repo.gto_view(tmp_path / "clone") == ("v1.0.0", ["v1.0.0"])
 
@@ -204,3 +209,37 @@ def test_a_champion_whose_bytes_do_not_match_its_digest_is_refused(
     assert run.outputs("eval-gate").get("failure-reason") == "champion-digest-mismatch", run.explain()
     errors = [a.message for a in run.annotations("error")]
     assert any("do not match the digest" in m for m in errors), errors
+
+
+def test_the_monitor_compares_served_versions_with_their_eval_result_in_the_registry(
+    repo: GitOpsRepo, first_champion: tuple[ActRun, list[str], ActRun], tmp_path: Path
+) -> None:
+    """monitor.yml's performance job (contents: read) reads v1.0.0's eval-gate.json from its release; a
+    served version the registry does not know fails the job with `no-eval-result`."""
+    assert first_champion[2].job_results().get("promote") == "success", first_champion[2].explain()
+    log, labels = repo.project / ".mlgate" / "predictions", repo.project / "data" / "labels.csv"
+    simulate(log, labels, versions={"1.0.0": 0.01, "9.0.0": 0.01}, rows=400)
+    git(repo.project, "add", "-f", str(log), str(labels))
+    git(repo.project, "commit", "-qm", "Served predictions and their labels")
+    try:
+        run = run_generated(
+            repo.project,
+            "workflow_dispatch",
+            {"ref": "refs/heads/main", "inputs": {"sample": "", "simulate-drift": "false"}},
+            workflow="monitor.yml",
+            job="performance",
+            fake_url=repo.fake.url,
+            wheel_dir=repo.wheel_dir,
+            mlgate_src=repo.mlgate_src,
+            work=tmp_path / "monitor",
+            git_remote=(f"https://github.com/{REPO}", repo.bare),
+        )
+    finally:
+        git(repo.project, "rm", "-rq", "--cached", str(log), str(labels))
+        git(repo.project, "commit", "-qm", "Remove the served predictions")
+    assert run.job_result("performance") == "failure", run.explain()
+    summary = run.summaries("performance")
+    assert f"eval-gate.json on the release of {MODEL}@v1.0.0" in summary, summary
+    assert "| 9.0.0 |" in summary and "❌ no-eval-result" in summary, summary
+    errors = [a.message for a in run.annotations("error")]
+    assert not errors or all("Traceback" not in m for m in errors), errors

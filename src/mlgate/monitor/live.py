@@ -1,6 +1,6 @@
 """Live performance against delayed ground truth: `mlgate live-performance`.
 
-    mlgate live-performance --labels data/labels.csv --eval-report reports/eval-gate.json
+    mlgate live-performance --labels data/labels.csv
 
 The prediction log (`monitor.prediction_log`: what the service answered, with `_decision` and
 `_model_version`) is joined with the labels that arrive later on the request id (`id_field`,
@@ -11,9 +11,12 @@ gives precision, recall and false positive rate with Wilson score intervals (`mo
   (`kpi_min` / `kpi_max`) on the interval: **out** when the whole interval lies outside the band, **watch**
   when only the estimate does, **ok** otherwise; a version with fewer than `min_labelled` labelled
   predictions is **too few** (not judged).
-- Precision and recall are compared with the eval gate's figures for the same version (the `eval-gate.json`
-  results given with `--eval-report`, matched on `data.candidate.version`): a live interval entirely more than
-  `max_drop` below the eval figure is reported as a regression.
+- Precision and recall are compared with the eval gate's figures for the same version, read from the
+  registry of record (the `eval-gate.json` stored with the version at promotion, verified to be that
+  version's result; `--eval-report` files instead, offline: see `mlgate.monitor.live_evals`): a live
+  interval entirely more than `max_drop` below the eval figure is reported as a regression. A version
+  without its eval figures fails (`no-eval-result`, or `eval-result-mismatch` when the stored result is
+  not that version's); a registry that does not answer fails too (`registry-unreachable`).
 
 A KPI out of its band fails (exit 1, `failure-reason` `kpi-out-of-band`) and opens the issue labelled
 `monitor.live.issue_label`, or updates the one still open; a run with every judged version back in band closes
@@ -37,6 +40,7 @@ from typing import Any
 
 from mlgate.errors import GateInputError
 from mlgate.monitor.config import LivePerformanceSettings
+from mlgate.monitor.live_evals import EvalFigures
 
 GATE = "live-performance"
 FAILURE_REASONS = {
@@ -45,7 +49,15 @@ FAILURE_REASONS = {
     "github-api-error": "opening, updating or closing the KPI issue failed (the GitHub API error is shown)",
     "no-matching-predictions": "there are labels, but no logged prediction carries one of their ids (the "
     "prediction log is not reachable from here, or the labels use another id)",
+    "no-eval-result": "a logged model version has no eval-gate result in its registry record (published "
+    "before results were recorded, or not a registered version) or in the --eval-report files",
+    "eval-result-mismatch": "the eval-gate result stored with a version is not that version's (its digest "
+    "or sha256 differs from the one recorded at promotion)",
+    "registry-unreachable": "the registry of record (GitHub API, git remote or MLflow tracking server) did "
+    "not answer after bounded retries",
 }
+#: which failure wins the single failure-reason when several versions fail differently
+PRECEDENCE = ("kpi-out-of-band", "eval-result-mismatch", "no-eval-result")
 MARKER = "<!-- mlgate:live-performance -->"
 METRICS = ("precision", "recall", "false_positive_rate")
 TRUE = {"1", "true", "yes", "y", "t"}
@@ -85,6 +97,9 @@ class VersionPerformance:
     kpi_status: str = "too few"  # ok | watch | out | too few
     eval_metrics: dict[str, float] = field(default_factory=dict)
     regressions: list[str] = field(default_factory=list)
+    eval_source: str = ""
+    eval_reason: str = ""  # "" (verified figures) | no-eval-result | eval-result-mismatch
+    eval_problem: str = ""
 
 
 def _flag(value: object, *, file: str, field_name: str, row: int) -> bool:
@@ -147,39 +162,10 @@ def read_labels(path: Path, *, id_field: str, label_column: str) -> dict[str, bo
     return labels
 
 
-def eval_figures(reports: Iterable[Path]) -> dict[str, dict[str, float]]:
-    """version -> metric -> the eval gate's figure for it (on the golden sample)."""
-    figures: dict[str, dict[str, float]] = {}
-    for path in reports:
-        try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-            data = result["data"]
-            version = str(data["candidate"]["version"])
-            metrics = {str(m["name"]): float(m["candidate"]) for m in data["metrics"]}
-        except FileNotFoundError:
-            raise GateInputError(
-                "does not exist", file=path, fix="pass the eval gate's eval-gate.json"
-            ) from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise GateInputError(
-                f"is not an eval-gate result with a candidate version ({type(exc).__name__}: {exc})",
-                file=path,
-                field="data.candidate.version",
-                fix="pass the eval-gate.json the eval gate wrote for a registered version",
-            ) from None
-        figures[version] = metrics
-    return figures
-
-
-def measure(
-    rows: Iterable[Mapping[str, Any]],
-    labels: Mapping[str, bool],
-    settings: LivePerformanceSettings,
-    *,
-    id_field: str,
-    evals: Mapping[str, Mapping[str, float]],
-) -> list[VersionPerformance]:
-    """Per-version confusion counts, intervals, the KPI's status and the comparison with the eval gate."""
+def tally(
+    rows: Iterable[Mapping[str, Any]], labels: Mapping[str, bool], *, id_field: str
+) -> dict[str, list[int]]:
+    """version -> [TP, FP, FN, TN] of the logged predictions that have a label."""
     counts: dict[str, list[int]] = {}
     seen: set[tuple[str, str]] = set()
     for row in rows:
@@ -192,8 +178,20 @@ def measure(
         seen.add((version, str(request_id)))
         decision = _flag(row.get("_decision"), file="prediction log", field_name="_decision", row=0)
         truth = labels[str(request_id)]
-        tally = counts.setdefault(version, [0, 0, 0, 0])
-        tally[(0 if truth else 1) if decision else (2 if truth else 3)] += 1
+        counts.setdefault(version, [0, 0, 0, 0])[
+            (0 if truth else 1) if decision else (2 if truth else 3)
+        ] += 1
+    return counts
+
+
+def measure(
+    counts: Mapping[str, list[int]],
+    settings: LivePerformanceSettings,
+    *,
+    evals: Mapping[str, EvalFigures],
+) -> list[VersionPerformance]:
+    """Per-version intervals, the KPI's status and the comparison with the eval gate's figures (`evals`
+    must hold every version of `counts`)."""
     results = []
     for version, (tp, fp, fn, tn) in sorted(counts.items()):
         perf = VersionPerformance(version, tp + fp + fn + tn, tp, fp, fn, tn)
@@ -206,12 +204,12 @@ def measure(
             perf.metrics[name] = Estimate(
                 successes / trials if trials else None, low, high, successes, trials
             )
-        judge(perf, settings, evals.get(version, {}))
+        judge(perf, settings, evals[version])
         results.append(perf)
     return results
 
 
-def judge(perf: VersionPerformance, settings: LivePerformanceSettings, evals: Mapping[str, float]) -> None:
+def judge(perf: VersionPerformance, settings: LivePerformanceSettings, figures: EvalFigures) -> None:
     kpi = perf.metrics[settings.kpi]
     if perf.labelled >= settings.min_labelled and kpi.value is not None:
         above = settings.kpi_max is not None and kpi.low > settings.kpi_max
@@ -220,6 +218,8 @@ def judge(perf: VersionPerformance, settings: LivePerformanceSettings, evals: Ma
             settings.kpi_min is not None and kpi.value < settings.kpi_min
         )
         perf.kpi_status = "out" if above or below else "watch" if outside else "ok"
+    perf.eval_source, perf.eval_reason, perf.eval_problem = figures.source, figures.reason, figures.problem
+    evals = figures.metrics
     perf.eval_metrics = {name: evals[name] for name in METRICS if name in evals}
     for name in ("precision", "recall"):
         estimate = perf.metrics[name]
@@ -236,12 +236,15 @@ def _band(settings: LivePerformanceSettings) -> str:
 def render(results: list[VersionPerformance], settings: LivePerformanceSettings) -> tuple[str, str]:
     """(summary, details) Markdown."""
     out = [p.version for p in results if p.kpi_status == "out"]
-    icon = "❌" if out else "✅"
+    unverified = [p.version for p in results if p.eval_reason]
+    icon = "❌" if out or unverified else "✅"
     verdict = (
         f"{settings.kpi} of version(s) {', '.join(out)} outside its band ({_band(settings)})"
         if out
         else f"{settings.kpi} within its band ({_band(settings)}) for every judged version"
     )
+    if unverified:
+        verdict += f"; no eval-gate figures of version(s) {', '.join(unverified)}"
     if not results:
         verdict = "no logged prediction has a label yet: nothing to judge"
     summary = [f"### {icon} mlgate live-performance: {verdict}", ""]
@@ -252,7 +255,11 @@ def render(results: list[VersionPerformance], settings: LivePerformanceSettings)
     ]
     for perf in results:
         kpi = perf.metrics[settings.kpi]
-        evals = ", ".join(f"{k} {v:.3f}" for k, v in perf.eval_metrics.items()) or "—"
+        evals = (
+            f"❌ {perf.eval_reason}"
+            if perf.eval_reason
+            else ", ".join(f"{k} {v:.3f}" for k, v in perf.eval_metrics.items()) or "—"
+        )
         summary.append(
             f"| {perf.version} | {perf.labelled} | {_fmt(kpi)} | {perf.kpi_status} | "
             f"{_fmt(perf.metrics['precision'])} | {_fmt(perf.metrics['recall'])} | {evals} | "
@@ -267,6 +274,10 @@ def render(results: list[VersionPerformance], settings: LivePerformanceSettings)
         "| version | TP | FP | FN | TN |",
         "|---|---|---|---|---|",
         *(f"| {p.version} | {p.tp} | {p.fp} | {p.fn} | {p.tn} |" for p in results),
+        "",
+        "| version | eval-gate figures from | problem |",
+        "|---|---|---|",
+        *(f"| {p.version} | {p.eval_source} | {p.eval_problem or '—'} |" for p in results),
     ]
     return "\n".join(summary) + "\n", "\n".join(details) + "\n"
 
@@ -279,3 +290,10 @@ def _fmt(estimate: Estimate) -> str:
 
 def as_json(results: list[VersionPerformance]) -> list[dict[str, Any]]:
     return [asdict(perf) for perf in results]
+
+
+def failure_reason(results: list[VersionPerformance]) -> str:
+    """The failure-reason of a run ('' when it passes): a KPI out of its band first, then a version
+    whose eval figures are not its own, then a version without eval figures."""
+    found = {p.eval_reason for p in results} | {"kpi-out-of-band" for p in results if p.kpi_status == "out"}
+    return next((reason for reason in PRECEDENCE if reason in found), "")

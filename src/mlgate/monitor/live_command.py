@@ -33,7 +33,8 @@ __all__ = ["FAILURE_REASONS", "command"]
     "eval_reports",
     type=click.Path(path_type=Path, dir_okay=False),
     multiple=True,
-    help="eval-gate.json of a model version (repeatable): its figures are compared with the live ones.",
+    help="eval-gate.json of a model version (repeatable), instead of the registry of record (offline): "
+    "matched on data.candidate.version; a logged version none names fails (no-eval-result).",
 )
 @click.option("--issue/--no-issue", default=True, show_default=True, help="Open/update/close the KPI issue.")
 @report_dir_option()
@@ -50,7 +51,7 @@ def command(
     from mlgate import github
     from mlgate.config import load_section
     from mlgate.gate import GateInputError, GateResult, finish, run_gate
-    from mlgate.monitor import live
+    from mlgate.monitor import live, live_evals
     from mlgate.monitor.config import MonitorSection
     from mlgate.monitor.prediction_log import parse, read_rows
 
@@ -68,9 +69,13 @@ def command(
             rows = parse(predictions.read_bytes(), "jsonl", str(predictions))
         else:
             rows = read_rows(log_settings)
-        results = live.measure(
-            rows, truth, settings, id_field=log_settings.id_field, evals=live.eval_figures(eval_reports)
-        )
+        counts = live.tally(rows, truth, id_field=log_settings.id_field)
+        if eval_reports:
+            given = live_evals.from_reports(eval_reports)
+            evals = {v: given.get(live_evals.normal(v)) or live_evals.not_given(v) for v in counts}
+        else:
+            evals = live_evals.from_registry(config_path, counts) if counts else {}
+        results = live.measure(counts, settings, evals=evals)
         if truth and not results:
             raise GateInputError(
                 f"none of its {len(truth)} ids is in the {len(rows)} logged predictions",
@@ -82,14 +87,21 @@ def command(
             )
         summary, details = live.render(results, settings)
         out = [perf.version for perf in results if perf.kpi_status == "out"]
+        unverified = [perf.version for perf in results if perf.eval_reason]
+        reason = live.failure_reason(results)
         result = GateResult(
             gate=GATE,
-            passed=not out,
-            failure_reason="kpi-out-of-band" if out else "",
+            passed=not reason,
+            failure_reason=reason,
             summary_md=summary,
             details_md=details,
-            data={"kpi": settings.kpi, "versions": live.as_json(results), "out_of_band": out},
-            outputs={"out-of-band-versions": ",".join(out)},
+            data={
+                "kpi": settings.kpi,
+                "versions": live.as_json(results),
+                "out_of_band": out,
+                "without_eval_figures": unverified,
+            },
+            outputs={"out-of-band-versions": ",".join(out), "unverified-versions": ",".join(unverified)},
         )
         if issue:
             runner = github.Runner.from_env()

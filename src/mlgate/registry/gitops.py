@@ -16,13 +16,16 @@ The GitHub release on the version tag holds the model's bytes and their digest a
 
     <model>-v<N>.0.0.tar.gz          the MLflow model folder, archived deterministically
     <model>-v<N>.0.0.tar.gz.sha256   its sha256 (`sha256sum` format)
+    eval-gate.json                   the eval gate's result for that version (machine-readable; its
+                                     sha256 is in the version tag as `eval_result_sha256`)
 
 and, in its body, the promotion summary, the eval report and the model card.
 
 Reading the champion (read-only, `contents: read`): fetch the model's tags from the remote (pruned, so
 the clone sees exactly the remote's registry), read the stage with gto, download the archive, check its
 sha256 against the `.sha256` asset AND the digest in the version tag (`champion-digest-mismatch`
-otherwise), unpack it and check the model files' digest too.
+otherwise), unpack it and check the model files' digest too. A version's eval result (`eval_result`,
+for `mlgate live-performance`) is its `eval-gate.json` asset, checked against the tag's sha256.
 
 Writing (`contents: write`): push the version tag, create the release and upload the assets, then push
 the assignment tags atomically; a failure at any step undoes the earlier ones in reverse order
@@ -46,7 +49,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.gate import GateInputError
-from mlgate.registry.record import LINEAGE_PREFIX, Lineage, Move, NotesFor, VersionInfo
+from mlgate.registry.record import (
+    EVAL_RESULT_NAME,
+    LINEAGE_PREFIX,
+    Lineage,
+    Move,
+    NotesFor,
+    RecordedEval,
+    VersionInfo,
+)
 
 if TYPE_CHECKING:
     from mlgate.github import Runner
@@ -379,6 +390,40 @@ class GitTagRegistry:
         handle.name, handle.version = self.name, version
         return handle
 
+    def eval_result(self, version: str) -> RecordedEval:
+        """The `eval-gate.json` asset of the version's release and what its tag records of it (checked by
+        the reader, `mlgate.monitor.live_evals`)."""
+        from mlgate.github import GitHubAPIError
+
+        self.sync()
+        tag = self.version_tag(version)
+        source = f"{EVAL_RESULT_NAME} on the release of {tag} ({self.runner.repository})"
+        if not git(self.repo, "tag", "-l", tag):
+            return RecordedEval(version, source, None, missing=f"no version tag {tag} in the registry")
+        record = self.record(version)
+        release = self._release(version)
+        assets = (release or {}).get("assets", [])
+        asset = next((a for a in assets if a.get("name") == EVAL_RESULT_NAME), None)
+        if asset is None:
+            return RecordedEval(
+                version,
+                source,
+                None,
+                missing=f"the release of {tag} has no {EVAL_RESULT_NAME} asset (published before eval "
+                "results were recorded, or its release is gone)",
+            )
+        try:
+            data = self.runner.download_release_asset(asset)
+        except GitHubAPIError as exc:
+            raise _registry_error(f"downloading {EVAL_RESULT_NAME} of {tag}", exc) from None
+        return RecordedEval(
+            version,
+            source,
+            data,
+            expected_digest=record.get("eval_result_digest", ""),
+            expected_sha256=record.get("eval_result_sha256", ""),
+        )
+
     def version_info(self, version: str | None) -> VersionInfo:
         chosen = version or self.champion_version()
         if chosen is None:
@@ -511,9 +556,16 @@ class GitTagRegistry:
         return f"{max(majors, default=0) + 1}.0.0"
 
     def _publish(
-        self, version: str, handle: ModelHandle, lineage: Lineage, notes: NotesFor, undo: Undo
+        self,
+        version: str,
+        handle: ModelHandle,
+        lineage: Lineage,
+        notes: NotesFor,
+        undo: Undo,
+        *,
+        eval_result: bytes | None,
     ) -> None:
-        """Version tag (pushed), release with the archive and its digest as assets."""
+        """Version tag (pushed), release with the archive, its digest and the eval result as assets."""
         import gto.api
 
         archive = pack_model(handle.local_path)
@@ -524,6 +576,7 @@ class GitTagRegistry:
             **{k.removeprefix(LINEAGE_PREFIX): v for k, v in lineage.tags().items()},
             "archive_sha256": digest,
             "model_digest": handle.digest,
+            **({"eval_result_sha256": sha256_hex(eval_result)} if eval_result is not None else {}),
         }
         author, email = self._author()
         gto.api.register(
@@ -551,6 +604,10 @@ class GitTagRegistry:
         self.runner.upload_release_asset(
             release, name=f"{name}.sha256", data=f"{digest}  {name}\n".encode(), content_type="text/plain"
         )
+        if eval_result is not None:
+            self.runner.upload_release_asset(
+                release, name=EVAL_RESULT_NAME, data=eval_result, content_type="application/json"
+            )
 
     def _transaction(self, what: str, work: Callable[[Undo], Move]) -> Move:
         from mlgate.github import GitHubAPIError
@@ -581,7 +638,14 @@ class GitTagRegistry:
                 reason="promotion-failed",
             ) from None
 
-    def promote(self, handle: ModelHandle, candidate: str, lineage: Lineage, notes: NotesFor) -> Move:
+    def promote(
+        self,
+        handle: ModelHandle,
+        candidate: str,
+        lineage: Lineage,
+        notes: NotesFor,
+        eval_result: bytes | None = None,
+    ) -> Move:
         self.sync()
 
         def work(undo: Undo) -> Move:
@@ -591,7 +655,7 @@ class GitTagRegistry:
                 return Move(version, self.previous_version(), changed=False)
             if version is None:
                 version = self._next_version()
-                self._publish(version, handle, lineage, notes, undo)
+                self._publish(version, handle, lineage, notes, undo, eval_result=eval_result)
             self._move_stage(version, undo)
             return Move(
                 version,

@@ -6,6 +6,11 @@
 - rollback: the alias back to `previous`, `previous` to the demoted version, in one step.
 - open_champion: download the champion and check its files against the `mlgate.model_digest` tag
   written at promotion (`champion-digest-mismatch` when they differ).
+- eval result: promote logs the eval gate's `eval-gate.json` as an artifact of the version's run
+  (`mlgate/eval-gate.json`; a version without a run gets a run of its own) and tags the version with its
+  URI (`mlgate.eval_result`); `eval_result()` reads it back. An artifact, not run metrics: the document
+  keeps the digests that tie it to the version (metrics would not), and the training run's own metrics of
+  the same names (measured on validation data) stay as they are.
 """
 
 from __future__ import annotations
@@ -16,12 +21,41 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlgate.gate import GateInputError
-from mlgate.registry.record import LINEAGE_PREFIX, Lineage, Move, NotesFor, VersionInfo
+from mlgate.registry.record import (
+    EVAL_RESULT_NAME,
+    LINEAGE_PREFIX,
+    Lineage,
+    Move,
+    NotesFor,
+    RecordedEval,
+    VersionInfo,
+)
 
 if TYPE_CHECKING:
     from mlgate.registry.models import ModelHandle
 
 PREVIOUS = "previous"
+#: the version tag naming the artifact that holds its eval result
+EVAL_RESULT_TAG = f"{LINEAGE_PREFIX}eval_result"
+
+
+def log_eval_result(name: str, version: str, run_id: str, document: bytes) -> str:
+    """Log `document` as `mlgate/eval-gate.json` of the version's run (a run of its own when the version
+    has none); returns the artifact's URI."""
+    import mlflow
+
+    from mlgate.registry.models import with_retries
+
+    client = mlflow.MlflowClient()
+    if not run_id:
+        with mlflow.start_run(run_name=f"eval-gate {name} v{version}") as run:
+            run_id = run.info.run_id
+    text = document.decode("utf-8")
+    with_retries(
+        "logging the eval result",
+        lambda: client.log_text(run_id, text, f"mlgate/{EVAL_RESULT_NAME}"),
+    )
+    return f"runs:/{run_id}/mlgate/{EVAL_RESULT_NAME}"
 
 
 @dataclass
@@ -207,7 +241,14 @@ class MlflowAliasRegistry:
             )
         return handle
 
-    def promote(self, handle: ModelHandle, candidate: str, lineage: Lineage, notes: NotesFor) -> Move:
+    def promote(
+        self,
+        handle: ModelHandle,
+        candidate: str,
+        lineage: Lineage,
+        notes: NotesFor,
+        eval_result: bytes | None = None,
+    ) -> Move:
         from mlgate.registry.models import alias_version
 
         name, alias = self.name, self.alias
@@ -222,6 +263,8 @@ class MlflowAliasRegistry:
             lineage.run_id = lineage.run_id or run_id
             for key, value in lineage.tags().items():
                 tx.set_tag(version, key, value)
+            if eval_result is not None:
+                tx.set_tag(version, EVAL_RESULT_TAG, log_eval_result(name, version, run_id, eval_result))
             if old is not None:
                 tx.set_alias(PREVIOUS, old)
             tx.set_alias(alias, version)
@@ -275,6 +318,47 @@ class MlflowAliasRegistry:
                 reason="promotion-failed",
             ) from None
         return Move(previous, current, changed=True)
+
+    def eval_result(self, version: str) -> RecordedEval:
+        """The artifact the version's `mlgate.eval_result` tag names (read-only)."""
+        import tempfile
+        from pathlib import Path
+
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        from mlgate.registry.models import tracking_uri, with_retries
+
+        client = mlflow.MlflowClient()
+        where = f"models:/{self.name}/{version} at {tracking_uri()}"
+        try:
+            mv = with_retries("reading the registry", lambda: client.get_model_version(self.name, version))
+        except MlflowException as exc:
+            return RecordedEval(version, where, None, missing=f"not a registered version ({exc.error_code})")
+        tags = dict(mv.tags)
+        uri = tags.get(EVAL_RESULT_TAG, "")
+        if not uri:
+            return RecordedEval(
+                version,
+                where,
+                None,
+                missing=f"the version has no `{EVAL_RESULT_TAG}` tag (promoted before eval results were "
+                "recorded, or not by mlgate promote)",
+            )
+        with tempfile.TemporaryDirectory(prefix="mlgate-eval-result-") as tmp:
+            try:
+                local = with_retries(
+                    "downloading the eval result",
+                    lambda: mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp),
+                )
+                data = Path(local).read_bytes()
+            except (MlflowException, OSError) as exc:
+                return RecordedEval(
+                    version, uri, None, missing=f"its artifact cannot be read ({type(exc).__name__})"
+                )
+        return RecordedEval(
+            version, uri, data, expected_digest=tags.get(f"{LINEAGE_PREFIX}eval_result_digest", "")
+        )
 
     def version_info(self, version: str | None) -> VersionInfo:
         from mlflow import MlflowClient

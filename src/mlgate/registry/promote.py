@@ -27,6 +27,9 @@ Guarantees
     - Publishes the candidate as a new version unless a version with the same model digest exists;
       records lineage (`git_sha`, `pr_number`, `dvc_data_hash`, `run_id`, `lock_hash`,
       `eval_result_digest`, `model_digest`) with it; the old champion stays reachable for rollback.
+    - Stores the eval gate's `eval-gate.json` with the published version, machine-readable (a release
+      asset, or an artifact of the version's run), where `mlgate live-performance` reads that version's
+      figures.
     - A failure at any point undoes what it changed (aliases, tags, versions, releases), so the registry
       is as it was (`promotion-failed`); registry outages are retried, then reported
       (`registry-unreachable`).
@@ -211,7 +214,7 @@ def promote(
             config, name=name, version=version, lineage=lineage, result=result, report=report_md
         )
 
-    move = registry.promote(handle, candidate, lineage, notes)
+    move = registry.promote(handle, candidate, lineage, notes, eval_result=result_path.read_bytes())
     label = f"`{name}` v{move.version}"
     if not move.changed:
         return _outcome(

@@ -15,8 +15,10 @@ against either backend, chosen by the `registry` section of mlgate.yaml:
   to the local MLflow registry (`MLFLOW_TRACKING_URI`) and say so; in Actions they never fall back.
 - `mlflow` (`mlflow_aliases`): the `eval.baseline_alias` alias (`champion`) and `previous`.
 
-Every command prints which registry it used (`RegistryOfRecord.where`). This module holds the interface
-and the shared types; `mlgate.registry.backend.open_registry()` picks and opens the backend.
+Each published version also holds the eval gate's result for it (`eval_result`, `EVAL_RESULT_NAME`),
+which `mlgate live-performance` reads back. Every command prints which registry it used
+(`RegistryOfRecord.where`). This module holds the interface and the shared types;
+`mlgate.registry.backend.open_registry()` picks and opens the backend.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from mlgate.registry.models import ModelHandle
 
 LINEAGE_PREFIX = "mlgate."
+#: the eval gate's result as stored with a published version: a GitHub release asset (github backend), an
+#: artifact of the version's run under `mlgate/` (mlflow backend)
+EVAL_RESULT_NAME = "eval-gate.json"
 
 
 @dataclass
@@ -69,6 +74,25 @@ class VersionInfo:
     description: str = ""
 
 
+@dataclass
+class RecordedEval:
+    """A version's eval-gate result as its registry record holds it (read-only).
+
+    `document` is None when the record holds none (`missing` says why: a version published before results
+    were recorded, or no such version); `expected_digest` is the eval result digest recorded with the
+    version at promotion (`mlgate.eval_result_digest`), which the document's `data.digest.combined` must
+    equal for it to be that version's result; `expected_sha256` (github backend: the version tag's
+    `eval_result_sha256`) is the document's own sha256 as published, when the record holds one.
+    """
+
+    version: str
+    source: str
+    document: bytes | None
+    expected_digest: str = ""
+    expected_sha256: str = ""
+    missing: str = ""
+
+
 #: version -> Markdown for the release notes (the eval report and the model card of that version)
 NotesFor = Callable[[str], str]
 
@@ -83,7 +107,16 @@ class RegistryOfRecord(Protocol):
 
     def open_champion(self) -> ModelHandle | None: ...
 
-    def promote(self, handle: ModelHandle, candidate: str, lineage: Lineage, notes: NotesFor) -> Move: ...
+    def promote(
+        self,
+        handle: ModelHandle,
+        candidate: str,
+        lineage: Lineage,
+        notes: NotesFor,
+        eval_result: bytes | None = None,
+    ) -> Move: ...
+
+    def eval_result(self, version: str) -> RecordedEval: ...
 
     def rollback(self) -> Move: ...
 
