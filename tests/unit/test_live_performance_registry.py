@@ -321,6 +321,9 @@ def mlflow_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mlflow]:
     with MlflowServer.start(root / "server") as server, pytest.MonkeyPatch.context() as monkeypatch:
         mlflow.set_tracking_uri(server.url)
         mlflow.set_registry_uri(server.url)
+        # runs go to this server's default experiment, not to the experiment an earlier test in this
+        # worker made active on another store (mlflow keeps it process-wide: "No Experiment with id=1")
+        mlflow.set_experiment("Default")
         world = Mlflow(root, server, root / "unset")
         try:
             world.result = judge_and_publish(
