@@ -121,6 +121,30 @@ def test_shared_outage_is_reported_never_blamed_on_the_canary() -> None:
     assert j.verdict == "outage", j.why
 
 
+def test_a_check_failing_at_an_outage_look_is_held_never_blamed() -> None:
+    """Both arms at 10 % 5xx and the canary 1.3x slower in the same window: the latency test fails on counts
+    that include the outage, so the look is an outage (the controller drops its counts), not a latency
+    failure. The same slow canary without the outage fails for latency."""
+    rng = np.random.default_rng(7)
+    both_bad = StepWindow(
+        arm(rng, 40_000, error_rate=0.10), arm(rng, 10_000, error_rate=0.10, latency_scale=1.3)
+    )
+    j = judge(both_bad)
+    assert (j.verdict, j.reason) == ("outage", "outage"), j.why
+    assert "held, not blamed" in j.why and "latency p95" in j.why
+    assert {c.signal: c.status for c in j.checks}["latency p95"] == "fail"
+    slow = judge(StepWindow(arm(rng, 40_000), arm(rng, 10_000, latency_scale=1.3)))
+    assert (slow.verdict, slow.reason) == ("fail", "latency"), slow.why
+
+
+def test_each_check_says_which_counts_it_judged() -> None:
+    rng = np.random.default_rng(8)
+    j = judge(StepWindow(arm(rng, 60_000), arm(rng, 20_000)))
+    windows = {c.signal: c.window for c in j.checks}
+    assert windows["error-rate guard"] == "recent"
+    assert windows["error-rate"] == windows["latency p95"] == windows["prediction-shift"] == "evidence"
+
+
 def test_canary_alone_above_the_guard_fails() -> None:
     rng = np.random.default_rng(6)
     settings = AnalysisSettings(

@@ -142,8 +142,16 @@ class Controller:
         self.timeline: list[TimelineEntry] = []
         #: the last window of every completed step (the strata of the evidence so far)
         self.completed: list[StepWindow] = []
-        #: the current step's window at the previous look (the guards judge what came after it)
-        self.previous: StepWindow | None = None
+        #: the seconds of the rollout (from, to) each stratum of `completed` covers
+        self.completed_spans: list[tuple[float, float]] = []
+        #: the looks of the current step's window so far: (seconds of the rollout, the window then); the
+        #: guards judge what came after the last one
+        self.step_looks: list[tuple[float, StepWindow]] = []
+        #: the last completed step's stratum cut back to the look before its passing look (None: it had
+        #: none), dropped in its place when the next step's first look reports an outage
+        self.completed_tail: tuple[StepWindow, tuple[float, float]] | None = None
+        #: no look of the current step yet (its window starts at the shift)
+        self.fresh_step = True
         #: the analysed step being judged and its bake (1 .. max_inconclusive): their share of alpha
         self.step_percent = plan.analysed_steps[0] if plan.analysed_steps else 100.0
         self.bake = 1
@@ -151,8 +159,11 @@ class Controller:
         self.step_start = self.started
         #: the current step's evidence from before a shared outage (one stratum per stretch between outages)
         self.kept: list[StepWindow] = []
-        #: a look of the current step was a shared outage (the next look after it only clears it)
-        self.outage_seen = False
+        self.kept_spans: list[tuple[float, float]] = []
+        #: the span of the current step's window at the last look
+        self.last_span = (0.0, 0.0)
+        #: the previous look was a shared outage: the next one settles it (its counts are dropped too)
+        self.settling = False
         #: bakes of the current step before its window last restarted: the alpha schedule restarts too
         #: (bake b after the restart is judged at the level of bake b - restart_bake, never more)
         self.restart_bake = 0
@@ -246,15 +257,55 @@ class Controller:
 
     def _start_step(self, percent: float) -> None:
         self.step_percent = percent
-        self.outage_seen = False
+        self.settling = False
         self.restart_bake = 0
         self.step_start = self.clock()
-        self.previous = None
+        self.step_looks = []
+        self.fresh_step = True
         self.kept = []
+        self.kept_spans = []
 
-    def _step_evidence(self, window: StepWindow) -> list[StepWindow]:
-        """The current step's strata when it passes with `window` as its last look."""
-        return [*self.kept, window]
+    def _complete_step(self, window: StepWindow) -> None:
+        """The step passed with `window` as its last look: its strata join the rollout's evidence."""
+        self.completed.extend([*self.kept, window])
+        self.completed_spans.extend([*self.kept_spans, self.last_span])
+        earlier = self.step_looks[-2] if len(self.step_looks) >= 2 else None
+        start = self.last_span[0]
+        self.completed_tail = None if earlier is None else (earlier[1], (start, earlier[0]))
+
+    def _drop_before_outage(self, step_from: float) -> None:
+        """An outage look: keep the step's evidence up to the look *before* the previous one. The outage
+        may have begun in the previous look's stretch without reaching the guard there, so that stretch
+        goes with it; when this is the step's first look, the previous step's last stretch goes instead."""
+        if len(self.step_looks) >= 2:
+            at, window = self.step_looks[-2]
+            self.kept.append(window)
+            self.kept_spans.append((step_from, at))
+        elif self.fresh_step and self.completed:
+            self.completed.pop()
+            self.completed_spans.pop()
+            if self.completed_tail is not None:
+                self.completed.append(self.completed_tail[0])
+                self.completed_spans.append(self.completed_tail[1])
+        self.completed_tail = None
+
+    @staticmethod
+    def _seconds(spans: list[tuple[float, float]]) -> str:
+        return ", ".join(f"{start:.0f}-{end:.0f} s" for start, end in spans)
+
+    def _blamed(
+        self, checks: list[dict[str, Any]], spans: list[tuple[float, float]], recent: tuple[float, float]
+    ) -> list[dict[str, Any]]:
+        """What a failed look blamed: each failed check, the counts it judged and their seconds."""
+        return [
+            {
+                "check": c["signal"],
+                "window": c["window"],
+                "seconds": [list(span) for span in (spans if c["window"] == "evidence" else [recent])],
+            }
+            for c in checks
+            if c["status"] == "fail"
+        ]
 
     def _look(
         self, percent: float, look: int, *, interim: bool = False
@@ -263,6 +314,11 @@ class Controller:
         recorded but can only fail. After an outage look the step's window restarts (see the module
         docstring). LookError when the metrics source or the judge raised."""
         plan = self.plan
+        now = self.clock() - self.started
+        step_from = self.step_start - self.started
+        spans = [*self.completed_spans, *self.kept_spans, (step_from, now)]
+        previous = self.step_looks[-1] if self.step_looks else None
+        recent_span = (previous[0] if previous is not None else step_from, now)
         try:
             window = self.metrics.window(self.clock() - self.step_start)
         except MetricsUnavailableError as exc:
@@ -277,7 +333,7 @@ class Controller:
         except Exception as exc:  # any other failure ends the rollout on the baseline
             raise LookError(f"look {look}: the metrics source raised {type(exc).__name__}: {exc}") from exc
         try:
-            recent = window.minus(self.previous) if self.previous is not None else window
+            recent = window.minus(previous[1]) if previous is not None else window
             judgement = judge_canary(
                 [*self.completed, *self.kept, window],
                 plan.analysis,
@@ -289,31 +345,53 @@ class Controller:
         except Exception as exc:  # a judge that cannot judge must not leave traffic shifted
             raise LookError(f"look {look}: the judge raised {type(exc).__name__}: {exc}") from exc
         verdict, reason, why = judgement.verdict, judgement.reason, judgement.why
-        clearing = self.previous is None and self.outage_seen
+        report = judgement.to_json()
+        report["evidence"] = {
+            "strata_seconds": [list(span) for span in spans],
+            "recent_seconds": list(recent_span),
+        }
+        self.last_span = (step_from, now)
+        restart = self.bake if not interim else self.bake - 1
         if verdict == "outage":
-            # hold: keep the step's evidence up to the last look before the outage, drop the rest, and
-            # judge the next look on what comes after this one only
-            if self.previous is not None:
-                self.kept.append(self.previous)
-            self.step_start, self.previous, self.outage_seen = self.clock(), None, True
-            self.restart_bake = self.bake if not interim else self.bake - 1
+            # hold: drop the counts from the look before the previous one to this look, and judge the
+            # next look on what comes after this one only
+            self._drop_before_outage(step_from)
+            self.step_start, self.step_looks, self.settling = self.clock(), [], True
+            self.restart_bake = restart
             why += (
-                "; the step holds and its evidence restarts after this look (the outage's counts are dropped)"
+                "; the step holds and its evidence restarts after this look (the outage's counts and the "
+                "stretch before the previous look's are dropped)"
             )
+        elif self.settling:
+            # the first look after an outage settles it: its counts may hold the outage's tail below the
+            # guard, so nothing is decided on them — they are dropped and the window restarts here
+            if verdict in ("fail", "pass"):
+                held = "held, not blamed" if verdict == "fail" else "not a pass"
+                why = f"{held}: {why}"
+            verdict, reason = "inconclusive", "outage"
+            why = (
+                f"first look after a shared outage, on counts that may hold its tail: {why}; they are "
+                "dropped and the step's evidence restarts after this look"
+            )
+            self.step_start, self.step_looks, self.settling = self.clock(), [], False
+            self.restart_bake = restart
         else:
-            self.previous = window
-            if clearing and verdict == "fail":
-                # the first look after an outage only clears it: a failure must show again at the next
-                # look (on more evidence) before it counts against the canary
-                verdict, reason = "inconclusive", "outage"
-                why = f"first look after a shared outage, held until the next look confirms: {why}"
+            self.step_looks.append((now, window))
+        self.fresh_step = False
+        if verdict == "fail":
+            # the report says what it blamed: each failed rule and the seconds of the rollout it judged
+            report["blamed"] = self._blamed(report["checks"], spans, recent_span)
+            why += "; decided on " + "; ".join(
+                f"{b['check']} over {self._seconds([(x[0], x[1]) for x in b['seconds']])}"
+                for b in report["blamed"]
+            )
         self._record(
             "analyse",
             percent,
             verdict=verdict,
             reason=reason,
             why=f"{'interim ' if interim else ''}look {look}: {why}",
-            judgement=judgement.to_json(),
+            judgement=report,
         )
         return verdict, reason, why, window
 
@@ -347,7 +425,7 @@ class Controller:
                         if verdict == "fail":
                             return self._rollback(reason, f"step {percent:g}%: {why}")
                     if verdict == "pass" and window is not None:
-                        self.completed.extend(self._step_evidence(window))
+                        self._complete_step(window)
                         inconclusive_in_row = 0
                         break
                     inconclusive_in_row += 1
@@ -386,7 +464,7 @@ class Controller:
                     if verdict == "fail":
                         return self._dry_outcome(f"rolled-back ({reason}) at the {percent:g}% step")
                     if verdict == "pass" and window is not None:
-                        self.completed.extend(self._step_evidence(window))
+                        self._complete_step(window)
                         inconclusive_in_row = 0
                         break
                     inconclusive_in_row += 1
