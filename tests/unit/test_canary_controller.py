@@ -246,6 +246,7 @@ def test_an_outage_that_lasts_rolls_back_as_outage_not_as_the_canarys_fault() ->
     outcome = run(plan(), target, Outage(target, bad_looks=99))
     assert (outcome.result, outcome.failure_reason) == ("rolled-back", "outage")
     assert not [e for e in outcome.timeline if e.verdict == "fail"]
+    assert "3 bakes in a row held by a shared outage" in outcome.timeline[-1].why
     assert target.weight == 0
 
 
@@ -439,7 +440,8 @@ def test_evidence_from_before_an_outage_is_kept_as_its_own_stratum() -> None:
     """Looks every 100 s, an outage at 520-550 s in the second bake (the first could not pass yet): the
     step's window up to 400 s stays in the evidence as a stratum; 400-500 s (the outage may have begun in
     it below the guard), the outage's stretch and the settling look's (600-700 s) are dropped; the third
-    bake passes on 0-400 s and 700-900 s."""
+    bake passes on 0-400 s and 700-900 s, at the third bake's level (the second bake's interim looks
+    before the outage could have blamed the canary, so that bake counts)."""
     p = outage_plan(0.03, interval_seconds=100)
     sim = SlicedTraffic(rate=20.0, outage=(520.0, 550.0), outage_share=1.0)
     outcome, looks = rollout(p, sim)
@@ -448,7 +450,27 @@ def test_evidence_from_before_an_outage_is_kept_as_its_own_stratum() -> None:
     assert finals[2].judgement["evidence"]["strata_seconds"] == [[0.0, 400.0], [700.0, 900.0]]
     error_rate = next(c for c in finals[2].judgement["checks"] if c["signal"] == "error-rate")
     assert error_rate["canary"] == "1.00 % (6/600)", error_rate  # 400 + 200 requests
-    assert finals[2].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
+    assert finals[2].judgement["alphas"] == pytest.approx(p.test_alphas(5, 3))
+    assert outcome.result == "promoted"
+
+
+def test_an_outage_pauses_the_step_its_bakes_do_not_count_against_its_patience() -> None:
+    """At 20 requests/s the step needs two clean bakes (600 canary requests) to rule out the regression. An
+    outage in the first bake holds that bake and the next (settling) one; neither blames, spends alpha or
+    counts against `max_inconclusive` (3): the step still gets its three judged bakes, passes at the
+    second of them, at bake 2's level, and the rollout is promoted."""
+    p = outage_plan(0.03)
+    sim = SlicedTraffic(rate=20.0, outage=(150.0, 180.0), outage_share=1.0)
+    outcome, looks = rollout(p, sim)
+    assert [(e.verdict, e.reason) for e in looks[:4]] == [
+        ("outage", "outage"),
+        ("inconclusive", "outage"),
+        ("inconclusive", "inconclusive"),
+        ("pass", ""),
+    ], [e.why for e in looks]
+    assert looks[2].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
+    assert looks[3].judgement["alphas"] == pytest.approx(p.test_alphas(5, 2))
+    assert looks[3].judgement["evidence"]["strata_seconds"] == [[600.0, 1200.0]]
     assert outcome.result == "promoted"
 
 

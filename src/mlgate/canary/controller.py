@@ -152,9 +152,16 @@ class Controller:
         self.completed_tail: tuple[StepWindow, tuple[float, float]] | None = None
         #: no look of the current step yet (its window starts at the shift)
         self.fresh_step = True
-        #: the analysed step being judged and its bake (1 .. max_inconclusive): their share of alpha
+        #: the analysed step being judged
         self.step_percent = plan.analysed_steps[0] if plan.analysed_steps else 100.0
-        self.bake = 1
+        #: bakes of the current step that could blame the canary and did not pass (bake `judged_bakes` + 1
+        #: is judged at that bake's share of alpha); bakes held by an outage (its look and the look after
+        #: it) blame nothing, spend nothing and do not count
+        self.judged_bakes = 0
+        #: bakes in a row held by a shared outage
+        self.paused_in_row = 0
+        #: the last look was held by an outage (an outage look or the look settling one)
+        self.look_paused = False
         #: when the current step's window starts (the step's start, or the last outage look)
         self.step_start = self.started
         #: the current step's evidence from before a shared outage (one stratum per stretch between outages)
@@ -164,9 +171,6 @@ class Controller:
         self.last_span = (0.0, 0.0)
         #: the previous look was a shared outage: the next one settles it (its counts are dropped too)
         self.settling = False
-        #: bakes of the current step before its window last restarted: the alpha schedule restarts too
-        #: (bake b after the restart is judged at the level of bake b - restart_bake, never more)
-        self.restart_bake = 0
 
     # -- bookkeeping ---------------------------------------------------------------------------------
     def _record(self, action: str, percent: float, **kwargs: Any) -> TimelineEntry:
@@ -258,12 +262,29 @@ class Controller:
     def _start_step(self, percent: float) -> None:
         self.step_percent = percent
         self.settling = False
-        self.restart_bake = 0
+        self.judged_bakes = 0
+        self.paused_in_row = 0
         self.step_start = self.clock()
         self.step_looks = []
         self.fresh_step = True
         self.kept = []
         self.kept_spans = []
+
+    def _patience_spent(self, paused: bool) -> bool:
+        """A bake ended without a pass: count it (`paused`: every look of it held by an outage) and say
+        whether the step must end — `max_inconclusive` judged bakes without a pass, or that many bakes in
+        a row held by an outage."""
+        if paused:
+            self.paused_in_row += 1
+            return self.paused_in_row >= self.plan.max_inconclusive
+        self.paused_in_row = 0
+        self.judged_bakes += 1
+        return self.judged_bakes >= self.plan.max_inconclusive
+
+    def _patience_why(self, paused: bool) -> str:
+        if paused:
+            return f"{self.paused_in_row} bakes in a row held by a shared outage"
+        return f"{self.judged_bakes} bakes without a pass"
 
     def _complete_step(self, window: StepWindow) -> None:
         """The step passed with `window` as its last look: its strata join the rollout's evidence."""
@@ -329,6 +350,7 @@ class Controller:
                 reason="no-data",
                 why=f"look {look}: metrics source unavailable: {exc}",
             )
+            self.look_paused = False
             return entry.verdict, entry.reason, entry.why, None
         except Exception as exc:  # any other failure ends the rollout on the baseline
             raise LookError(f"look {look}: the metrics source raised {type(exc).__name__}: {exc}") from exc
@@ -338,7 +360,7 @@ class Controller:
                 [*self.completed, *self.kept, window],
                 plan.analysis,
                 min_requests=plan.min_requests,
-                alphas=plan.test_alphas(self.step_percent, max(1, self.bake - self.restart_bake)),
+                alphas=plan.test_alphas(self.step_percent, self.judged_bakes + 1),
                 beta_look=plan.beta_per_look,
                 recent=recent,
             )
@@ -351,17 +373,16 @@ class Controller:
             "recent_seconds": list(recent_span),
         }
         self.last_span = (step_from, now)
-        restart = self.bake if not interim else self.bake - 1
         if verdict == "outage":
             # hold: drop the counts from the look before the previous one to this look, and judge the
             # next look on what comes after this one only
             self._drop_before_outage(step_from)
             self.step_start, self.step_looks, self.settling = self.clock(), [], True
-            self.restart_bake = restart
             why += (
                 "; the step holds and its evidence restarts after this look (the outage's counts and the "
                 "stretch before the previous look's are dropped)"
             )
+            self.look_paused = True
         elif self.settling:
             # the first look after an outage settles it: its counts may hold the outage's tail below the
             # guard, so nothing is decided on them — they are dropped and the window restarts here
@@ -374,9 +395,10 @@ class Controller:
                 "dropped and the step's evidence restarts after this look"
             )
             self.step_start, self.step_looks, self.settling = self.clock(), [], False
-            self.restart_bake = restart
+            self.look_paused = True
         else:
             self.step_looks.append((now, window))
+            self.look_paused = False
         self.fresh_step = False
         if verdict == "fail":
             # the report says what it blamed: each failed rule and the seconds of the rollout it judged
@@ -397,7 +419,6 @@ class Controller:
 
     def _run_steps(self) -> CanaryOutcome:  # noqa: PLR0911, PLR0912 - each way out is one rollback reason
         plan = self.plan
-        inconclusive_in_row = 0
         try:
             for percent in plan.analysed_steps:
                 if self.cancel.is_set():
@@ -408,8 +429,9 @@ class Controller:
                 interval = plan.interval_seconds or plan.bake_seconds
                 look = 0
                 verdict, reason, why = "inconclusive", "no-data", ""
-                for self.bake in range(1, plan.max_inconclusive + 1):
+                while True:
                     bake_end = self.clock() + plan.bake_seconds
+                    paused = True
                     for index in range(plan.looks_per_bake):
                         final_look = index == plan.looks_per_bake - 1
                         wait = bake_end - self.clock() if final_look else interval
@@ -422,16 +444,14 @@ class Controller:
                             )
                         look += 1
                         verdict, reason, why, window = self._look(percent, look, interim=not final_look)
+                        paused = paused and self.look_paused
                         if verdict == "fail":
                             return self._rollback(reason, f"step {percent:g}%: {why}")
                     if verdict == "pass" and window is not None:
                         self._complete_step(window)
-                        inconclusive_in_row = 0
                         break
-                    inconclusive_in_row += 1
-                    if inconclusive_in_row >= plan.max_inconclusive:
-                        what = "outage looks" if reason == "outage" else "inconclusive looks"
-                        return self._rollback(reason, f"{inconclusive_in_row} {what} in a row: {why}")
+                    if self._patience_spent(paused):
+                        return self._rollback(reason, f"{self._patience_why(paused)}: {why}")
             if self.cancel.is_set():
                 return self._rollback("cancelled", "cancelled before promotion")
             self._apply(100.0)
@@ -451,12 +471,11 @@ class Controller:
         plan = self.plan
         start_weights = self._read()
         self._record("dry-run", start_weights, why="dry run: traffic is not shifted")
-        inconclusive_in_row = 0
         look = 0
         try:
             for percent in plan.analysed_steps:
                 self._start_step(percent)
-                for self.bake in range(1, plan.max_inconclusive + 1):
+                while True:
                     if self.sleep(plan.bake_seconds, self.cancel):
                         return self._dry_outcome("rolled-back (cancelled)")
                     look += 1
@@ -465,10 +484,8 @@ class Controller:
                         return self._dry_outcome(f"rolled-back ({reason}) at the {percent:g}% step")
                     if verdict == "pass" and window is not None:
                         self._complete_step(window)
-                        inconclusive_in_row = 0
                         break
-                    inconclusive_in_row += 1
-                    if inconclusive_in_row >= plan.max_inconclusive:
+                    if self._patience_spent(self.look_paused):
                         return self._dry_outcome(f"rolled-back ({reason})")
         except LookError as exc:
             return self._dry_outcome(f"rolled-back (judge-error: {exc})")
