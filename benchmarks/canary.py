@@ -19,13 +19,17 @@ Beta(1.2, 12) recorded in its score buckets (positive at 0.2: about 10 % of pred
 
 Scenarios: healthy canaries and a 2x error rate at baseline errors 0.1 / 1 / 3 % and 5 / 20 / 100
 requests/s; falling traffic (100 -> 5 requests/s over the rollout); a 30-second outage hitting both arms
-(every request a 5xx) in the first bake; a p95 regression (the whole latency distribution 1.3x slower);
+(every request a 5xx) in the first bake (150-180 s) and one across the first look (290-320 s: 10 s of it
+before the look, below the guard); a p95 regression (the whole latency distribution 1.3x slower);
 a tail-only regression (tail share 3 % -> 8 %: p99 up, p95 barely); a score shift (Beta(1.2, 8)); and
 missing data (the canary's score histogram absent).
 
 Printed per scenario: the share of rollouts promoted, rolled back with the canary blamed (error-rate,
-latency, prediction-shift), ended inconclusive (no-data / inconclusive: rolled back without blame),
-ended as a shared outage; and for error scenarios the oracle — the canary requests an exact one-sided
+latency, prediction-shift), ended inconclusive (no-data / inconclusive / outage: rolled back without
+blame), in which some look reported a shared outage; the blamed count with its exact 95 % upper bound;
+for outage scenarios, the blames decided on counts from the outage (a failed check's seconds, from the
+judge's report, overlap the outage) apart from those decided on clean traffic only; and for error
+scenarios the oracle — the canary requests an exact one-sided
 binomial test that *knows* the baseline's rate needs to catch 2x with 95 % power at the rollout's alpha
 (one look) — against the canary requests the plan gives at one bake per step.
 """

@@ -14,20 +14,26 @@ Safety rules: the rollout starts by reading the weights and, if any traffic is o
 interrupted earlier run), moving it back to the baseline and verifying that — a clean, known state.
 Any failed step, any error from the target (`target-error`), any exception while a look is taken or
 judged (`judge-error`), cancellation (the `cancel` event: SIGTERM/SIGINT in the command) or
-`max_inconclusive` bakes in a row that did not pass (`no-data`, `inconclusive` or `outage`, the last
-look's reason) roll back to the baseline, and the weights are read back until they show 0 % on the canary
+`max_inconclusive` judged bakes of a step that did not pass (`no-data` or `inconclusive`, the last look's
+reason) roll back to the baseline, and the weights are read back until they show 0 % on the canary
 (bounded retries). A metrics source that stops answering makes a look inconclusive, so it leads to
-rollback too. A shared outage (both arms above an absolute guard) holds the step without blaming the
-canary, and the outage's counts never enter the evidence: the current step's window up to the last look
-before the outage is kept as a stratum of its own, everything from that look to the outage look is
-dropped, and the step's window restarts after the outage look — so the next look (guards included)
-judges only traffic after it, at the levels of a fresh step's bakes (the first bake after the outage
-at bake 1's level, and so on: never more than its own bake's). That first look after an outage only
-clears it: a failure there is held
-(inconclusive, `outage`) and counts against the canary only when the next look, on more evidence, fails
-too. (The outage's 5xx hit both arms alike, so keeping them would not bias the
-exact tests, but thousands of shared errors in one stratum make a chance imbalance of the outage's
-traffic look like a canary regression.)
+rollback too.
+
+Shared outages (both arms above an absolute guard at a look): both arms breaching together is never
+evidence against the canary.
+- The outage look blames nothing (the judge holds any check that failed on the outage's counts).
+- Its counts never enter the evidence, nor the stretches next to it where part of it may hide below the
+  guard: the step keeps its window up to the look *before* the previous one (at a step's first look, the
+  previous step's last stretch is cut back to the look before its passing look instead), drops the rest,
+  and restarts its window after the outage look. The next look *settles* the outage: its counts (the
+  outage's tail) are dropped too, nothing is passed or blamed on them (inconclusive, `outage`), and the
+  window restarts after it.
+- The outage pauses the step: the outage look and the settling look spend no alpha and do not count
+  against `max_inconclusive`; bake k of a step that could blame the canary is judged at bake k's share,
+  so the step never spends more than its share. `max_inconclusive` bakes in a row held by an outage roll
+  back as `outage`.
+Every failed look's report names each failed check and the seconds of the rollout it judged
+(`judgement["blamed"]`, `judgement["evidence"]`; "decided on ... over 600-900 s" in the timeline).
 """
 
 from __future__ import annotations
