@@ -100,7 +100,7 @@ def test_interim_look_fails_early_without_waiting_for_the_end_of_the_bake() -> N
         "error-rate",
         True,
     )
-    assert metrics.calls == 1 and target.weight == 0
+    assert [e.action for e in outcome.timeline].count("analyse") == 1 and target.weight == 0
     assert "interim look 1" in outcome.timeline[-2].why
 
 
@@ -510,3 +510,30 @@ def test_a_canary_breaching_the_guard_alone_is_rolled_back_at_the_first_look() -
         "seconds": [[0.0, 300.0]],
     }
     assert blamed["error-rate"]["seconds"] == [[0.0, 300.0]]
+
+
+def test_an_outage_that_began_just_before_a_look_below_its_guard_is_not_blamed() -> None:
+    """10 s of outage just before the first look, with the canary getting 4x its share of it by chance:
+    over the whole look the baseline stays below the 5 % guard (4.3 %) while the canary is at 13 %, so the
+    look's own counts blame the canary (guard and error-rate test). Before blaming, the controller searches
+    the evidence in 30-second slices, finds both arms above the guard in 270-300 s, and holds the look as
+    an outage instead; the rollout resumes on traffic after it and is promoted."""
+    p = outage_plan(0.03)
+    sim = SlicedTraffic(rate=20.0, outage=(290.0, 300.0), outage_share=4.0)
+    outcome, looks = rollout(p, sim)
+    assert (looks[0].verdict, looks[0].reason) == ("outage", "outage"), looks[0].why
+    assert "a shared outage inside the evidence (270-300 s" in looks[0].why
+    assert "held, not blamed" in looks[0].why and "error-rate guard" in looks[0].why
+    assert outcome.result == "promoted", [e.why for e in looks]
+    for look in looks[1:]:
+        evidence = look.judgement["evidence"]
+        assert not overlaps([*evidence["strata_seconds"], evidence["recent_seconds"]], sim.outage), evidence
+    # the look's own counts, judged as they are, blame the canary
+    alone = judge_canary(
+        [sim.between(0, 300)],
+        p.analysis,
+        min_requests=30,
+        alphas=p.test_alphas(5),
+        beta_look=p.beta_per_look,
+    )
+    assert (alone.verdict, alone.reason) == ("fail", "error-rate"), alone.why

@@ -17,7 +17,7 @@ from mlgate.canary.config import (
     look_test_count,
     look_tests,
 )
-from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary
+from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary, shared_breach
 from tests.support.canary_stack import LATENCY_BUCKETS
 
 SCORE_BOUNDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
@@ -143,6 +143,18 @@ def test_each_check_says_which_counts_it_judged() -> None:
     windows = {c.signal: c.window for c in j.checks}
     assert windows["error-rate guard"] == "recent"
     assert windows["error-rate"] == windows["latency p95"] == windows["prediction-shift"] == "evidence"
+
+
+def test_a_slice_is_a_shared_breach_only_when_the_baseline_is_far_above_the_guard_too() -> None:
+    both = StepWindow(ArmWindow(requests=570, errors=194), ArmWindow(requests=60, errors=40))
+    assert shared_breach(both, SETTINGS)
+    # a failing canary beside a healthy baseline is never excused
+    canary_alone = StepWindow(ArmWindow(requests=570, errors=6), ArmWindow(requests=60, errors=40))
+    assert not shared_breach(canary_alone, SETTINGS)
+    # the baseline alone: the canary clearly below the guard is not breaching
+    baseline_alone = StepWindow(ArmWindow(requests=5700, errors=1940), ArmWindow(requests=600, errors=0))
+    assert not shared_breach(baseline_alone, SETTINGS)
+    assert not shared_breach(both, AnalysisSettings(max_error_rate=None))
 
 
 def test_canary_alone_above_the_guard_fails() -> None:

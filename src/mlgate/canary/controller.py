@@ -45,10 +45,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mlgate.canary.config import CanarySection
-from mlgate.canary.judge import StepWindow, judge_canary
+from mlgate.canary.judge import StepWindow, Verdict, judge_canary, shared_breach
 
 #: weights read back within this many percentage points count as applied
 WEIGHT_TOLERANCE = 0.51
+#: before a look blames the canary, its evidence is searched for a shared outage in slices this long
+ZOOM_SECONDS = 30.0
 
 
 class TargetError(RuntimeError):
@@ -276,6 +278,60 @@ class Controller:
         self.kept = []
         self.kept_spans = []
 
+    def _hidden_outage(self, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """The slices (`ZOOM_SECONDS`, seconds of the rollout) of the evidence in which both arms breach
+        the error-rate guard (`judge.shared_breach`): an outage too short or too split between looks for a
+        look's guard to see. Each slice's counts are the difference of two windows ending now."""
+        now = self.clock()
+        cache: dict[float, StepWindow] = {}
+
+        def since(at: float) -> StepWindow:  # the counts from `at` (seconds of the rollout) to now
+            if at not in cache:
+                cache[at] = self.metrics.window(now - (self.started + at))
+            return cache[at]
+
+        found = []
+        for start, end in spans:
+            at = start
+            while at < end - 1e-9:
+                stop = min(at + ZOOM_SECONDS, end)
+                piece = since(at) if stop >= now - self.started - 1e-9 else since(at).minus(since(stop))
+                if shared_breach(piece, self.plan.analysis):
+                    found.append((at, stop))
+                at = stop
+        return found
+
+    def _unless_hidden_outage(
+        self, spans: list[tuple[float, float]], reason: str, why: str
+    ) -> tuple[Verdict, str, str]:
+        """A failed look, before it blames the canary: a shared outage inside its evidence, at a finer
+        resolution than the looks' (one that began just before this look, below its guard), makes it an
+        outage look instead, and the strata holding it are dropped."""
+        try:
+            hidden = self._hidden_outage(spans)
+        except Exception as exc:  # noqa: BLE001 - the look's own counts decide then
+            return "fail", reason, f"{why} (the evidence could not be searched for a shared outage: {exc})"
+        if not hidden:
+            return "fail", reason, why
+        self._drop_strata(hidden)
+        return (
+            "outage",
+            "outage",
+            f"a shared outage inside the evidence ({self._seconds(hidden)}: both arms above the error-rate "
+            f"guard, seen in {ZOOM_SECONDS:g}-second slices); held, not blamed: {why}",
+        )
+
+    def _drop_strata(self, hidden: list[tuple[float, float]]) -> None:
+        """Drop every kept or completed stratum that holds a slice of a hidden shared outage."""
+
+        def clean(span: tuple[float, float]) -> bool:
+            return not any(span[0] < end and span[1] > start for start, end in hidden)
+
+        kept = [(w, s) for w, s in zip(self.kept, self.kept_spans, strict=True) if clean(s)]
+        self.kept, self.kept_spans = [w for w, _ in kept], [s for _, s in kept]
+        done = [(w, s) for w, s in zip(self.completed, self.completed_spans, strict=True) if clean(s)]
+        self.completed, self.completed_spans = [w for w, _ in done], [s for _, s in done]
+
     def _patience_spent(self, paused: bool) -> bool:
         """A bake ended without a pass: count it (`paused`: every look of it held by an outage) and say
         whether the step must end — `max_inconclusive` judged bakes without a pass, or that many bakes in
@@ -379,6 +435,8 @@ class Controller:
             "recent_seconds": list(recent_span),
         }
         self.last_span = (step_from, now)
+        if verdict == "fail" and not self.settling and plan.analysis.max_error_rate is not None:
+            verdict, reason, why = self._unless_hidden_outage(spans, reason, why)
         if verdict == "outage":
             # hold: drop the counts from the look before the previous one to this look, and judge the
             # next look on what comes after this one only

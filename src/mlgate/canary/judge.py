@@ -467,6 +467,28 @@ def _guards(recent: StepWindow, s: AnalysisSettings, alphas: Alphas, signals: Se
     return checks
 
 
+#: a slice of the evidence is a shared outage when the baseline's 5xx rate is above the guard at this level
+HIDDEN_OUTAGE_LEVEL = 1e-6
+
+
+def shared_breach(piece: StepWindow, settings: AnalysisSettings) -> bool:
+    """Whether both arms breach the error-rate guard in a short slice of the evidence: the baseline's 5xx
+    rate far above `max_error_rate` (exact binomial, p < `HIDDEN_OUTAGE_LEVEL`) and the canary's not
+    clearly below it. A healthy baseline never shows that, so a failing canary beside a healthy baseline
+    is never excused by it. False with the guard off or counts that cannot be read."""
+    guard = settings.max_error_rate
+    if guard is None:
+        return False
+    try:
+        be, bn = _arm_counts(piece.baseline, "baseline")
+        ce, cn = _arm_counts(piece.canary, "canary")
+    except BadDataError:
+        return False
+    if bn < 1 or stats.binomial_above(be, bn, guard) >= HIDDEN_OUTAGE_LEVEL:
+        return False
+    return cn < 1 or stats.binomial_below(ce, cn, guard) >= GUARD_BASELINE_LEVEL
+
+
 def judge_canary(  # noqa: PLR0911, PLR0912 - one verdict per way out, in order of precedence
     strata: Sequence[StepWindow],
     settings: AnalysisSettings,
