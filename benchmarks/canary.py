@@ -19,13 +19,17 @@ Beta(1.2, 12) recorded in its score buckets (positive at 0.2: about 10 % of pred
 
 Scenarios: healthy canaries and a 2x error rate at baseline errors 0.1 / 1 / 3 % and 5 / 20 / 100
 requests/s; falling traffic (100 -> 5 requests/s over the rollout); a 30-second outage hitting both arms
-(every request a 5xx) in the first bake; a p95 regression (the whole latency distribution 1.3x slower);
+(every request a 5xx) in the first bake (150-180 s) and one across the first look (290-320 s: 10 s of it
+before the look, below the guard); a p95 regression (the whole latency distribution 1.3x slower);
 a tail-only regression (tail share 3 % -> 8 %: p99 up, p95 barely); a score shift (Beta(1.2, 8)); and
 missing data (the canary's score histogram absent).
 
 Printed per scenario: the share of rollouts promoted, rolled back with the canary blamed (error-rate,
-latency, prediction-shift), ended inconclusive (no-data / inconclusive: rolled back without blame),
-ended as a shared outage; and for error scenarios the oracle — the canary requests an exact one-sided
+latency, prediction-shift), ended inconclusive (no-data / inconclusive / outage: rolled back without
+blame), in which some look reported a shared outage; the blamed count with its exact 95 % upper bound;
+for outage scenarios, the blames decided on counts from the outage (a failed check's seconds, from the
+judge's report, overlap the outage) apart from those decided on clean traffic only; and for error
+scenarios the oracle — the canary requests an exact one-sided
 binomial test that *knows* the baseline's rate needs to catch 2x with 95 % power at the rollout's alpha
 (one look) — against the canary requests the plan gives at one bake per step.
 """
@@ -47,7 +51,7 @@ import yaml
 from scipy import stats
 
 from mlgate.canary.config import CanarySection
-from mlgate.canary.controller import Controller
+from mlgate.canary.controller import CanaryOutcome, Controller
 from mlgate.canary.judge import ArmWindow, StepWindow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +108,8 @@ class Scenario:
     canary_tail: float = 0.03
     score_b: float = 12.0
     falling: bool = False
-    outage: bool = False
+    #: a shared outage (every request of both arms a 5xx) from..to these seconds of the rollout
+    outage: tuple[float, float] | None = None
     missing_scores: bool = False
     kind: str = "healthy"  # healthy | errors | latency | tail | scores | outage | missing
 
@@ -172,7 +177,7 @@ class Simulation:
             dt = min(SLICE, end - self.now)
             share = self.weight / 100
             total = self.rate(self.now)
-            outage = self.s.outage and 150.0 <= self.now % 10_000 < 180.0 and self.now < 400.0
+            outage = self.s.outage is not None and self.s.outage[0] <= self.now < self.s.outage[1]
             base = self._draw(self.base, total * (1 - share), dt, 1.0 if outage else self.base.error)
             can = self._draw(self.can, total * share, dt, 1.0 if outage else self.can.error)
             self.now += dt
@@ -207,10 +212,26 @@ class Simulation:
         return StepWindow(self._arm(base), self._arm(can, missing_scores=self.s.missing_scores), seconds)
 
 
+def outage_in_evidence(outcome: CanaryOutcome, outage: tuple[float, float] | None) -> bool:
+    """Whether the look that blamed the canary decided on counts from the outage: a failed check's seconds
+    (the judge's report: every step's stratum, or the counts since the previous look) overlap it."""
+    if outage is None or outcome.failure_reason not in BLAMED:
+        return False
+    deciding = [e for e in outcome.timeline if e.action == "analyse" and e.verdict == "fail"]
+    if not deciding or deciding[-1].judgement is None:
+        return True  # a blame without its report counts against the judge
+    return any(
+        start < outage[1] and end > outage[0]
+        for blamed in deciding[-1].judgement["blamed"]
+        for start, end in blamed["seconds"]
+    )
+
+
 def run_rollout(
     plan: CanarySection, s: Scenario, rng: np.random.Generator, threshold: float
-) -> tuple[str, str, bool]:
-    """(result, failure reason, whether any look reported a shared outage) of one simulated rollout."""
+) -> tuple[str, str, bool, bool]:
+    """(result, failure reason, whether any look reported a shared outage, whether the canary was blamed
+    on counts from the outage) of one simulated rollout."""
     sim = Simulation(s, rng)
     sim.threshold = threshold
     controller = Controller(
@@ -218,7 +239,34 @@ def run_rollout(
     )
     outcome = controller.run()
     outage = any(e.verdict == "outage" for e in outcome.timeline)
-    return outcome.result, outcome.failure_reason, outage
+    return outcome.result, outcome.failure_reason, outage, outage_in_evidence(outcome, s.outage)
+
+
+def upper_95(failures: int, n: int) -> float:
+    """Exact (Clopper-Pearson) one-sided 95 % upper bound of a rate seen `failures` times in `n`."""
+    return 1.0 if failures >= n else float(stats.beta.ppf(0.95, failures + 1, n - failures))
+
+
+def tally(
+    plan: CanarySection, s: Scenario, rng: np.random.Generator, threshold: float, runs: int
+) -> tuple[Counter[str], Counter[str]]:
+    """`runs` rollouts of one scenario: outcomes (promoted / blamed / inconclusive, outage seen, blamed on
+    the outage's counts) and failure reasons."""
+    results: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for _ in range(runs):
+        result, reason, outage_seen, outage_blamed = run_rollout(plan, s, rng, threshold)
+        results["outage seen"] += outage_seen
+        results["outage blamed"] += outage_blamed
+        if result == "promoted":
+            results["promoted"] += 1
+        elif reason in BLAMED:
+            results["blamed"] += 1
+        else:  # no-data, inconclusive, outage: rolled back without blaming the canary
+            results["inconclusive"] += 1
+        if reason:
+            reasons[reason] += 1
+    return results, reasons
 
 
 def oracle_requests(base_error: float, alpha: float, power: float = 0.95) -> int:
@@ -243,8 +291,11 @@ def scenarios() -> list[Scenario]:
     out += [
         Scenario("healthy, falling 100->5 rps", 0.01, 100.0, falling=True),
         Scenario("2x errors, falling 100->5 rps", 0.01, 100.0, 2.0, falling=True, kind="errors"),
-        Scenario("shared 30 s outage 1 % 20 rps", 0.01, 20.0, outage=True, kind="outage"),
-        Scenario("shared 30 s outage 1 % 100 rps", 0.01, 100.0, outage=True, kind="outage"),
+        Scenario("shared 30 s outage 1 % 20 rps", 0.01, 20.0, outage=(150.0, 180.0), kind="outage"),
+        Scenario("shared 30 s outage 1 % 100 rps", 0.01, 100.0, outage=(150.0, 180.0), kind="outage"),
+        # across the first look: part of it in the evidence before the look that reports it
+        Scenario("shared outage across a look 20 rps", 0.01, 20.0, outage=(290.0, 320.0), kind="outage"),
+        Scenario("shared outage across a look 100 rps", 0.01, 100.0, outage=(290.0, 320.0), kind="outage"),
         Scenario("healthy 0.5x errors 3 % 20 rps", 0.03, 20.0, 0.5),
     ]
     for rps in (5.0, 20.0, 100.0):
@@ -309,21 +360,7 @@ def main() -> None:
     for s in scenarios():
         if args.only and not any(part in s.name for part in args.only.split(",")):
             continue
-        results: Counter[str] = Counter()
-        reasons: Counter[str] = Counter()
-        for _ in range(runs):
-            result, reason, outage_seen = run_rollout(plan, s, rng, threshold)
-            results["outage seen"] += outage_seen
-            if result == "promoted":
-                results["promoted"] += 1
-            elif reason in BLAMED:
-                results["blamed"] += 1
-            elif reason == "outage":
-                results["outage"] += 1
-            else:
-                results["inconclusive"] += 1
-            if reason:
-                reasons[reason] += 1
+        results, reasons = tally(plan, s, rng, threshold, runs)
         oracle = plan_n = ""
         if s.kind in ("errors", "healthy") and not s.falling:
             oracle = f"{oracle_requests(s.base_error, plan.analysis.alpha):,}"
@@ -333,6 +370,14 @@ def main() -> None:
             for k, w in (("promoted", 8), ("blamed", 7), ("inconclusive", 8), ("outage seen", 6))
         )
         why = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
+        blamed = results["blamed"]
+        why += f"; blamed {blamed}/{runs} (95 % upper bound {upper_95(blamed, runs):.2%})"
+        if s.outage is not None:
+            n_out = results["outage blamed"]
+            why += (
+                f"; on the outage's counts {n_out}/{runs} (95 % upper bound {upper_95(n_out, runs):.2%}), on "
+                f"clean traffic {results['blamed'] - n_out}"
+            )
         print(f"{s.name:<36} {cells}  {oracle:>9} {plan_n:>7}  {why}", flush=True)
     print(f"\n({time.perf_counter() - started:.0f} s)")
 

@@ -11,7 +11,13 @@ import threading
 import pytest
 
 from mlgate.canary.config import CanarySection
-from mlgate.canary.controller import Controller, MetricsUnavailableError, TargetError
+from mlgate.canary.controller import (
+    CanaryOutcome,
+    Controller,
+    MetricsUnavailableError,
+    TargetError,
+    TimelineEntry,
+)
 from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary
 
 
@@ -94,7 +100,7 @@ def test_interim_look_fails_early_without_waiting_for_the_end_of_the_bake() -> N
         "error-rate",
         True,
     )
-    assert metrics.calls == 1 and target.weight == 0
+    assert [e.action for e in outcome.timeline].count("analyse") == 1 and target.weight == 0
     assert "interim look 1" in outcome.timeline[-2].why
 
 
@@ -240,6 +246,7 @@ def test_an_outage_that_lasts_rolls_back_as_outage_not_as_the_canarys_fault() ->
     outcome = run(plan(), target, Outage(target, bad_looks=99))
     assert (outcome.result, outcome.failure_reason) == ("rolled-back", "outage")
     assert not [e for e in outcome.timeline if e.verdict == "fail"]
+    assert "3 bakes in a row held by a shared outage" in outcome.timeline[-1].why
     assert target.weight == 0
 
 
@@ -351,29 +358,55 @@ class SlicedTraffic:
         return self.between(self.now - seconds, self.now)
 
 
-def test_an_outage_with_more_of_its_errors_on_the_canary_holds_then_resumes_on_clean_evidence() -> None:
-    """A 30-second outage in the first bake, with the canary getting 1.5x its share of the outage's
-    requests by chance: the look that sees it holds (outage); the step's evidence restarts after it, so
-    the next look judges clean traffic only, passes, and the rollout is promoted. Judging the step's whole
-    window instead (the outage inside it, as the controller used to) blames the canary."""
-    p = CanarySection.model_validate(
+def outage_plan(min_delta: float, **kwargs: object) -> CanarySection:
+    return CanarySection.model_validate(
         {
             "bake_seconds": 300,
             "min_requests": 30,
-            "analysis": {"signals": ["error-rate"], "error_rate_min_delta": 0.02},
+            "analysis": {"signals": ["error-rate"], "error_rate_min_delta": min_delta},
+            **kwargs,
         }
     )
-    sim = SlicedTraffic(rate=100.0, outage=(150.0, 180.0), outage_share=1.5)
+
+
+def rollout(p: CanarySection, sim: SlicedTraffic) -> tuple[CanaryOutcome, list[TimelineEntry]]:
     outcome = Controller(p, sim, sim, clock=sim.clock, sleep=sim.sleep, verify_interval=0).run()
-    looks = [e for e in outcome.timeline if e.action == "analyse"]
-    assert [e.verdict for e in looks] == ["outage", "pass", "pass", "pass"], [e.why for e in looks]
+    return outcome, [e for e in outcome.timeline if e.action == "analyse"]
+
+
+def overlaps(spans: list[list[float]], outage: tuple[float, float]) -> bool:
+    return any(start < outage[1] and end > outage[0] for start, end in spans)
+
+
+def test_an_outage_with_more_of_its_errors_on_the_canary_holds_then_resumes_on_clean_evidence() -> None:
+    """A 30-second outage in the first bake, with the canary getting 1.5x its share of the outage's
+    requests by chance: the error-rate test fails at the look that sees it, but both arms breach the guard,
+    so the look holds (outage) and blames nothing; the next look settles it (its counts may hold the
+    outage's tail: dropped, never a pass or a blame); the step's evidence restarts after it, the third look
+    judges clean traffic only, passes, and the rollout is promoted. Judging the step's whole window instead
+    (the outage inside it, as the controller once did) blames the canary."""
+    p = outage_plan(0.02)
+    sim = SlicedTraffic(rate=100.0, outage=(150.0, 180.0), outage_share=1.5)
+    outcome, looks = rollout(p, sim)
+    assert [(e.verdict, e.reason) for e in looks] == [
+        ("outage", "outage"),
+        ("inconclusive", "outage"),
+        ("pass", ""),
+        ("pass", ""),
+        ("pass", ""),
+    ], [e.why for e in looks]
+    assert "held, not blamed" in looks[0].why and "error-rate:" in looks[0].why
+    assert "first look after a shared outage" in looks[1].why
     assert outcome.result == "promoted" and sim.weight == 100
-    # the look after the outage counted the step's traffic after the outage look only (300-600 s)
+    # the settling look counted the step's traffic after the outage look only (300-600 s)...
     checks = {c["signal"]: c for c in looks[1].judgement["checks"]}
     assert checks["error-rate"]["canary"] == "1.00 % (15/1500)", checks["error-rate"]
-    # ...at the level of a fresh step's first bake (the alpha schedule restarts with the evidence)
-    assert looks[1].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
-    assert looks[0].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
+    # ...and the passing look what came after the settling look (600-900 s), at the level of a fresh
+    # step's first bake (the alpha schedule restarts with the evidence)
+    assert looks[2].judgement["evidence"]["strata_seconds"] == [[600.0, 900.0]]
+    assert looks[2].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
+    for look in looks[1:]:
+        assert not overlaps(look.judgement["evidence"]["strata_seconds"], sim.outage), look.judgement
     # the same step judged on its whole window, outage included, blames the canary
     whole = judge_canary(
         [sim.between(0, 600)],
@@ -386,45 +419,121 @@ def test_an_outage_with_more_of_its_errors_on_the_canary_holds_then_resumes_on_c
     assert (whole.verdict, whole.reason) == ("fail", "error-rate"), whole.why
 
 
+def test_an_outage_across_a_look_leaves_none_of_its_counts_in_the_evidence() -> None:
+    """An outage from 290 to 320 s: the first look (300 s) sees 10 s of it, below the guard, and passes the
+    5 % step; the 25 % step's first look reports the outage. The stretch the outage began in (the 5 %
+    step's last stretch, 0-300 s) is dropped with it, and the settling look's (the outage's tail) too: no
+    later look judges any second of the outage, and the rollout is promoted."""
+    p = outage_plan(0.02)
+    sim = SlicedTraffic(rate=100.0, outage=(290.0, 320.0), outage_share=1.0)
+    outcome, looks = rollout(p, sim)
+    assert [e.verdict for e in looks[:4]] == ["pass", "outage", "inconclusive", "pass"], [
+        e.why for e in looks
+    ]
+    assert outcome.result == "promoted"
+    for look in looks[2:]:
+        evidence = look.judgement["evidence"]
+        assert not overlaps([*evidence["strata_seconds"], evidence["recent_seconds"]], sim.outage), evidence
+
+
 def test_evidence_from_before_an_outage_is_kept_as_its_own_stratum() -> None:
-    """An outage in the second bake of a step (the first bake could not pass yet): the first bake's window
-    stays in the evidence as a stratum, the outage bake is dropped, and the third bake's window starts
-    after the outage look."""
-    p = CanarySection.model_validate(
-        {
-            "bake_seconds": 300,
-            "min_requests": 30,
-            "analysis": {"signals": ["error-rate"], "error_rate_min_delta": 0.03},
-        }
-    )
-    sim = SlicedTraffic(rate=20.0, outage=(400.0, 430.0), outage_share=1.0)
-    outcome = Controller(p, sim, sim, clock=sim.clock, sleep=sim.sleep, verify_interval=0).run()
-    looks = [e for e in outcome.timeline if e.action == "analyse"]
-    assert [e.verdict for e in looks[:3]] == ["inconclusive", "outage", "pass"], [e.why for e in looks]
-    error_rate = next(c for c in looks[2].judgement["checks"] if c["signal"] == "error-rate")
-    assert error_rate["canary"] == "1.00 % (6/600)", error_rate  # bakes 1 and 3: 300 + 300 requests
+    """Looks every 100 s, an outage at 520-550 s in the second bake (the first could not pass yet): the
+    step's window up to 400 s stays in the evidence as a stratum; 400-500 s (the outage may have begun in
+    it below the guard), the outage's stretch and the settling look's (600-700 s) are dropped; the third
+    bake passes on 0-400 s and 700-900 s, at the third bake's level (the second bake's interim looks
+    before the outage could have blamed the canary, so that bake counts)."""
+    p = outage_plan(0.03, interval_seconds=100)
+    sim = SlicedTraffic(rate=20.0, outage=(520.0, 550.0), outage_share=1.0)
+    outcome, looks = rollout(p, sim)
+    finals = [e for e in looks if not e.why.startswith("interim")]
+    assert [e.verdict for e in finals[:3]] == ["inconclusive", "outage", "pass"], [e.why for e in looks]
+    assert finals[2].judgement["evidence"]["strata_seconds"] == [[0.0, 400.0], [700.0, 900.0]]
+    error_rate = next(c for c in finals[2].judgement["checks"] if c["signal"] == "error-rate")
+    assert error_rate["canary"] == "1.00 % (6/600)", error_rate  # 400 + 200 requests
+    assert finals[2].judgement["alphas"] == pytest.approx(p.test_alphas(5, 3))
     assert outcome.result == "promoted"
 
 
-def test_a_failure_right_after_an_outage_is_held_and_counts_only_when_the_next_look_confirms_it() -> None:
+def test_an_outage_pauses_the_step_its_bakes_do_not_count_against_its_patience() -> None:
+    """At 20 requests/s the step needs two clean bakes (600 canary requests) to rule out the regression. An
+    outage in the first bake holds that bake and the next (settling) one; neither blames, spends alpha or
+    counts against `max_inconclusive` (3): the step still gets its three judged bakes, passes at the
+    second of them, at bake 2's level, and the rollout is promoted."""
+    p = outage_plan(0.03)
+    sim = SlicedTraffic(rate=20.0, outage=(150.0, 180.0), outage_share=1.0)
+    outcome, looks = rollout(p, sim)
+    assert [(e.verdict, e.reason) for e in looks[:4]] == [
+        ("outage", "outage"),
+        ("inconclusive", "outage"),
+        ("inconclusive", "inconclusive"),
+        ("pass", ""),
+    ], [e.why for e in looks]
+    assert looks[2].judgement["alphas"] == pytest.approx(p.test_alphas(5, 1))
+    assert looks[3].judgement["alphas"] == pytest.approx(p.test_alphas(5, 2))
+    assert looks[3].judgement["evidence"]["strata_seconds"] == [[600.0, 1200.0]]
+    assert outcome.result == "promoted"
+
+
+def test_a_failure_right_after_an_outage_is_held_and_the_canary_is_blamed_on_clean_traffic() -> None:
     """A canary with 4x the baseline's errors and an outage in the first bake: the look after the outage
-    fails, but only clears the outage (held: inconclusive, `outage`); the next look fails again and the
-    canary is rolled back for its errors."""
-    p = CanarySection.model_validate(
-        {
-            "bake_seconds": 300,
-            "min_requests": 30,
-            "analysis": {"signals": ["error-rate"], "error_rate_min_delta": 0.03},
-        }
-    )
+    fails, but only settles the outage (held: inconclusive, `outage`); the next look, on traffic after it
+    only, fails again and the canary is rolled back for its errors, the report naming the rule and the
+    seconds it was decided on."""
+    p = outage_plan(0.03)
     sim = SlicedTraffic(rate=100.0, outage=(150.0, 180.0), outage_share=1.0, canary_error=0.04)
-    outcome = Controller(p, sim, sim, clock=sim.clock, sleep=sim.sleep, verify_interval=0).run()
-    looks = [e for e in outcome.timeline if e.action == "analyse"]
+    outcome, looks = rollout(p, sim)
     assert [(e.verdict, e.reason) for e in looks] == [
         ("outage", "outage"),
         ("inconclusive", "outage"),
         ("fail", "error-rate"),
     ], [e.why for e in looks]
-    assert "first look after a shared outage" in looks[1].why
+    assert "first look after a shared outage" in looks[1].why and "held, not blamed" in looks[1].why
     assert (outcome.result, outcome.failure_reason) == ("rolled-back", "error-rate")
     assert sim.weight == 0
+    blamed = looks[2].judgement["blamed"]
+    assert {"check": "error-rate", "window": "evidence", "seconds": [[600.0, 900.0]]} in blamed
+    assert "decided on error-rate over 600-900 s" in outcome.timeline[-1].why
+
+
+def test_a_canary_breaching_the_guard_alone_is_rolled_back_at_the_first_look() -> None:
+    """No outage, the canary alone at 10 % 5xx: rolled back at the first look, for the guard (the counts
+    since the previous look) and the test against the baseline (the evidence), both named in the report."""
+    p = outage_plan(0.03)
+    sim = SlicedTraffic(rate=100.0, outage=(0.0, 0.0), outage_share=1.0, canary_error=0.10)
+    outcome, looks = rollout(p, sim)
+    assert [(e.verdict, e.reason) for e in looks] == [("fail", "error-rate")], [e.why for e in looks]
+    assert (outcome.result, outcome.failure_reason, sim.weight) == ("rolled-back", "error-rate", 0)
+    blamed = {b["check"]: b for b in looks[0].judgement["blamed"]}
+    assert blamed["error-rate guard"] == {
+        "check": "error-rate guard",
+        "window": "recent",
+        "seconds": [[0.0, 300.0]],
+    }
+    assert blamed["error-rate"]["seconds"] == [[0.0, 300.0]]
+
+
+def test_an_outage_that_began_just_before_a_look_below_its_guard_is_not_blamed() -> None:
+    """10 s of outage just before the first look, with the canary getting 4x its share of it by chance:
+    over the whole look the baseline stays below the 5 % guard (4.3 %) while the canary is at 13 %, so the
+    look's own counts blame the canary (guard and error-rate test). Before blaming, the controller searches
+    the evidence in 30-second slices, finds both arms above the guard in 270-300 s, and holds the look as
+    an outage instead; the rollout resumes on traffic after it and is promoted."""
+    p = outage_plan(0.03)
+    sim = SlicedTraffic(rate=20.0, outage=(290.0, 300.0), outage_share=4.0)
+    outcome, looks = rollout(p, sim)
+    assert (looks[0].verdict, looks[0].reason) == ("outage", "outage"), looks[0].why
+    assert "a shared outage inside the evidence (270-300 s" in looks[0].why
+    assert "held, not blamed" in looks[0].why and "error-rate guard" in looks[0].why
+    assert outcome.result == "promoted", [e.why for e in looks]
+    for look in looks[1:]:
+        evidence = look.judgement["evidence"]
+        assert not overlaps([*evidence["strata_seconds"], evidence["recent_seconds"]], sim.outage), evidence
+    # the look's own counts, judged as they are, blame the canary
+    alone = judge_canary(
+        [sim.between(0, 300)],
+        p.analysis,
+        min_requests=30,
+        alphas=p.test_alphas(5),
+        beta_look=p.beta_per_look,
+    )
+    assert (alone.verdict, alone.reason) == ("fail", "error-rate"), alone.why

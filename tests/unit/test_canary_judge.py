@@ -17,7 +17,7 @@ from mlgate.canary.config import (
     look_test_count,
     look_tests,
 )
-from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary
+from mlgate.canary.judge import ArmWindow, StepWindow, judge_canary, shared_breach
 from tests.support.canary_stack import LATENCY_BUCKETS
 
 SCORE_BOUNDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
@@ -119,6 +119,42 @@ def test_shared_outage_is_reported_never_blamed_on_the_canary() -> None:
     # a 6 % canary beside a 10 % baseline is not the canary's fault either
     j = judge(StepWindow(arm(rng, 5_000, error_rate=0.10), arm(rng, 1_000, error_rate=0.06)))
     assert j.verdict == "outage", j.why
+
+
+def test_a_check_failing_at_an_outage_look_is_held_never_blamed() -> None:
+    """Both arms at 10 % 5xx and the canary 1.3x slower in the same window: the latency test fails on counts
+    that include the outage, so the look is an outage (the controller drops its counts), not a latency
+    failure. The same slow canary without the outage fails for latency."""
+    rng = np.random.default_rng(7)
+    both_bad = StepWindow(
+        arm(rng, 40_000, error_rate=0.10), arm(rng, 10_000, error_rate=0.10, latency_scale=1.3)
+    )
+    j = judge(both_bad)
+    assert (j.verdict, j.reason) == ("outage", "outage"), j.why
+    assert "held, not blamed" in j.why and "latency p95" in j.why
+    assert {c.signal: c.status for c in j.checks}["latency p95"] == "fail"
+    slow = judge(StepWindow(arm(rng, 40_000), arm(rng, 10_000, latency_scale=1.3)))
+    assert (slow.verdict, slow.reason) == ("fail", "latency"), slow.why
+
+
+def test_each_check_says_which_counts_it_judged() -> None:
+    rng = np.random.default_rng(8)
+    j = judge(StepWindow(arm(rng, 60_000), arm(rng, 20_000)))
+    windows = {c.signal: c.window for c in j.checks}
+    assert windows["error-rate guard"] == "recent"
+    assert windows["error-rate"] == windows["latency p95"] == windows["prediction-shift"] == "evidence"
+
+
+def test_a_slice_is_a_shared_breach_only_when_the_baseline_is_far_above_the_guard_too() -> None:
+    both = StepWindow(ArmWindow(requests=570, errors=194), ArmWindow(requests=60, errors=40))
+    assert shared_breach(both, SETTINGS)
+    # a failing canary beside a healthy baseline is never excused
+    canary_alone = StepWindow(ArmWindow(requests=570, errors=6), ArmWindow(requests=60, errors=40))
+    assert not shared_breach(canary_alone, SETTINGS)
+    # the baseline alone: the canary clearly below the guard is not breaching
+    baseline_alone = StepWindow(ArmWindow(requests=5700, errors=1940), ArmWindow(requests=600, errors=0))
+    assert not shared_breach(baseline_alone, SETTINGS)
+    assert not shared_breach(both, AnalysisSettings(max_error_rate=None))
 
 
 def test_canary_alone_above_the_guard_fails() -> None:

@@ -57,8 +57,9 @@ FAILURE_REASONS: dict[str, str] = {
         "(2x errors, the latency tolerance): too little traffic — never promoted"
     ),
     "outage": (
-        "both arms stayed above an absolute guard (`max_error_rate`, `max_p99_ms`) for `max_inconclusive` "
-        "bakes: a shared outage, not the canary's fault"
+        "both arms stayed above an absolute guard (`max_error_rate`, `max_p99_ms`): `max_inconclusive` "
+        "bakes in a row held by a shared outage (its looks and the look settling each), not the canary's "
+        "fault"
     ),
     "judge-error": (
         "a look could not be taken or judged (the metrics source or the judge raised); traffic is back on "

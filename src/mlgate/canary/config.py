@@ -318,7 +318,11 @@ class CanarySection(Section):
         100, ge=1, description="Requests each arm needs in a step's window before the step can pass."
     )
     max_inconclusive: int = Field(
-        3, ge=1, description="Inconclusive looks in a row (no traffic, NaN, missing metric) that roll back."
+        3,
+        ge=1,
+        description="Bakes of a step without a pass (too little evidence, no traffic, NaN, missing metric) "
+        "that roll back; as many bakes in a row held by a shared outage (its look and the look settling it, "
+        "which do not count otherwise) roll back as `outage`.",
     )
     dry_run: bool = Field(False, description="Analyse and report without shifting traffic.")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)  # type: ignore[arg-type]

@@ -19,8 +19,14 @@ Signals, and how each fails (any failing signal rolls back):
 - absolute guards, on the counts since the previous look: the canary's 5xx rate significantly above
   `max_error_rate` (exact binomial) while the baseline's is clearly below it fails the canary; the
   baseline at or above the guard too is a shared **outage**: the look is an outage, not the canary's
-  fault (an error-rate failure at the same look is not counted against it), and the rollout holds. The
-  same for p99 with `max_p99_ms` (the share above it against 1 %).
+  fault, and the rollout holds. Both arms breaching together is never evidence against the canary: at an
+  outage look no check blames it (a check that failed there is reported as held, and the controller
+  drops the outage's counts, so the next looks judge the canary on traffic after it). The same for p99
+  with `max_p99_ms` (the share above it against 1 %).
+
+Every check says which counts it judged (`Check.window`): `evidence` (every step's stratum so far, the
+tests against the baseline) or `recent` (the counts since the previous look, the guards); the controller
+turns that into the seconds of the rollout a failure was decided on.
 
 Every statistical test runs at its own level `alphas[test]` = `alpha` / (most looks) x the test's share of
 a look (`alpha_weights`, see `mlgate.canary.config.alpha_shares`) — Bonferroni over a bounded number of
@@ -133,6 +139,8 @@ class Check:
     threshold: str = ""
     p_value: float | None = None
     note: str = ""
+    #: the counts judged: "evidence" (every step's stratum so far) or "recent" (since the previous look)
+    window: str = "evidence"
 
 
 @dataclass
@@ -411,6 +419,7 @@ def _guards(recent: StepWindow, s: AnalysisSettings, alphas: Alphas, signals: Se
             canary=f"{_pct(ce / cn) if cn else '-'} ({ce}/{cn})",
             threshold=f"≤ {_pct(guard)} (p < {alpha:.2g}) since the previous look",
             p_value=p,
+            window="recent",
         )
         if bn and not baseline_clear and (p < alpha or be / bn >= guard):
             check.status = "outage"
@@ -426,7 +435,12 @@ def _guards(recent: StepWindow, s: AnalysisSettings, alphas: Alphas, signals: Se
         k = next((n for n, le in enumerate(c_edges) if le >= limit - 1e-12), None)
         if k is None or b_edges != c_edges:
             checks.append(
-                Check("latency p99 guard", "inconclusive", note="no bucket bound at or above the guard")
+                Check(
+                    "latency p99 guard",
+                    "inconclusive",
+                    note="no bucket bound at or above the guard",
+                    window="recent",
+                )
             )
             return checks
         c_above, b_above = _above(c_cum, k), _above(b_cum, k)
@@ -439,6 +453,7 @@ def _guards(recent: StepWindow, s: AnalysisSettings, alphas: Alphas, signals: Se
             canary=f"{c_above}/{c_cum[-1]} above {1000 * c_edges[k]:g} ms",
             threshold=f"p99 ≤ {s.max_p99_ms:g} ms (p < {alpha:.2g})",
             p_value=p,
+            window="recent",
         )
         if b_cum[-1] and not baseline_clear and (p < alpha or b_above / b_cum[-1] >= 0.01):
             check.status = "outage"
@@ -450,6 +465,28 @@ def _guards(recent: StepWindow, s: AnalysisSettings, alphas: Alphas, signals: Se
             check.note = f"canary p99 significantly above the absolute guard {s.max_p99_ms:g} ms"
         checks.append(check)
     return checks
+
+
+#: a slice of the evidence is a shared outage when the baseline's 5xx rate is above the guard at this level
+HIDDEN_OUTAGE_LEVEL = 1e-6
+
+
+def shared_breach(piece: StepWindow, settings: AnalysisSettings) -> bool:
+    """Whether both arms breach the error-rate guard in a short slice of the evidence: the baseline's 5xx
+    rate far above `max_error_rate` (exact binomial, p < `HIDDEN_OUTAGE_LEVEL`) and the canary's not
+    clearly below it. A healthy baseline never shows that, so a failing canary beside a healthy baseline
+    is never excused by it. False with the guard off or counts that cannot be read."""
+    guard = settings.max_error_rate
+    if guard is None:
+        return False
+    try:
+        be, bn = _arm_counts(piece.baseline, "baseline")
+        ce, cn = _arm_counts(piece.canary, "canary")
+    except BadDataError:
+        return False
+    if bn < 1 or stats.binomial_above(be, bn, guard) >= HIDDEN_OUTAGE_LEVEL:
+        return False
+    return cn < 1 or stats.binomial_below(ce, cn, guard) >= GUARD_BASELINE_LEVEL
 
 
 def judge_canary(  # noqa: PLR0911, PLR0912 - one verdict per way out, in order of precedence
@@ -511,18 +548,23 @@ def judge_canary(  # noqa: PLR0911, PLR0912 - one verdict per way out, in order 
     try:
         checks.extend(_guards(recent or current, settings, alphas, signals))
     except BadDataError as exc:
-        checks.append(Check("guards", "inconclusive", note=str(exc)))
+        checks.append(Check("guards", "inconclusive", note=str(exc), window="recent"))
         missing.append(f"guards: {exc}")
     outage = [c for c in checks if c.status == "outage"]
     failed = [c for c in checks if c.status == "fail"]
-    if outage:  # errors while both arms breach the guard are the outage's, not evidence against the canary
-        failed = [c for c in failed if not c.signal.startswith("error-rate")]
+    if outage:
+        # both arms breaching together is never evidence against the canary: whatever failed at this look
+        # judged the outage's counts too (the controller drops them), so it is held, not blamed
+        why = "; ".join(f"{c.signal}: {c.note}" for c in outage)
+        if failed:
+            why += "; held, not blamed (judged on the outage's counts): " + "; ".join(
+                f"{c.signal}: {c.note}" for c in failed
+            )
+        return verdict("outage", "outage", why, checks)
     if failed:
         first = failed[0].signal.split()[0]
         why = "; ".join(f"{c.signal}: {c.note}" for c in failed)
         return verdict("fail", SIGNAL_REASON[first], why, checks)
-    if outage:
-        return verdict("outage", "outage", "; ".join(f"{c.signal}: {c.note}" for c in outage), checks)
     pending = [c for c in checks if c.status == "inconclusive"]
     if pending:
         why = "; ".join(f"{c.signal}: {c.note}" for c in pending)
