@@ -138,7 +138,8 @@ def test_rerun_after_interruption_starts_from_the_baseline(healthy: CanaryStack,
     code, result = run(write_config(tmp_path, section), tmp_path / "report")
     first = result["data"]["timeline"][0]
     assert first["action"] == "reset" and "found 50%" in first["why"]
-    assert code == 0 and healthy.nginx_weights() == 100.0
+    assert code == 0, json.dumps(result["data"]["timeline"], indent=1)
+    assert healthy.nginx_weights() == 100.0
 
 
 def test_dry_run_changes_nothing(healthy: CanaryStack, tmp_path: Path) -> None:
