@@ -234,6 +234,30 @@ def test_gitops_a_result_that_is_not_the_versions_own_fails(
         gitops.fake.tamper_asset(tag, "eval-gate.json", original)
 
 
+def test_gitops_an_asset_its_tag_does_not_vouch_for_fails(
+    gitops: GitOps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The version tag rewritten without `eval_result_sha256` (as a tag from before results were stored,
+    with an asset added afterwards): the asset's bytes cannot be checked, so no figures."""
+    tag = f"{NAME}@v1.0.0"
+    bare = gitops.clone.parent / "remote.git"
+    message = git(bare, "tag", "-l", "--format=%(contents)", tag)
+    commit = git(bare, "rev-list", "-n", "1", tag)
+    start = message.find("{")
+    record = json.loads(message[start:])
+    assert record.pop("eval_result_sha256")
+    try:
+        git(bare, "tag", "-f", "-a", tag, commit, "-m", message[:start] + json.dumps(record))
+        serve(gitops.clone, "1.0.0")
+        code, versions, outputs = live(gitops.clone, monkeypatch, **gitops.env())
+        assert (code, outputs["failure-reason"]) == (1, "no-eval-result"), versions
+        assert versions["1.0.0"]["eval_metrics"] == {}
+        assert "records no eval_result_sha256" in versions["1.0.0"]["eval_problem"]
+    finally:
+        git(bare, "tag", "-f", "-a", tag, commit, "-m", message)
+        git(gitops.clone, "fetch", "-q", "--force", "origin", f"refs/tags/{tag}:refs/tags/{tag}")
+
+
 def test_gitops_an_unreachable_registry_fails(gitops: GitOps, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("mlgate.github.time.sleep", lambda _seconds: None)  # no backoff waits
     serve(gitops.clone, "1.0.0")

@@ -412,6 +412,16 @@ class GitTagRegistry:
                 missing=f"the release of {tag} has no {EVAL_RESULT_NAME} asset (published before eval "
                 "results were recorded, or its release is gone)",
             )
+        if not record.get("eval_result_sha256"):
+            # promote writes the asset and its sha256 in the tag together: an asset the tag does not vouch
+            # for was added later by someone else, and its bytes cannot be checked
+            return RecordedEval(
+                version,
+                source,
+                None,
+                missing=f"the tag {tag} records no eval_result_sha256 for its {EVAL_RESULT_NAME} asset: "
+                "the asset cannot be verified",
+            )
         try:
             data = self.runner.download_release_asset(asset)
         except GitHubAPIError as exc:
