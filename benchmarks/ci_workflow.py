@@ -13,7 +13,7 @@ Both variants are measured in the same run, interleaved, on the same machine:
 
     uv run python benchmarks/ci_workflow.py            # 1 warm-up + 3 measured runs per variant
     uv run python benchmarks/ci_workflow.py --quick    # 1 warm-up + 1 measured run per variant
-    uv run python benchmarks/ci_workflow.py --quick --warm-up 0   # uv's cache is already warm
+    uv run python benchmarks/ci_workflow.py --quick --steps       # and each job's step times
 
 Figures on a shared machine vary with its load: compare the variants' ratios from the same run.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import subprocess
 import sys
@@ -65,6 +66,8 @@ class Timing:
     results: dict[str, str]
     critical: list[str]
     critical_time: float
+    steps: dict[str, list[tuple[str, float]]]
+    spans: dict[str, tuple[float, float]]  # each job's first and last log line, seconds after act started
 
 
 def export_tree(ref: str, dest: Path) -> Path:
@@ -108,6 +111,26 @@ def job_times(run: ActRun) -> dict[str, float]:
     return {job: max(times) - min(times) for job, times in spans.items()}
 
 
+def job_spans(run: ActRun, started: float) -> dict[str, tuple[float, float]]:
+    spans: dict[str, list[float]] = {}
+    for event in run.events:
+        job, stamp = event.get("jobID"), event.get("time")
+        if job and stamp:
+            spans.setdefault(job, []).append(datetime.fromisoformat(stamp).timestamp() - started)
+    return {job: (min(times), max(times)) for job, times in spans.items()}
+
+
+def step_times(run: ActRun) -> dict[str, list[tuple[str, float]]]:
+    """Each job's steps in order, with their wall time (first to last log line of the step)."""
+    spans: dict[str, dict[str, list[float]]] = {}
+    for event in run.events:
+        job, step, stamp = event.get("jobID"), event.get("step"), event.get("time")
+        if job and step and stamp:
+            name = f"{event.get('stage', '')} {step}".strip()
+            spans.setdefault(job, {}).setdefault(name, []).append(datetime.fromisoformat(stamp).timestamp())
+    return {job: [(n, max(t) - min(t)) for n, t in steps.items()] for job, steps in spans.items()}
+
+
 def critical_path(graph: dict[str, list[str]], jobs: dict[str, float]) -> tuple[list[str], float]:
     memo: dict[str, tuple[list[str], float]] = {}
 
@@ -124,7 +147,7 @@ def critical_path(graph: dict[str, list[str]], jobs: dict[str, float]) -> tuple[
 def run_once(variant: Variant, work: Path) -> Timing:
     head = git(variant.project, "rev-parse", "HEAD")
     with FakeGitHub() as fake:
-        started = time.perf_counter()
+        started, started_epoch = time.perf_counter(), time.time()
         run = run_generated(
             variant.project,
             "pull_request",
@@ -135,6 +158,8 @@ def run_once(variant: Variant, work: Path) -> Timing:
             mlgate_src=variant.src,
             work=work,
             git_remote=(f"https://github.com/{REPO}", variant.project.parent / "github-remote.git"),
+            # actions/cache's entries (the bytecode cache) live on between the runs of a variant
+            env={"MLGATE_TEST_CACHE_DIR": str(variant.project.parent / "actions-cache")},
         )
         wall = time.perf_counter() - started
     jobs = job_times(run)
@@ -143,10 +168,12 @@ def run_once(variant: Variant, work: Path) -> Timing:
             reasons = [a.message for a in run.annotations("error") if a.job == job]
             print(f"  {variant.name}: {job} {result}: {'; '.join(reasons)[:300] or 'see the act log'}")
     chain, chain_time = critical_path(needs_graph(variant.project), jobs)
-    return Timing(wall, jobs, run.job_results(), chain, chain_time)
+    return Timing(
+        wall, jobs, run.job_results(), chain, chain_time, step_times(run), job_spans(run, started_epoch)
+    )
 
 
-def describe(name: str, timings: list[Timing]) -> dict[str, Any]:
+def describe(name: str, timings: list[Timing], show_steps: bool = False) -> dict[str, Any]:
     jobs = sorted({job for timing in timings for job in timing.jobs})
     med = statistics.median
     print(f"\n{name}: {len(timings)} measured run(s), median (min-max) seconds")
@@ -161,6 +188,15 @@ def describe(name: str, timings: list[Timing]) -> dict[str, Any]:
         f"{' -> '.join(timings[-1].critical)}"
     )
     print(f"  {'whole run':<16} {med(walls):6.1f}  ({min(walls):.1f}-{max(walls):.1f})")
+    if show_steps:
+        print("  jobs of the last run, seconds after act started (first - last log line):")
+        for job, (first, last) in sorted(timings[-1].spans.items(), key=lambda item: item[1]):
+            print(f"    {job:<14} {first:5.1f} - {last:5.1f}")
+        print("  steps of the last run, seconds (a step's first to last log line):")
+        for job, steps in sorted(timings[-1].steps.items()):
+            for step, seconds in steps:
+                if seconds >= 0.5:
+                    print(f"    {job:<14} {seconds:5.1f}  {step[:90]}")
     return {"wall": med(walls), "critical": med(chains)}
 
 
@@ -171,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warm-up", type=int, default=1, help="unmeasured runs per variant first (0 when uv's cache is warm)"
     )
+    parser.add_argument("--steps", action="store_true", help="also print each job's step times (last run)")
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else 3
+    # GitHub's runners write bytecode: a job's second Python process reuses what its first compiled. A
+    # machine that sets PYTHONDONTWRITEBYTECODE (this one does) would make every process compile again.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="mlgate-bench-ci-") as tmp:
         work = Path(tmp)
         variants = [prepare("after", clean_copy(ROOT, work / "src-after"), work)]
@@ -182,12 +222,15 @@ def main(argv: list[str] | None = None) -> int:
             for variant in variants:
                 print(f"warm-up run: {variant.name}", flush=True)
                 warm = run_once(variant, work / f"warm-{variant.name}-{index}")
-                print(f"  {warm.wall:.1f} s, jobs {warm.results}", flush=True)
+                print(
+                    f"  {warm.wall:.1f} s, critical path {warm.critical_time:.1f} s, jobs {warm.results}",
+                    flush=True,
+                )
         measured: dict[str, list[Timing]] = {v.name: [] for v in variants}
         for index in range(repeat):
             for variant in variants:  # interleaved: both see the same machine load
                 measured[variant.name].append(run_once(variant, work / f"run-{variant.name}-{index}"))
-        figures = {name: describe(name, timings) for name, timings in measured.items()}
+        figures = {name: describe(name, timings, args.steps) for name, timings in measured.items()}
     if "before" in figures:
         before, after = figures["before"], figures["after"]
         print(

@@ -271,6 +271,7 @@ def run_generated(
     secrets: dict[str, str] | None = None,
     git_remote: tuple[str, Path] | None = None,
     variables: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> ActRun:
     """Run a generated project's `workflow` against the recording GitHub API at `fake_url`, its `uv`
     steps installing mlgate from the wheel in `wheel_dir` (standing in for PyPI).
@@ -278,8 +279,8 @@ def run_generated(
     `git_remote=(url, bare_dir)`: git in the jobs reaches `url` (the GitHub remote, e.g.
     `https://github.com/acme/repo`) at the bare repository `bare_dir` instead, through git's
     `url.<base>.insteadOf` given as `GIT_CONFIG_*` variables — tags pushed and fetched by the workflows
-    land there."""
-    env = {"GITHUB_API_URL": fake_url, "UV_FIND_LINKS": str(wheel_dir)}
+    land there. `env`: more variables for the jobs (e.g. `MLGATE_TEST_CACHE_DIR` for actions/cache)."""
+    env = {"GITHUB_API_URL": fake_url, "UV_FIND_LINKS": str(wheel_dir), **(env or {})}
     if git_remote is not None:
         url, bare = git_remote
         env |= {

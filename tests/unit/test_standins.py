@@ -1,5 +1,6 @@
-"""The offline stand-ins that replace third-party actions in act runs are valid composite actions,
-and every pinned third-party action has one (actions/checkout is handled by act itself)."""
+"""The offline stand-ins that replace third-party actions in act runs are valid actions (composite, or
+a node action with its scripts where the real one needs a post step, as actions/cache does), and every
+pinned third-party action has one (actions/checkout is handled by act itself)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,18 @@ def test_every_pinned_action_has_a_standin() -> None:
 
 
 @pytest.mark.parametrize("path", ACTIONS, ids=lambda p: str(p.relative_to(STANDINS).parent))
-def test_standin_is_a_valid_composite_action(path: Path) -> None:
+def test_standin_is_a_valid_action(path: Path) -> None:
     action = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert action["runs"]["using"] == "composite"
+    runs = action["runs"]
+    assert runs["using"] in {"composite", "node20"}
+    if runs["using"] == "node20":
+        scripts = [runs["main"], *([runs["post"]] if "post" in runs else [])]
+        assert all((path.parent / script).is_file() for script in scripts), scripts
+        for script in scripts:  # at least parses
+            parsed = subprocess.run(
+                ["node", "--check", str(path.parent / script)], check=False, capture_output=True, text=True
+            )
+            assert parsed.returncode == 0, parsed.stderr
     proc = subprocess.run(
         [
             str(Path(sys.executable).parent / "check-jsonschema"),

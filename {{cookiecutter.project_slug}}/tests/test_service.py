@@ -106,7 +106,7 @@ def test_the_prediction_log_samples_and_never_writes_sensitive_fields(
     """mlgate.yaml's monitor.prediction_log: a field in never_write never reaches the file, a masked one
     is unreadable, and the share of requests logged matches sample_rate (a 5-sigma binomial bound)."""
     config = prediction_log_config(tmp_path, sample_rate=0.3, never_write=["device"], mask=["country"])
-    requests = 600
+    requests = 200  # 60 expected; logging every request (200) or none is far outside the bound
     with TestClient(create_app(str(model_dir), config=config)) as client:
         for i in range(requests):
             assert client.post("/predict", json={**LEGIT, "transaction_id": f"t-{i}"}).status_code == 200
@@ -127,14 +127,14 @@ def test_the_prediction_log_samples_and_never_writes_sensitive_fields(
 
 
 def test_the_prediction_log_is_bounded(model_dir: Path, tmp_path: Path) -> None:
-    config = prediction_log_config(tmp_path, sample_rate=1.0, rows_per_file=20, max_files=2)
+    config = prediction_log_config(tmp_path, sample_rate=1.0, rows_per_file=5, max_files=2)
     with TestClient(create_app(str(model_dir), config=config)) as client:
-        for i in range(150):
+        for i in range(40):
             client.post("/predict", json={**LEGIT, "transaction_id": f"t-{i}"})
     rows = logged_rows(tmp_path)
     assert len(list((tmp_path / "predictions").iterdir())) <= 3
-    assert [row["transaction_id"] for row in rows] == [f"t-{i}" for i in range(150 - len(rows), 150)]
-    assert len(rows) <= 20 * 3
+    assert 5 * 2 <= len(rows) <= 5 * 3  # the newest max_files closed files (and the open one) only
+    assert [row["transaction_id"] for row in rows] == [f"t-{i}" for i in range(40 - len(rows), 40)]
 
 
 def test_a_bad_prediction_log_section_keeps_the_service_not_ready(model_dir: Path, tmp_path: Path) -> None:
