@@ -46,7 +46,8 @@ jobs:
         run: |
           echo "bytecode-cache-hit=$HIT"
           shopt -s nullglob
-          digest() {{ cat /dev/null .venv/lib/python3.*/site-packages/click/__pycache__/core.cpython-3*.pyc | sha256sum; }}
+          click_dir=(.venv/lib/python3.*/site-packages/click)
+          digest() {{ cat /dev/null "${{click_dir[0]}}"/__pycache__/core.*.pyc | sha256sum; }}
           before="$(digest)"
           uv run --no-sync python -c 'import click'
           after="$(digest)"
