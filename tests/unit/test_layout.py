@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,9 @@ SECTION_TARGET = re.compile(r"^mlgate\.(?P<package>[a-z_]+)\.config:(?P<name>[A-
 BOTTOM = {"mlgate", "mlgate.errors", "mlgate.gate", "mlgate.config", "mlgate.cli", "mlgate.github"}
 #: bottom helpers of one bottom module (`event_payload` is read by `github` only)
 BOTTOM_HELPERS = {"mlgate.event_payload"}
+#: run by an action step directly, with the project's interpreter, before anything else: no command, and
+#: the standard library only (the project's environment need not have mlgate's dependencies)
+ACTION_HELPERS = {"mlgate.bytecode"}
 
 #: cases that fail until the branches that move the modules are merged; the integrator removes each
 #: entry when its branch lands (a strict xfail that starts passing fails, and so does an entry whose case
@@ -299,7 +303,7 @@ def test_top_level_modules_are_the_bottom_or_single_module_gates(case: str) -> N
     single_gates = {name for name in single_gates if name.count(".") == 1}
     with_section = {target.partition(":")[0] for target in SECTIONS.values()}
     top_level = {m.name for m in modules(PACKAGE).values() if m.name.count(".") == 1 and not m.is_package}
-    loose = sorted(top_level - BOTTOM - BOTTOM_HELPERS - single_gates)
+    loose = sorted(top_level - BOTTOM - BOTTOM_HELPERS - ACTION_HELPERS - single_gates)
     assert not loose, f"modules outside any gate's package: {', '.join(loose)}"
     sectioned = sorted(single_gates & with_section)
     assert not sectioned, f"gates with an mlgate.yaml section must be packages (config.py): {sectioned}"
@@ -310,3 +314,13 @@ def test_every_pending_case_exists() -> None:
     ids = {f"size-{n}" for n in MODULE_NAMES} | {f"section-{s}" for s in SECTIONS} | {"top-level-modules"}
     stale = sorted(set(PENDING) - ids)
     assert not stale, f"remove these entries from PENDING in tests/unit/test_layout.py: {stale}"
+
+
+@pytest.mark.parametrize("name", sorted(ACTION_HELPERS))
+def test_action_helpers_import_the_standard_library_only(name: str) -> None:
+    tree = ast.parse(modules(PACKAGE)[name].path.read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    standard = sys.stdlib_module_names | {"__future__"}
+    outside = sorted(m for m in imported if m.partition(".")[0] not in standard)
+    assert not outside, f"{name} imports {outside}: an action helper runs on the standard library only"
