@@ -80,6 +80,8 @@ def restamp_file(source: Path, recorded_sha256: str, result: Restamped) -> None:
             result.restamped += 1
     except FileNotFoundError:
         return  # no .pyc for this module (never imported by the run that saved the cache)
+    except OSError:
+        result.skipped += 1  # unreadable or read-only: Python compiles it as usual
 
 
 def restamp(distributions: Iterable[metadata.Distribution]) -> Restamped:

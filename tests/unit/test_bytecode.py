@@ -142,3 +142,14 @@ def test_no_pyc_no_count(tmp_path: Path) -> None:
     pyc.unlink()
     result = run_restamp(packages)
     assert (result.restamped, result.current, result.skipped) == (0, 0, 0)
+
+
+def test_a_pyc_it_cannot_write_is_skipped_not_an_error(tmp_path: Path) -> None:
+    packages, module, pyc = site(tmp_path)
+    reinstall(module)
+    pyc.chmod(0o444)
+    if os.access(pyc, os.W_OK):  # root ignores file modes
+        pyc.unlink()
+        pyc.mkdir()  # a directory where the .pyc should be: opening it fails
+    result = run_restamp(packages)
+    assert (result.restamped, result.skipped) == (0, 1)
