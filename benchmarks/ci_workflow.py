@@ -102,22 +102,14 @@ def needs_graph(project: Path) -> dict[str, list[str]]:
     return graph
 
 
-def job_times(run: ActRun) -> dict[str, float]:
-    spans: dict[str, list[float]] = {}
+def job_spans(run: ActRun, origin: float) -> dict[str, tuple[float, float]]:
+    """Each job's first and last log line, in seconds after `origin` (an epoch time)."""
+    stamps: dict[str, list[float]] = {}
     for event in run.events:
         job, stamp = event.get("jobID"), event.get("time")
         if job and stamp:
-            spans.setdefault(job, []).append(datetime.fromisoformat(stamp).timestamp())
-    return {job: max(times) - min(times) for job, times in spans.items()}
-
-
-def job_spans(run: ActRun, started: float) -> dict[str, tuple[float, float]]:
-    spans: dict[str, list[float]] = {}
-    for event in run.events:
-        job, stamp = event.get("jobID"), event.get("time")
-        if job and stamp:
-            spans.setdefault(job, []).append(datetime.fromisoformat(stamp).timestamp() - started)
-    return {job: (min(times), max(times)) for job, times in spans.items()}
+            stamps.setdefault(job, []).append(datetime.fromisoformat(stamp).timestamp() - origin)
+    return {job: (min(times), max(times)) for job, times in stamps.items()}
 
 
 def step_times(run: ActRun) -> dict[str, list[tuple[str, float]]]:
@@ -162,15 +154,14 @@ def run_once(variant: Variant, work: Path) -> Timing:
             env={"MLGATE_TEST_CACHE_DIR": str(variant.project.parent / "actions-cache")},
         )
         wall = time.perf_counter() - started
-    jobs = job_times(run)
+    spans = job_spans(run, started_epoch)
+    jobs = {job: last - first for job, (first, last) in spans.items()}
     for job, result in run.job_results().items():
         if result != "success":  # a failed gate still times its work; say why, the figures stand with it
             reasons = [a.message for a in run.annotations("error") if a.job == job]
             print(f"  {variant.name}: {job} {result}: {'; '.join(reasons)[:300] or 'see the act log'}")
     chain, chain_time = critical_path(needs_graph(variant.project), jobs)
-    return Timing(
-        wall, jobs, run.job_results(), chain, chain_time, step_times(run), job_spans(run, started_epoch)
-    )
+    return Timing(wall, jobs, run.job_results(), chain, chain_time, step_times(run), spans)
 
 
 def describe(name: str, timings: list[Timing], show_steps: bool = False) -> dict[str, Any]:

@@ -9,20 +9,21 @@ compiled again.
 
 `restamp` gives a restored `.pyc` its source's current modification time, and only when the source is
 exactly what its wheel installed: listed in the distribution's RECORD with a sha256 that the file still
-has, and the size the `.pyc` records. The cache key names `uv.lock` (which pins every wheel's hash) and
-the interpreter, so the `.pyc` was compiled from those very bytes. Anything else — an edited file, a file
-no RECORD lists, another interpreter's magic number — is left alone, and Python compiles it as usual.
+has, and the size the `.pyc` records. The cache is restored only on an exact key, which names `uv.lock`
+(it pins every wheel's hash) and the interpreter, and an entry is saved by a run that started without
+restored bytecode, so every `.pyc` in it was compiled from those very bytes (a fallback to another lock's
+entry would break that: a same-size file of another version would be re-stamped). Anything else — an
+edited file, a file no RECORD lists, another interpreter's magic number — is left alone, and Python
+compiles it as usual.
 
 Standard library only: it runs in the job's environment before anything else is imported.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import importlib.util
-import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -99,23 +100,13 @@ def restamp(distributions: Iterable[metadata.Distribution]) -> Restamped:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m mlgate.bytecode",
-        description="Re-stamp restored .pyc files of the running environment's installed packages.",
-    )
-    parser.add_argument(
-        "--path",
-        action="append",
-        help="site-packages directory to scan (default: the running interpreter's sys.path)",
-    )
-    args = parser.parse_args(argv)
-    if sys.dont_write_bytecode or os.environ.get("PYTHONDONTWRITEBYTECODE"):
+def main() -> int:
+    """Re-stamp the restored `.pyc` files of the running interpreter's installed packages."""
+    if sys.dont_write_bytecode:
         sys.stdout.write(
             "bytecode cache: PYTHONDONTWRITEBYTECODE is set: this job writes no bytecode to cache\n"
         )
-    distributions = metadata.distributions(path=args.path) if args.path else metadata.distributions()
-    sys.stdout.write(restamp(distributions).summary() + "\n")
+    sys.stdout.write(restamp(metadata.distributions()).summary() + "\n")
     return 0
 
 

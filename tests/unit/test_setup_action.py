@@ -81,3 +81,16 @@ def test_a_bad_combination_stops_before_installing(
     assert "ran: uv" not in proc.stdout
     (line,) = [line for line in proc.stdout.splitlines() if line.startswith("::error")]
     assert message in line
+
+
+def test_the_bytecode_cache_restores_exact_keys_only_and_re_stamps_only_then() -> None:
+    """Re-stamping trusts that every restored .pyc was compiled from the bytes this uv.lock installs. A
+    fallback to another lock's entry (restore-keys) would break that: a same-size file of another version
+    (a `_version.py`) would get its stale bytecode made valid."""
+    steps = {step.get("id"): step for step in SPEC["runs"]["steps"]}
+    cache = steps["bytecode"]
+    assert cache["uses"].startswith("actions/cache@")
+    assert "restore-keys" not in cache["with"], cache["with"]
+    assert "uv.lock" in cache["with"]["key"] and "github.job" in cache["with"]["key"]
+    (restamp,) = [step for step in SPEC["runs"]["steps"] if "mlgate.bytecode" in step.get("run", "")]
+    assert restamp["if"] == "steps.bytecode.outputs.cache-hit == 'true'"

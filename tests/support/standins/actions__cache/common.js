@@ -15,8 +15,9 @@ const key = input("key");
 if (!key) throw new Error("stand-in cache: input `key` is required");
 if (lines("path").length === 0) throw new Error("stand-in cache: input `path` is required");
 
+// the entry of `name` (a tar file), or null without a store
 function entryFile(name) {
-  return path.join(store, `${encodeURIComponent(name)}.tar`);
+  return store === null ? null : path.join(store, `${encodeURIComponent(name)}.tar`);
 }
 
-module.exports = { entryFile, fs, input, key, lines, path, store };
+module.exports = { entryFile, fs, key, lines, store };
